@@ -1,0 +1,62 @@
+/**
+ * The main job: read a JSON file holding `{ target, instance, render }`, plan it, and print the
+ * device table and the command line. Run: `npm start` (uses examples/instance.json) or
+ * `npx tsx examples/plan-instance.ts my.json`.
+ */
+import { readFileSync } from 'node:fs'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { allDevices, decodeInstance, decodeTarget, formatError, planDevices, renderArgv, showArgv, type Device, type DeviceTree } from '../lib/index.js'
+
+const placementOf = (d: Device): string => {
+  const h = d.hvinfo as Record<string, unknown>
+  if ('addr' in h) return `${String(h['bus'])} slot ${String(h['addr'])}`
+  if ('scsi-id' in h) return `${String(h['bus'])} ${String(h['channel'])}:${String(h['scsi-id'])}:${String(h['lun'])}`
+  if ('unit' in h) return `${String(h['bus'])} unit ${String(h['unit'])}`
+  return `${String(h['bus'])} iobase 0x${Number(h['iobase']).toString(16)} irq ${String(h['irq'])}`
+}
+
+const backendOf = (d: Device): string =>
+  d.kind === 'scsi-controller' ? '' : d.kind === 'nic' ? `netdev ${d.backend.type} (${d.mac})` : d.graph.nodes.map((n) => `${n.driver}`).reverse().join(' → ')
+
+const table = (tree: DeviceTree): string => {
+  const rows = allDevices(tree).map((d) => [d.kind, d.hvinfo.id, d.hvinfo.driver, placementOf(d), backendOf(d)])
+  const head = ['kind', 'id', 'driver', 'placement', 'backend']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (r: ReadonlyArray<string>) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
+
+const file = process.argv[2] ?? new URL('./instance.json', import.meta.url).pathname
+let input: unknown
+try {
+  input = JSON.parse(readFileSync(file, 'utf8'))
+} catch (e) {
+  console.error(`${file}: ${e instanceof Error ? e.message : String(e)}`)
+  process.exit(2)
+}
+const doc = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>
+const render = (doc['render'] ?? {}) as { qmpSocket?: unknown; accel?: unknown }
+
+pipe(
+  E.Do,
+  E.apS('target', decodeTarget(doc['target'] ?? { qemu: '7.2' })),
+  E.apS('instance', decodeInstance(doc['instance'])),
+  E.chain(({ target, instance }) => planDevices(instance, target)),
+  E.match(
+    (err) => {
+      console.error(formatError(err))
+      process.exitCode = 1
+    },
+    (tree) => {
+      const argv = renderArgv(tree, {
+        qmpSocket: typeof render.qmpSocket === 'string' ? render.qmpSocket : `/run/qemu-devplan/${tree.name}.qmp`,
+        accel: render.accel === 'tcg' ? 'tcg' : 'kvm'
+      })
+      console.log(`# ${tree.name} on ${tree.machine}, QEMU ${tree.qemu.major}.${tree.qemu.minor}\n`)
+      console.log(table(tree))
+      console.log(`\n# boot: ${tree.boot._tag === 'device' ? `bootindex=1 on ${tree.boot.id}` : tree.boot._tag}\n`)
+      console.log(showArgv(argv))
+    }
+  )
+)

@@ -1,0 +1,39 @@
+/**
+ * Cache modes split between the guest device and the block nodes (qemu(1), seed 003).
+ *
+ * @since 0.1.0
+ */
+import type { DiskCache } from '../hvparams.js'
+
+/**
+ * @since 0.1.0
+ */
+export interface CacheSettings {
+  /** The device's `write-cache` (guest-visible volatile cache). */
+  readonly writeCache: 'on' | 'off'
+  /** The nodes' `cache.direct` (O_DIRECT). */
+  readonly direct: boolean
+  /** The nodes' `cache.no-flush` (flushes ignored). */
+  readonly noFlush: boolean
+}
+
+/**
+ * `default` is QEMU's own default, writeback.
+ *
+ * @since 0.1.0
+ */
+export const cacheSettings = (mode: DiskCache): CacheSettings => {
+  switch (mode) {
+    case 'default':
+    case 'writeback':
+      return { writeCache: 'on', direct: false, noFlush: false }
+    case 'none':
+      return { writeCache: 'on', direct: true, noFlush: false }
+    case 'writethrough':
+      return { writeCache: 'off', direct: false, noFlush: false }
+    case 'directsync':
+      return { writeCache: 'off', direct: true, noFlush: false }
+    case 'unsafe':
+      return { writeCache: 'on', direct: false, noFlush: true }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Small io-ts building blocks shared by the input codecs: enumerations with helpful messages,
+ * bounded integers, strings that cannot smuggle a NUL byte.
+ *
+ * @since 0.1.0
+ */
+import * as t from 'io-ts'
+
+/**
+ * One of a fixed set of strings; the message lists what is allowed.
+ *
+ * @since 0.1.0
+ */
+export const oneOf = <const A extends readonly [string, ...string[]]>(name: string, values: A): t.Type<A[number], A[number], unknown> =>
+  new t.Type<A[number], A[number], unknown>(
+    name,
+    (u): u is A[number] => typeof u === 'string' && (values as readonly string[]).includes(u),
+    (u, c) =>
+      typeof u === 'string' && (values as readonly string[]).includes(u)
+        ? t.success(u as A[number])
+        : t.failure(u, c, `${JSON.stringify(u) ?? String(u)} is not one of ${values.map((v) => JSON.stringify(v)).join(', ')}`),
+    t.identity
+  )
+
+/**
+ * An integer within `[min, max]`.
+ *
+ * @since 0.1.0
+ */
+export const intIn = (min: number, max: number): t.Type<number, number, unknown> =>
+  new t.Type<number, number, unknown>(
+    `integer ${min}..${max}`,
+    (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max,
+    (u, c) =>
+      typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max
+        ? t.success(u)
+        : t.failure(u, c, `expected an integer from ${min} to ${max}`),
+    t.identity
+  )
+
+/**
+ * A string matching `re`; `what` names it in the message.
+ *
+ * @since 0.1.0
+ */
+export const matching = (what: string, re: RegExp): t.Type<string, string, unknown> =>
+  new t.Type<string, string, unknown>(
+    what,
+    (u): u is string => typeof u === 'string' && re.test(u),
+    (u, c) => (typeof u === 'string' && re.test(u) ? t.success(u) : t.failure(u, c, `expected ${what}`)),
+    t.identity
+  )
+
+/**
+ * Any string without a NUL byte: QEMU's C strings would silently cut it there.
+ *
+ * @since 0.1.0
+ */
+export const text = matching('a string without NUL bytes', /^[^\0]*$/)
+
+/**
+ * An absolute host path.
+ *
+ * @since 0.1.0
+ */
+export const absolutePath = matching('an absolute path (starting with "/", no NUL bytes)', /^\/[^\0]*$/)
+
+/**
+ * Fills `undefined` with a default, so decoded values are always complete.
+ *
+ * @since 0.1.0
+ */
+export const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>
+  new t.Type<A, O, unknown>(
+    codec.name,
+    codec.is,
+    (u, c) => (u === undefined ? t.success(fallback) : codec.validate(u, c)),
+    codec.encode
+  )
+
+/**
+ * Like `t.type` but refuses keys it does not know, naming them: a misspelt field must not
+ * silently fall back to its default.
+ *
+ * @since 0.1.0
+ */
+export const closed = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> => {
+  const inner = t.type(props, name)
+  return new t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown>(
+    name,
+    inner.is,
+    (u, c) => {
+      if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, `expected an object (${name})`)
+      const unknownKeys = Object.keys(u).filter((k) => !Object.prototype.hasOwnProperty.call(props, k))
+      if (unknownKeys.length > 0) {
+        return t.failures(
+          unknownKeys.map((k) => ({
+            value: (u as Record<string, unknown>)[k],
+            context: [...c, { key: k, type: t.never, actual: (u as Record<string, unknown>)[k] }],
+            message: `unknown field (known: ${Object.keys(props).join(', ')})`
+          }))
+        )
+      }
+      return inner.validate(u, c)
+    },
+    inner.encode
+  )
+}

@@ -1,0 +1,159 @@
+/**
+ * The device tree: what the planner decides and everything downstream reads. Each device holds
+ * its hvinfo (placement) and its backend (block graph or netdev); the `-device` option and the
+ * `device_add` arguments are both {@link deviceOptions} of it.
+ *
+ * @since 0.1.0
+ */
+import type { BlockGraph } from './block/node.js'
+import type { Hvinfo, PciHvinfo } from './hvinfo.js'
+import type { NicBackend } from './instance.js'
+import type { JsonObject } from './qemu-opts.js'
+import type { QemuVersion } from './qemu-version.js'
+
+/**
+ * The one SCSI controller (`id=scsi`, bus `scsi.0`).
+ *
+ * @since 0.1.0
+ */
+export interface ScsiController {
+  readonly kind: 'scsi-controller'
+  readonly hvinfo: PciHvinfo
+}
+
+/**
+ * A guest device backed by a block graph: a disk, a CD-ROM or the floppy drive.
+ *
+ * @since 0.1.0
+ */
+export interface BlockDevice {
+  readonly kind: 'disk' | 'cdrom' | 'floppy'
+  /** The Ganeti disk uuid; empty for CD-ROMs and the floppy, which have none. */
+  readonly uuid: string
+  readonly hvinfo: Hvinfo
+  readonly graph: BlockGraph
+  /** Absent on frontends without the property (scsi-block, scsi-generic, CD-ROMs). */
+  readonly writeCache?: 'on' | 'off'
+}
+
+/**
+ * A NIC and its backend.
+ *
+ * @since 0.1.0
+ */
+export interface NicDevice {
+  readonly kind: 'nic'
+  readonly uuid: string
+  readonly hvinfo: Hvinfo
+  readonly mac: string
+  readonly backend: NicBackend
+  readonly vhost: boolean
+  /** virtio-net queues; more than one turns on `mq` with 2·queues+2 MSI-X vectors. */
+  readonly queues: number
+}
+
+/**
+ * @since 0.1.0
+ */
+export type Device = ScsiController | BlockDevice | NicDevice
+
+/**
+ * How the guest boots: from the device with `bootindex=1`, from the floppy (whose drive has
+ * no bootindex property), from a kernel given directly, or as the firmware decides.
+ *
+ * @since 0.1.0
+ */
+export type Boot =
+  | { readonly _tag: 'device'; readonly id: string }
+  | { readonly _tag: 'floppy' }
+  | { readonly _tag: 'kernel'; readonly kernel: string; readonly initrd: string; readonly append: string }
+  | { readonly _tag: 'none' }
+
+/**
+ * A planned instance.
+ *
+ * @since 0.1.0
+ */
+export interface DeviceTree {
+  readonly qemu: QemuVersion
+  readonly machine: string
+  readonly name: string
+  readonly uuid: string
+  readonly memory: number
+  readonly vcpus: number
+  readonly binary: string
+  readonly controllers: ReadonlyArray<ScsiController>
+  readonly disks: ReadonlyArray<BlockDevice>
+  readonly cdroms: ReadonlyArray<BlockDevice>
+  readonly floppies: ReadonlyArray<BlockDevice>
+  readonly nics: ReadonlyArray<NicDevice>
+  readonly boot: Boot
+  /** `kvm_extra`, split into words, appended last and never parsed for buses. */
+  readonly extra: ReadonlyArray<string>
+}
+
+/**
+ * Every device in command-line order: controllers first (their buses must exist before the
+ * devices on them), then disks and NICs — the part of the command line a runtime file keeps
+ * apart, as Ganeti does — then CD-ROMs and the floppy.
+ *
+ * @since 0.1.0
+ */
+export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
+  ...tree.controllers,
+  ...tree.disks,
+  ...tree.nics,
+  ...tree.cdroms,
+  ...tree.floppies
+]
+
+/**
+ * The netdev of a NIC. `fdNames` replaces inherited fd numbers with names given to QEMU by
+ * `getfd` (hotplug); at start the numbers are the ones the caller lets QEMU inherit.
+ *
+ * @since 0.1.0
+ */
+export const netdevOptions = (nic: NicDevice, fdNames?: { readonly fds: ReadonlyArray<string>; readonly vhostfds: ReadonlyArray<string> }): JsonObject => {
+  const id = nic.hvinfo.id
+  const b = nic.backend
+  if (b.type === 'user') return { type: 'user', id }
+  const vhost = nic.vhost ? { vhost: true } : {}
+  if ('ifname' in b) {
+    return { type: 'tap', id, ifname: b.ifname, script: 'no', downscript: 'no', ...vhost, ...(nic.queues > 1 ? { queues: nic.queues } : {}) }
+  }
+  const fds = fdNames?.fds ?? b.fds.map(String)
+  const vhostfds = fdNames?.vhostfds ?? b.vhostfds.map(String)
+  // `fd` for one queue, `fds` for several: what Ganeti writes, and what QEMU documents.
+  const tapFds = fds.length === 1 ? { fd: fds[0] ?? '' } : { fds: fds.join(':') }
+  const vhostFds = vhostfds.length === 0 ? {} : vhostfds.length === 1 ? { vhostfd: vhostfds[0] ?? '' } : { vhostfds: vhostfds.join(':') }
+  return { type: 'tap', id, ...tapFds, ...vhost, ...vhostFds }
+}
+
+/**
+ * The `-device` / `device_add` properties of a device: its hvinfo, then what connects it to its
+ * backend, then its frontend settings. `bootindex` is given only by the command line.
+ *
+ * @since 0.1.0
+ */
+export const deviceOptions = (device: Device, bootindex?: number): JsonObject => {
+  const boot = bootindex === undefined ? {} : { bootindex }
+  switch (device.kind) {
+    case 'scsi-controller':
+      return { ...device.hvinfo }
+    case 'nic':
+      return {
+        ...device.hvinfo,
+        netdev: device.hvinfo.id,
+        mac: device.mac,
+        ...(device.queues > 1 ? { mq: true, vectors: 2 * device.queues + 2 } : {}),
+        ...boot
+      }
+    default:
+      return {
+        ...device.hvinfo,
+        drive: device.graph.top,
+        ...(device.writeCache !== undefined ? { 'write-cache': device.writeCache } : {}),
+        ...boot
+      }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The library's one error type: a tagged union, so callers can `switch` on `_tag`, plus a
+ * readable rendering. Every failure the library reports is data; nothing in `lib/` throws.
+ *
+ * @since 0.1.0
+ */
+import type * as t from 'io-ts'
+
+/**
+ * One rejected input: where (`hvparams.disk_type`, `disks[2].uuid`), what was there, and why.
+ *
+ * @since 0.1.0
+ */
+export interface FieldError {
+  readonly path: string
+  readonly value: unknown
+  readonly message: string
+}
+
+/**
+ * Everything that can go wrong, by kind.
+ *
+ * @since 0.1.0
+ */
+export type DevplanError =
+  | { readonly _tag: 'InvalidInput'; readonly errors: ReadonlyArray<FieldError> }
+  | { readonly _tag: 'BusFull'; readonly bus: string; readonly device: string; readonly capacity: number }
+  | { readonly _tag: 'Unsupported'; readonly device: string; readonly reason: string }
+  | { readonly _tag: 'DuplicateId'; readonly id: string }
+  | { readonly _tag: 'UnknownDevice'; readonly id: string }
+
+/**
+ * @since 0.1.0
+ */
+export const invalidInput = (errors: ReadonlyArray<FieldError>): DevplanError => ({ _tag: 'InvalidInput', errors })
+
+/**
+ * @since 0.1.0
+ */
+export const fieldError = (path: string, value: unknown, message: string): DevplanError =>
+  invalidInput([{ path, value, message }])
+
+/**
+ * A value as it appears in messages: JSON, shortened so that a huge input cannot flood a log.
+ *
+ * @since 0.1.0
+ */
+export const showValue = (value: unknown): string => {
+  let s: string
+  try {
+    s = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value))
+  } catch {
+    s = String(value)
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+const pathOf = (context: t.Context): string =>
+  context
+    .slice(1)
+    .map((entry) => entry.key)
+    .filter((key) => key !== '')
+    .reduce((acc, key) => (/^\d+$/.test(key) ? `${acc}[${key}]` : acc === '' ? key : `${acc}.${key}`), '')
+
+/**
+ * Turns io-ts validation errors into field errors. A union reports one error per member; only
+ * the deepest (most specific) ones of a path are kept, so a typo gives one line, not ten.
+ *
+ * @since 0.1.0
+ */
+export const fromValidationErrors = (errors: t.Errors): ReadonlyArray<FieldError> => {
+  const byPath = new Map<string, { depth: number; error: FieldError }>()
+  for (const e of errors) {
+    const path = pathOf(e.context)
+    const last = e.context[e.context.length - 1]
+    const message = e.message ?? `expected ${last?.type.name ?? 'a valid value'}`
+    const depth = e.message === undefined ? e.context.length : e.context.length + 1000
+    const seen = byPath.get(path)
+    if (seen === undefined || depth > seen.depth) byPath.set(path, { depth, error: { path, value: e.value, message } })
+  }
+  return [...byPath.values()].map((v) => v.error)
+}
+
+/**
+ * One line per problem, e.g. `hvparams.disk_type: "scsi" is no longer supported; use "scsi-hd"`.
+ *
+ * @since 0.1.0
+ */
+export const formatError = (error: DevplanError): string => {
+  switch (error._tag) {
+    case 'InvalidInput':
+      return error.errors
+        .map((e) => `${e.path === '' ? '(input)' : e.path}: ${e.message.includes(showValue(e.value)) ? e.message : `${e.message}, got ${showValue(e.value)}`}`)
+        .join('\n')
+    case 'BusFull':
+      return `${error.device}: no free place on bus ${error.bus} (it holds ${error.capacity})`
+    case 'Unsupported':
+      return `${error.device}: ${error.reason}`
+    case 'DuplicateId':
+      return `${error.id}: a device with this id exists already`
+    case 'UnknownDevice':
+      return `${error.id}: no such device in the runtime`
+  }
+}

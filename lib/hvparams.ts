@@ -1,0 +1,190 @@
+/**
+ * hvparams: the hypervisor parameters, with Ganeti's names, spellings and defaults, so that
+ * configs and runtime files written by Ganeti decode as they are.
+ *
+ * @since 0.1.0
+ */
+import * as t from 'io-ts'
+import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
+
+/**
+ * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
+ *
+ * @since 0.1.0
+ */
+export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd', 'ide'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type DiskType = (typeof DISK_TYPES)[number]
+
+const RETIRED_DISK_TYPES: Readonly<Record<string, string>> = {
+  scsi: 'scsi-hd',
+  sd: 'scsi-hd',
+  mtd: 'paravirtual',
+  pflash: 'paravirtual'
+}
+
+const DiskTypeCodec = new t.Type<DiskType, DiskType, unknown>(
+  'DiskType',
+  (u): u is DiskType => typeof u === 'string' && (DISK_TYPES as readonly string[]).includes(u),
+  (u, c) => {
+    if (typeof u === 'string' && (DISK_TYPES as readonly string[]).includes(u)) return t.success(u as DiskType)
+    const replacement = typeof u === 'string' ? RETIRED_DISK_TYPES[u] : undefined
+    return replacement !== undefined
+      ? t.failure(u, c, `"${String(u)}" is no longer supported (it needs -drive if=${String(u)}); use "${replacement}"`)
+      : t.failure(u, c, `${JSON.stringify(u) ?? String(u)} is not one of ${DISK_TYPES.map((d) => `"${d}"`).join(', ')}`)
+  },
+  t.identity
+)
+
+/**
+ * `nic_type` values: `ne2k_isa` sits on the ISA bus, every other on `pci.0`.
+ *
+ * @since 0.1.0
+ */
+export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er', 'ne2k_pci', 'pcnet', 'rtl8139', 'ne2k_isa'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type NicType = (typeof NIC_TYPES)[number]
+
+/**
+ * @since 0.1.0
+ */
+export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
+
+/**
+ * @since 0.1.0
+ */
+export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'directsync', 'unsafe'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type DiskCache = (typeof DISK_CACHES)[number]
+
+/**
+ * @since 0.1.0
+ */
+export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type DiskAio = (typeof DISK_AIOS)[number]
+
+/**
+ * @since 0.1.0
+ */
+export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
+
+/**
+ * @since 0.1.0
+ */
+export type BootOrder = (typeof BOOT_ORDERS)[number]
+
+/** An image path or an http(s) URL (read through QEMU's curl driver). */
+const ImageLocation = matching('"" or an absolute path or an http:// or https:// URL', /^(|\/[^\0]*|https?:\/\/[^\s\0]+)$/)
+const OptionalPath = matching('"" or an absolute path', /^(|\/[^\0]*)$/)
+const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7.2", "q35"', /^(|[a-z0-9][a-z0-9._-]*)$/)
+
+/**
+ * Ganeti KVM hvparams this library does not model: accepted (a Ganeti config carries all of
+ * them) and ignored. Anything else unknown is refused, so a typo cannot pass for a default.
+ *
+ * @since 0.1.0
+ */
+export const IGNORED_HVPARAMS = [
+  'acpi', 'cpu_cores', 'cpu_mask', 'cpu_sockets', 'cpu_threads', 'cpu_type', 'keymap', 'kvm_flag', 'mem_path',
+  'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_port', 'reboot_behavior',
+  'security_domain', 'security_model', 'serial_console', 'serial_speed', 'soundhw', 'spice_bind',
+  'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
+  'spice_playback_compression', 'spice_streaming_video', 'spice_tls_ciphers', 'spice_use_tls',
+  'spice_use_vdagent', 'spice_zlib_glz_wan_compression', 'usb_devices', 'usb_mouse', 'use_chroot',
+  'use_guest_agent', 'use_localtime', 'user_shutdown', 'vga', 'vnc_bind_address', 'vnc_password_file',
+  'vnc_tls', 'vnc_x509_path', 'vnc_x509_verify', 'vnet_hdr', 'cpu_cap', 'cpu_weight'
+] as const
+
+const modelled = {
+  disk_type: withDefault(DiskTypeCodec, 'paravirtual'),
+  nic_type: withDefault(oneOf('NicType', NIC_TYPES), 'paravirtual'),
+  scsi_controller_type: withDefault(oneOf('ScsiControllerType', SCSI_CONTROLLER_TYPES), 'lsi'),
+  kvm_pci_reservations: withDefault(intIn(0, 32), 16),
+  disk_cache: withDefault(oneOf('DiskCache', DISK_CACHES), 'default'),
+  disk_aio: withDefault(oneOf('DiskAio', DISK_AIOS), 'threads'),
+  disk_discard: withDefault(oneOf('DiskDiscard', ['ignore', 'unmap'] as const), 'ignore'),
+  cdrom_image_path: withDefault(ImageLocation, ''),
+  cdrom2_image_path: withDefault(ImageLocation, ''),
+  cdrom_disk_type: withDefault(oneOf('CdromDiskType', ['', ...DISK_TYPES] as const), ''),
+  floppy_image_path: withDefault(OptionalPath, ''),
+  boot_order: withDefault(oneOf('BootOrder', BOOT_ORDERS), 'disk'),
+  kernel_path: withDefault(OptionalPath, ''),
+  initrd_path: withDefault(OptionalPath, ''),
+  root_path: withDefault(text, ''),
+  kernel_args: withDefault(text, ''),
+  machine_version: withDefault(MachineVersion, ''),
+  kvm_extra: withDefault(text, ''),
+  kvm_path: withDefault(absolutePath, '/usr/bin/kvm'),
+  vhost_net: withDefault(t.boolean, false),
+  virtio_net_queues: withDefault(intIn(1, 8), 1)
+}
+
+const ignored = Object.fromEntries(IGNORED_HVPARAMS.map((k) => [k, t.unknown])) as Record<(typeof IGNORED_HVPARAMS)[number], t.UnknownC>
+
+const HvparamsFull = closed({ ...modelled, ...ignored }, 'Hvparams')
+
+/**
+ * The hvparams the planner reads, every one filled with its default.
+ *
+ * @since 0.1.0
+ */
+export type Hvparams = { readonly [K in keyof typeof modelled]: t.TypeOf<(typeof modelled)[K]> }
+
+const pickModelled = (h: t.TypeOf<typeof HvparamsFull>): Hvparams =>
+  Object.fromEntries(Object.keys(modelled).map((k) => [k, h[k as keyof Hvparams]])) as unknown as Hvparams
+
+/**
+ * io-ts codec for hvparams: decodes a Ganeti hvparams dict (missing keys take Ganeti's
+ * defaults) and keeps the modelled keys.
+ *
+ * @since 0.1.0
+ */
+export const HvparamsCodec = new t.Type<Hvparams, Hvparams, unknown>(
+  'Hvparams',
+  (u): u is Hvparams => HvparamsFull.is(u),
+  (u, c) => {
+    const r = HvparamsFull.validate(u === undefined ? {} : u, c)
+    return r._tag === 'Left' ? r : t.success(pickModelled(r.right))
+  },
+  t.identity
+)
+
+/**
+ * The frontend driver a disk_type means for a disk.
+ *
+ * @since 0.1.0
+ */
+export const diskDriver = (type: DiskType): string => (type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-hd' : type)
+
+/**
+ * The frontend driver for a CD-ROM: DOMAIN §1's mapping of a disk_type to a CD device.
+ *
+ * @since 0.1.0
+ */
+export const cdromDriver = (type: DiskType): string =>
+  type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-cd' : 'scsi-cd'
+
+/**
+ * The frontend driver a nic_type means.
+ *
+ * @since 0.1.0
+ */
+export const nicDriver = (type: NicType): string => (type === 'paravirtual' ? 'virtio-net-pci' : type)

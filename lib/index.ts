@@ -1,0 +1,30 @@
+/**
+ * qemu-devplan: pure planning of QEMU/KVM virtual hardware.
+ *
+ * decode → plan → render: `decodeInstance` (unknown JSON → Instance), `planDevices`
+ * (Instance + Target → DeviceTree with every placement), `renderArgv` (DeviceTree → argv).
+ *
+ * @since 0.1.0
+ */
+export { decodeInstance, type Instance, type Disk, type Nic, type NicBackend } from './instance.js'
+export { decodeTarget, type Target, type MachineFamily } from './target.js'
+export { planDevices } from './plan.js'
+export { renderArgv, showArgv, type RenderOptions } from './argv.js'
+export {
+  allDevices,
+  deviceOptions,
+  netdevOptions,
+  type Boot,
+  type BlockDevice,
+  type Device,
+  type DeviceTree,
+  type NicDevice,
+  type ScsiController
+} from './devices.js'
+export type { Hvinfo, PciHvinfo, ScsiHvinfo, UnitHvinfo, IsaHvinfo } from './hvinfo.js'
+export type { BlockdevOptions, BlockGraph, FormatNode, ProtocolNode, ImageSource } from './block/node.js'
+export type { SocketAddress, RemoteSource } from './block/uri.js'
+export { type Hvparams, DISK_TYPES, NIC_TYPES, SCSI_CONTROLLER_TYPES, DISK_CACHES, DISK_AIOS, BOOT_ORDERS } from './hvparams.js'
+export { formatError, type DevplanError, type FieldError } from './errors.js'
+export { parseVersion, features, type QemuVersion } from './qemu-version.js'
+export type { Executor, QmpCommand, QmpReply, QmpEvent, TransportError } from './qmp/executor.js'

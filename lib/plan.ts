@@ -1,0 +1,249 @@
+/**
+ * Planning: a decoded instance and a target → a device tree where every device has its place
+ * (hvinfo) and its backend. Placement follows Ganeti: disks and NICs on `pci.0` from
+ * `kvm_pci_reservations` upward, all disks first; one target per SCSI device; explicit IDE
+ * bus/unit. Devices QEMU would place itself (the controller, CD-ROMs on PCI) get the slot QEMU
+ * would choose, written out so that the plan is the whole truth.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { cacheSettings } from './block/cache.js'
+import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
+import { busKind, emptyBusState, place, type BusState, type PciPolicy } from './bus/state.js'
+import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
+import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
+import { fieldError, invalidInput, type DevplanError, type FieldError } from './errors.js'
+import { cdromDriver, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
+import type { Hvinfo, PciHvinfo } from './hvinfo.js'
+import { isValidId } from './ids.js'
+import type { Disk, Instance } from './instance.js'
+import { features, showVersion } from './qemu-version.js'
+import { splitWords } from './shell.js'
+import { machineFamily, type Target } from './target.js'
+
+/** Frontends without a `write-cache` property (measured: `-device scsi-block,help`). */
+const NO_WRITE_CACHE = new Set(['scsi-block', 'scsi-generic'])
+
+/**
+ * The graph of one disk, with the instance's cache, aio and discard settings.
+ *
+ * @since 0.1.0
+ */
+export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
+  blockGraph(disk.id, {
+    source: disk.source,
+    format: disk.format,
+    backing: disk.backing,
+    readOnly: disk.readOnly,
+    cache: cacheSettings(h.disk_cache),
+    ...(disk.source._tag === 'local' ? { aio: h.disk_aio } : {}),
+    discard: h.disk_discard
+  })
+
+/**
+ * The frontend of a disk: driver from `disk_type`, `write-cache` from `disk_cache`.
+ *
+ * @since 0.1.0
+ */
+export const diskFrontend = (h: Hvparams): { readonly driver: string; readonly writeCache?: 'on' | 'off' } => {
+  const driver = diskDriver(h.disk_type)
+  return NO_WRITE_CACHE.has(driver) ? { driver } : { driver, writeCache: cacheSettings(h.disk_cache).writeCache }
+}
+
+const cdromSource = (location: string): ImageSource =>
+  location.startsWith('https://')
+    ? { _tag: 'url', driver: 'https', url: location }
+    : location.startsWith('http://')
+      ? { _tag: 'url', driver: 'http', url: location }
+      : { _tag: 'local', driver: location.startsWith('/dev/') ? 'host_cdrom' : 'file', path: location }
+
+/** A step of the planner: takes the bus state, gives a result and the next state. */
+type Step<A> = (s: BusState) => E.Either<DevplanError, readonly [A, BusState]>
+
+const traverseSteps =
+  <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => Step<B>): Step<ReadonlyArray<B>> =>
+  (s0) =>
+    items.reduce<E.Either<DevplanError, readonly [ReadonlyArray<B>, BusState]>>(
+      (acc, item, i) =>
+        pipe(
+          acc,
+          E.chain(([done, s]) => pipe(f(item, i)(s), E.map(([b, next]) => [[...done, b], next] as const)))
+        ),
+      E.right([[], s0] as const)
+    )
+
+const placeAs =
+  (driver: string, id: string, policy: PciPolicy = 'guest'): Step<Hvinfo> =>
+  (s) =>
+    place(driver, id, policy)(s)
+
+const planDisk =
+  (h: Hvparams) =>
+  (disk: Disk): Step<BlockDevice> =>
+  (s) => {
+    const fe = diskFrontend(h)
+    return pipe(
+      placeAs(fe.driver, disk.id)(s),
+      E.map(([hvinfo, next]) => [
+        { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(fe.writeCache !== undefined ? { writeCache: fe.writeCache } : {}) },
+        next
+      ] as const)
+    )
+  }
+
+const planCdrom =
+  (h: Hvparams) =>
+  (location: string, i: number): Step<BlockDevice> =>
+  (s) => {
+    const id = `cdrom${i + 1}`
+    const driver = cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
+    return pipe(
+      placeAs(driver, id, 'qemu')(s),
+      E.map(([hvinfo, next]) => [
+        { kind: 'cdrom', uuid: '', hvinfo, graph: blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }) },
+        next
+      ] as const)
+    )
+  }
+
+const planFloppy =
+  (h: Hvparams) =>
+  (path: string): Step<BlockDevice> =>
+  (s) =>
+    pipe(
+      placeAs('floppy', 'floppy0')(s),
+      E.map(([hvinfo, next]) => [
+        {
+          kind: 'floppy',
+          uuid: '',
+          hvinfo,
+          graph: blockGraph('floppy0', { source: { _tag: 'local', driver: 'file', path }, format: 'raw', backing: [], readOnly: false, cache: cacheSettings(h.disk_cache) }),
+          writeCache: cacheSettings(h.disk_cache).writeCache
+        },
+        next
+      ] as const)
+    )
+
+const planNic =
+  (h: Hvparams) =>
+  (nic: Instance['nics'][number]): Step<NicDevice> =>
+  (s) =>
+    pipe(
+      placeAs(nicDriver(h.nic_type), nic.id)(s),
+      E.map(([hvinfo, next]) => [
+        {
+          kind: 'nic',
+          uuid: nic.uuid,
+          hvinfo,
+          mac: nic.mac,
+          backend: nic.backend,
+          vhost: h.vhost_net && nic.backend.type === 'tap',
+          queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
+        },
+        next
+      ] as const)
+    )
+
+const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): Boot => {
+  const h = inst.hvparams
+  if (h.kernel_path !== '') {
+    const append = [h.root_path === '' ? '' : `root=${h.root_path}`, h.kernel_args].filter((a) => a !== '').join(' ')
+    return { _tag: 'kernel', kernel: h.kernel_path, initrd: h.initrd_path, append }
+  }
+  const first = { disk: disks[0], cdrom: cdroms[0], network: nics[0], floppy: undefined }[h.boot_order]
+  if (h.boot_order === 'floppy') return { _tag: 'floppy' }
+  return first === undefined ? { _tag: 'none' } : { _tag: 'device', id: first.hvinfo.id }
+}
+
+const targetErrors = (inst: Instance, target: Target, machine: string): ReadonlyArray<FieldError> => {
+  const f = features(target.qemu)
+  const v = showVersion(target.qemu)
+  const errors: FieldError[] = []
+  if (!f.blockdev) errors.push({ path: 'target.qemu', value: v, message: 'QEMU before 2.9 has no stable -blockdev; the library plans for 2.9 and later' })
+  if (inst.hvparams.disk_aio === 'io_uring' && !f.ioUring) errors.push({ path: 'hvparams.disk_aio', value: 'io_uring', message: `"io_uring" needs QEMU 5.0 or later (target is ${v})` })
+  const family = machineFamily(machine)
+  const field = inst.hvparams.machine_version === '' ? 'target.machine' : 'hvparams.machine_version'
+  if (family === undefined) errors.push({ path: field, value: machine, message: 'expected a pc (i440fx) or q35 machine type' })
+  else if (family === 'q35') errors.push({ path: field, value: machine, message: 'q35 placement (behind pcie-root-ports) is not planned yet; use a pc machine' })
+  return errors
+}
+
+const nodeNameErrors = (devices: ReadonlyArray<BlockDevice>): ReadonlyArray<FieldError> =>
+  devices.flatMap((d) =>
+    d.graph.nodes
+      .filter((n) => !isValidId(n['node-name']))
+      .map((n) => ({ path: `${d.kind}:${d.hvinfo.id}`, value: n['node-name'], message: 'gives a block node-name QEMU refuses (at most 31 characters); shorten the backing chain' }))
+  )
+
+/**
+ * Plans an instance for a target: every device placed, every backend built. `Left` on a bus
+ * that is full (naming the device that did not fit), a feature the target lacks, or a
+ * machine type the planner does not handle.
+ *
+ * @example
+ * pipe(decodeInstance(json), E.chain((i) => planDevices(i, { qemu: { major: 7, minor: 2, micro: 0 } })))
+ *
+ * @since 0.1.0
+ */
+export const planDevices = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
+  const h = instance.hvparams
+  const machine = h.machine_version !== '' ? h.machine_version : (target.machine ?? 'pc')
+  const errors = targetErrors(instance, target, machine)
+  if (errors.length > 0) return E.left(invalidInput(errors))
+  const extra = splitWords(h.kvm_extra)
+  if (E.isLeft(extra)) return E.left(fieldError('hvparams.kvm_extra', h.kvm_extra, extra.left))
+
+  const cdromLocations = [h.cdrom_image_path, h.cdrom2_image_path].filter((p) => p !== '')
+  const cdDriver = cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
+  // Like Ganeti, a SCSI disk_type brings its controller even with no disk yet, so that disks can
+  // be hot-added to the running instance.
+  const needsScsi = busKind(diskDriver(h.disk_type)) === 'scsi' || (cdromLocations.length > 0 && busKind(cdDriver) === 'scsi')
+
+  const controllerStep: Step<ReadonlyArray<ScsiController>> = (s) =>
+    needsScsi
+      ? pipe(
+          placeAs(h.scsi_controller_type, SCSI_CONTROLLER_ID, 'qemu')(s),
+          E.map(([hvinfo, next]) => [[{ kind: 'scsi-controller', hvinfo: hvinfo as PciHvinfo }], next] as const)
+        )
+      : E.right([[], s] as const)
+
+  // Order matters: Ganeti placed all disks, then all NICs; CD-ROMs and the floppy come after so
+  // that disk and NIC slots stay the ones Ganeti would give.
+  return pipe(
+    E.right<DevplanError, BusState>(emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type)),
+    E.chain((s) => controllerStep(s)),
+    E.chain(([controllers, s]) => pipe(traverseSteps(instance.disks, planDisk(h))(s), E.map(([disks, s2]) => ({ controllers, disks, s: s2 })))),
+    E.chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
+    E.chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
+    E.chain((acc) =>
+      pipe(
+        traverseSteps(h.floppy_image_path === '' ? [] : [h.floppy_image_path], planFloppy(h))(acc.s),
+        E.map(([floppies]) => ({ ...acc, floppies }))
+      )
+    ),
+    E.chain((acc) => {
+      const names = nodeNameErrors([...acc.disks, ...acc.cdroms, ...acc.floppies])
+      return names.length > 0 ? E.left(invalidInput(names)) : E.right(acc)
+    }),
+    E.map(
+      (acc): DeviceTree => ({
+        qemu: target.qemu,
+        machine,
+        name: instance.name,
+        uuid: instance.uuid,
+        memory: instance.memory,
+        vcpus: instance.vcpus,
+        binary: h.kvm_path,
+        controllers: acc.controllers,
+        disks: acc.disks,
+        cdroms: acc.cdroms,
+        floppies: acc.floppies,
+        nics: acc.nics,
+        boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
+        extra: extra.right
+      })
+    )
+  )
+}

@@ -1,0 +1,76 @@
+/**
+ * The target QEMU: its version decides which syntax and features the plan may use. It is an
+ * input, never probed, so the same plan comes out on every machine.
+ *
+ * @since 0.1.0
+ */
+import * as t from 'io-ts'
+
+/**
+ * @since 0.1.0
+ */
+export interface QemuVersion {
+  readonly major: number
+  readonly minor: number
+  readonly micro: number
+}
+
+const VERSION = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/
+
+/**
+ * Parses `"7.2"` or `"7.2.22"`.
+ *
+ * @since 0.1.0
+ */
+export const parseVersion = (s: string): QemuVersion | undefined => {
+  const m = VERSION.exec(s)
+  if (m === null) return undefined
+  return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? '0') }
+}
+
+/**
+ * io-ts codec: a version string such as `"7.2"` ⇄ {@link QemuVersion}.
+ *
+ * @since 0.1.0
+ */
+export const QemuVersionFromString = new t.Type<QemuVersion, string, unknown>(
+  'QemuVersion',
+  (u): u is QemuVersion =>
+    typeof u === 'object' && u !== null && 'major' in u && 'minor' in u && 'micro' in u,
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c, 'expected a QEMU version such as "7.2" or "7.2.0"')
+    const v = parseVersion(u)
+    return v === undefined ? t.failure(u, c, 'expected a QEMU version such as "7.2" or "7.2.0"') : t.success(v)
+  },
+  (v) => `${v.major}.${v.minor}.${v.micro}`
+)
+
+/**
+ * @since 0.1.0
+ */
+export const atLeast =
+  (major: number, minor: number) =>
+  (v: QemuVersion): boolean =>
+    v.major > major || (v.major === major && v.minor >= minor)
+
+/**
+ * What a version can do. Thresholds are the QEMU releases that introduced each feature.
+ *
+ * @since 0.1.0
+ */
+export const features = (v: QemuVersion) =>
+  ({
+    /** `-blockdev` became stable in 2.9; the library renders nothing older. */
+    blockdev: atLeast(2, 9)(v),
+    /** `-device` parses JSON since 6.2 (keyval before: QemuOpts with `,,` escaping). */
+    jsonDevice: atLeast(6, 2)(v),
+    /** `-netdev` parses JSON since 7.1. */
+    jsonNetdev: atLeast(7, 1)(v),
+    /** `aio=io_uring` since 5.0. */
+    ioUring: atLeast(5, 0)(v)
+  }) as const
+
+/**
+ * @since 0.1.0
+ */
+export const showVersion = (v: QemuVersion): string => `${v.major}.${v.minor}.${v.micro}`

@@ -1,0 +1,50 @@
+/**
+ * The target: which QEMU the plan is for (version decides syntax and features) and, unless the
+ * instance's `machine_version` says otherwise, which machine type.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as t from 'io-ts'
+import { closed, matching, withDefault } from './codecs.js'
+import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
+import { QemuVersionFromString, type QemuVersion } from './qemu-version.js'
+
+/**
+ * @since 0.1.0
+ */
+export interface Target {
+  readonly qemu: QemuVersion
+  /** Machine type used when hvparams.machine_version is empty; `pc` when absent. */
+  readonly machine?: string
+}
+
+const TargetInput = closed(
+  {
+    qemu: QemuVersionFromString,
+    machine: withDefault(matching('a machine type such as "pc" or "pc-i440fx-7.2"', /^[a-z0-9][a-z0-9._-]*$/), 'pc')
+  },
+  'Target'
+)
+
+/**
+ * Decodes `{"qemu": "7.2", "machine": "pc"}`.
+ *
+ * @since 0.1.0
+ */
+export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
+  pipe(TargetInput.decode(input), E.mapLeft((errs) => invalidInput(fromValidationErrors(errs))))
+
+/**
+ * The machine families the planner knows. q35 (PCIe root ports) is not planned yet.
+ *
+ * @since 0.1.0
+ */
+export type MachineFamily = 'pc' | 'q35'
+
+/**
+ * @since 0.1.0
+ */
+export const machineFamily = (machine: string): MachineFamily | undefined =>
+  /^(pc|pc-i440fx-[0-9.]+|pc-[0-9.]+)$/.test(machine) ? 'pc' : /^(q35|pc-q35-[0-9.]+)$/.test(machine) ? 'q35' : undefined
