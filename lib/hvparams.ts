@@ -167,6 +167,24 @@ export const HvparamsCodec = new t.Type<Hvparams, Hvparams, unknown>(
   t.identity
 )
 
+const HvparamsOpen = t.type(modelled, 'Hvparams')
+
+/**
+ * Like {@link HvparamsCodec} but accepting keys it does not know: for hvparams stored in runtime
+ * files, which carry every hvparam of the Ganeti version that wrote them.
+ *
+ * @since 0.1.0
+ */
+export const HvparamsLenientCodec = new t.Type<Hvparams, Hvparams, unknown>(
+  'Hvparams',
+  (u): u is Hvparams => HvparamsOpen.is(u),
+  (u, c) => {
+    const r = HvparamsOpen.validate(u === undefined ? {} : u, c)
+    return r._tag === 'Left' ? r : t.success(pickModelled(r.right as t.TypeOf<typeof HvparamsFull>))
+  },
+  t.identity
+)
+
 /**
  * The frontend driver a disk_type means for a disk.
  *

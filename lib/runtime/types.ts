@@ -1,0 +1,74 @@
+/**
+ * The runtime: what a running instance *is*, as recorded when it was started and updated by
+ * every hotplug. Migration and restart rebuild QEMU from it alone, and hotplug derives the bus
+ * state from it. On disk it is Ganeti's JSON array `[kvm_cmd, kvm_nics, hvparams, kvm_disks]`
+ * plus a fifth element, the format stamp.
+ *
+ * @since 0.1.0
+ */
+import type { BlockdevOptions } from '../block/node.js'
+import type { Hvinfo } from '../hvinfo.js'
+import type { JsonObject } from '../qemu-opts.js'
+
+/**
+ * Who wrote a runtime file and in which format; absent in files Ganeti wrote.
+ *
+ * @since 0.1.0
+ */
+export interface RuntimeStamp {
+  /** Incremented whenever the file format changes incompatibly. */
+  readonly format: number
+  /** e.g. `qemu-devplan/0.1.0` */
+  readonly writer: string
+  /** The QEMU version the command line was rendered for, e.g. `7.2.0`. */
+  readonly qemu: string
+}
+
+/**
+ * One disk of `kvm_disks`: `[disk_dict, link_path, uri_or_null]`.
+ *
+ * @since 0.1.0
+ */
+export interface RuntimeDisk {
+  readonly uuid: string
+  /** The placement; `undefined` for a disk no placement was ever recorded for (`hvinfo: {}`). */
+  readonly hvinfo: Hvinfo | undefined
+  /**
+   * The block nodes the disk was started or hot-added with, children first (key `blockdev` of
+   * the disk dict). `undefined` in files Ganeti wrote: the nodes then follow from `link`/`uri`.
+   */
+  readonly blockdev: ReadonlyArray<BlockdevOptions> | undefined
+  readonly link: string
+  readonly uri: string | null
+  /** Every other key of the disk dict, unchanged and in its order (orchestrators keep data here). */
+  readonly rest: JsonObject
+}
+
+/**
+ * One NIC dict of `kvm_nics`.
+ *
+ * @since 0.1.0
+ */
+export interface RuntimeNic {
+  readonly uuid: string
+  readonly mac: string
+  readonly hvinfo: Hvinfo | undefined
+  /** The netdev options it was started or hot-added with (key `netdev` of the NIC dict). */
+  readonly netdev: JsonObject | undefined
+  readonly rest: JsonObject
+}
+
+/**
+ * A decoded runtime.
+ *
+ * @since 0.1.0
+ */
+export interface Runtime {
+  /** `kvm_cmd`: the command line without the disk and NIC options. */
+  readonly cmd: ReadonlyArray<string>
+  readonly nics: ReadonlyArray<RuntimeNic>
+  /** The hvparams the instance runs with, as stored; they win over the current config. */
+  readonly hvparams: JsonObject
+  readonly disks: ReadonlyArray<RuntimeDisk>
+  readonly stamp: RuntimeStamp | undefined
+}
