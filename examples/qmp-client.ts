@@ -343,7 +343,7 @@ export const toExecutor = (client: QmpClient): Executor => {
   let cursor = client.events().length
 
   const send =
-    (command: QmpCommand, fd?: string): TE.TaskEither<TransportError, QmpReply> =>
+    (command: QmpCommand, fd?: number): TE.TaskEither<TransportError, QmpReply> =>
     async () => {
       if (fd !== undefined) {
         return E.left(

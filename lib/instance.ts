@@ -110,6 +110,8 @@ export interface Disk {
   readonly name: string
   readonly readOnly: boolean
   readonly source: ImageSource
+  /** The userspace URI as given (recorded in runtime files), `null` for a local image. */
+  readonly uri: string | null
   readonly format: ImageFormat
   readonly backing: ReadonlyArray<{ readonly source: ImageSource; readonly format: ImageFormat }>
 }
@@ -155,22 +157,22 @@ export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSou
 type DiskIn = t.TypeOf<typeof DiskInput>
 type NicIn = t.TypeOf<typeof NicInput>
 
-const toDisk = (d: DiskIn, i: number): E.Either<ReadonlyArray<FieldError>, Disk> => {
+const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
   const errors: FieldError[] = []
   const id = deviceId('disk', d.uuid)
-  if (!isValidId(id)) errors.push({ path: `disks[${i}].uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` })
+  if (!isValidId(id)) errors.push({ path: `${at}.uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` })
   let source: ImageSource | undefined
   if (d.uri !== '') {
     const r = parseUri(d.uri)
-    if (E.isLeft(r)) errors.push({ path: `disks[${i}].uri`, value: d.uri, message: r.left })
+    if (E.isLeft(r)) errors.push({ path: `${at}.uri`, value: d.uri, message: r.left })
     else source = { _tag: 'remote', remote: r.right }
   } else if (d.path === '') {
-    errors.push({ path: `disks[${i}].path`, value: d.path, message: 'a disk needs a path (or a uri)' })
+    errors.push({ path: `${at}.path`, value: d.path, message: 'a disk needs a path (or a uri)' })
   } else {
     source = localSource(d.path, d.kind)
   }
   if (d.backing.length > 0 && d.format !== 'qcow2') {
-    errors.push({ path: `disks[${i}].backing`, value: d.backing, message: `only a qcow2 image has a backing chain (format is ${JSON.stringify(d.format)})` })
+    errors.push({ path: `${at}.backing`, value: d.backing, message: `only a qcow2 image has a backing chain (format is ${JSON.stringify(d.format)})` })
   }
   if (errors.length > 0 || source === undefined) return E.left(errors)
   return E.right({
@@ -179,16 +181,17 @@ const toDisk = (d: DiskIn, i: number): E.Either<ReadonlyArray<FieldError>, Disk>
     name: d.name,
     readOnly: d.mode === 'ro',
     source,
+    uri: d.uri === '' ? null : d.uri,
     format: d.format,
     backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format }))
   })
 }
 
-const toNic = (n: NicIn, i: number): E.Either<ReadonlyArray<FieldError>, Nic> => {
+const toNic = (n: NicIn, at: string): E.Either<ReadonlyArray<FieldError>, Nic> => {
   const id = deviceId('nic', n.uuid)
   return isValidId(id)
     ? E.right({ uuid: n.uuid, id, name: n.name, mac: n.mac.toLowerCase(), backend: n.backend })
-    : E.left([{ path: `nics[${i}].uuid`, value: n.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` }])
+    : E.left([{ path: `${at}.uuid`, value: n.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` }])
 }
 
 const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string, path: (i: number) => string, what: string): ReadonlyArray<FieldError> =>
@@ -196,6 +199,24 @@ const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string, path: (i:
     const first = items.findIndex((b) => key(b) === key(a))
     return first < i ? [{ path: path(i), value: key(a), message: `${what} is the same as ${path(first)}'s` }] : []
   })
+
+/**
+ * What a NIC's backend must satisfy under the hvparams it will run with (at start or hot-added).
+ *
+ * @since 0.1.0
+ */
+export const nicErrors = (n: Nic, h: Hvparams, at: string): ReadonlyArray<FieldError> => {
+  if (n.backend.type !== 'tap' || !('fds' in n.backend)) return []
+  const errors: FieldError[] = []
+  const queues = h.nic_type === 'paravirtual' ? h.virtio_net_queues : 1
+  if (n.backend.fds.length !== queues) {
+    errors.push({ path: `${at}.backend.fds`, value: n.backend.fds, message: `needs exactly ${queues} tap fd(s) (one per queue: nic_type ${h.nic_type}, virtio_net_queues ${h.virtio_net_queues})` })
+  }
+  if (n.backend.vhostfds.length > 0 && (!h.vhost_net || n.backend.vhostfds.length !== n.backend.fds.length)) {
+    errors.push({ path: `${at}.backend.vhostfds`, value: n.backend.vhostfds, message: 'needs hvparams.vhost_net and one vhost fd per tap fd' })
+  }
+  return errors
+}
 
 /** Rules that span fields; each error names the field a user would change. */
 const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
@@ -214,16 +235,7 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   if (h.cdrom2_image_path !== '' && h.cdrom_image_path === '') {
     errors.push({ path: 'hvparams.cdrom2_image_path', value: h.cdrom2_image_path, message: 'a second CD-ROM needs hvparams.cdrom_image_path' })
   }
-  inst.nics.forEach((n, i) => {
-    if (n.backend.type !== 'tap' || !('fds' in n.backend)) return
-    const queues = h.nic_type === 'paravirtual' ? h.virtio_net_queues : 1
-    if (n.backend.fds.length !== queues) {
-      errors.push({ path: `nics[${i}].backend.fds`, value: n.backend.fds, message: `needs exactly ${queues} tap fd(s) (one per queue: nic_type ${h.nic_type}, virtio_net_queues ${h.virtio_net_queues})` })
-    }
-    if (n.backend.vhostfds.length > 0 && (!h.vhost_net || n.backend.vhostfds.length !== n.backend.fds.length)) {
-      errors.push({ path: `nics[${i}].backend.vhostfds`, value: n.backend.vhostfds, message: 'needs hvparams.vhost_net and one vhost fd per tap fd' })
-    }
-  })
+  inst.nics.forEach((n, i) => errors.push(...nicErrors(n, h, `nics[${i}]`)))
   if (h.vhost_net && h.nic_type !== 'paravirtual') {
     errors.push({ path: 'hvparams.vhost_net', value: true, message: `vhost works with nic_type "paravirtual" only (it is ${JSON.stringify(h.nic_type)})` })
   }
@@ -253,8 +265,8 @@ export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance>
     InstanceInput.decode(input),
     E.mapLeft(fromValidationErrors),
     E.chain((i) => {
-      const disks = collect(i.disks, toDisk)
-      const nics = collect(i.nics, toNic)
+      const disks = collect(i.disks, (d, n) => toDisk(d, `disks[${n}]`))
+      const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
       const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]
       if (E.isLeft(disks) || E.isLeft(nics)) return E.left(errors)
       const inst: Instance = { name: i.name, uuid: i.uuid.toLowerCase(), memory: i.memory, vcpus: i.vcpus, hvparams: i.hvparams, disks: disks.right, nics: nics.right }
@@ -263,3 +275,27 @@ export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance>
     }),
     E.mapLeft(invalidInput)
   )
+
+const decodeOne =
+  <I, A>(codec: t.Type<I, unknown, unknown>, convert: (i: I, at: string) => E.Either<ReadonlyArray<FieldError>, A>, at: string) =>
+  (input: unknown): E.Either<DevplanError, A> =>
+    pipe(
+      codec.decode(input),
+      E.mapLeft((errs) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` }))),
+      E.chain((i) => convert(i, at)),
+      E.mapLeft(invalidInput)
+    )
+
+/**
+ * Decodes one disk, as in `disks[]` of the spec (for hot-add). Errors are reported under `disk`.
+ *
+ * @since 0.1.0
+ */
+export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput as unknown as t.Type<DiskIn, unknown, unknown>, toDisk, 'disk')
+
+/**
+ * Decodes one NIC, as in `nics[]` of the spec (for hot-add). Errors are reported under `nic`.
+ *
+ * @since 0.1.0
+ */
+export const decodeNic: (input: unknown) => E.Either<DevplanError, Nic> = decodeOne(NicInput as unknown as t.Type<NicIn, unknown, unknown>, toNic, 'nic')

@@ -49,8 +49,17 @@ export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
  */
 export const diskFrontend = (h: Hvparams): { readonly driver: string; readonly writeCache?: 'on' | 'off' } => {
   const driver = diskDriver(h.disk_type)
-  return NO_WRITE_CACHE.has(driver) ? { driver } : { driver, writeCache: cacheSettings(h.disk_cache).writeCache }
+  const writeCache = writeCacheFor(driver, h.disk_cache)
+  return writeCache === undefined ? { driver } : { driver, writeCache }
 }
+
+/**
+ * The `write-cache` a frontend gets under a cache mode; `undefined` where the driver has none.
+ *
+ * @since 0.1.0
+ */
+export const writeCacheFor = (driver: string, mode: Hvparams['disk_cache']): 'on' | 'off' | undefined =>
+  NO_WRITE_CACHE.has(driver) ? undefined : cacheSettings(mode).writeCache
 
 const cdromSource = (location: string): ImageSource =>
   location.startsWith('https://')

@@ -66,3 +66,55 @@ export const toKeyval = (obj: JsonObject): string =>
  * @since 0.1.0
  */
 export const toJson = (obj: JsonObject): string => JSON.stringify(obj)
+
+/**
+ * Reads a QemuOpts/keyval string back: `a=b,,c,d` → `{a: "b,c", d: …}`. A first element
+ * without `=` is the implied key (`driver` for `-device`). Values stay strings.
+ *
+ * @since 0.1.0
+ */
+export const parseKeyval = (s: string, impliedKey = 'driver'): Readonly<Record<string, string>> => {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>
+  let i = 0
+  let first = true
+  while (i <= s.length) {
+    let part = ''
+    while (i < s.length) {
+      const c = s.charAt(i)
+      if (c === ',') {
+        if (s.charAt(i + 1) === ',') {
+          part += ','
+          i += 2
+          continue
+        }
+        break
+      }
+      part += c
+      i++
+    }
+    i++
+    const eq = part.indexOf('=')
+    if (eq < 0) {
+      if (first) out[impliedKey] = part
+      else if (part !== '') out[part] = 'on'
+    } else out[part.slice(0, eq)] = part.slice(eq + 1)
+    first = false
+  }
+  return out
+}
+
+/**
+ * A structured option as QEMU reads it, whichever syntax it is in. `undefined` when JSON is
+ * malformed or not an object.
+ *
+ * @since 0.1.0
+ */
+export const parseStructured = (s: string, impliedKey = 'driver'): Readonly<Record<string, unknown>> | undefined => {
+  if (!s.startsWith('{')) return parseKeyval(s, impliedKey)
+  try {
+    const v: unknown = JSON.parse(s)
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

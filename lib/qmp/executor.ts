@@ -54,7 +54,7 @@ export interface TransportError {
  *
  * Contract:
  * - `send` resolves with QEMU's reply to exactly that command. When `fd` is given, the transport
- *   passes the caller-held file descriptor named `fd` with the command (SCM_RIGHTS) — QMP's
+ *   passes the caller-held file descriptor `fd` (a descriptor of the caller's process) with the command (SCM_RIGHTS) — QMP's
  *   `getfd`/`add-fd` take the descriptor from the message that carries them.
  * - `waitEvent` resolves with the first event matching `predicate` that arrived since the
  *   previous `send` was issued (events are buffered, so one that arrives between a reply and the
@@ -64,7 +64,7 @@ export interface TransportError {
  * @since 0.1.0
  */
 export interface Executor {
-  readonly send: (command: QmpCommand, fd?: string) => TaskEither<TransportError, QmpReply>
+  readonly send: (command: QmpCommand, fd?: number) => TaskEither<TransportError, QmpReply>
   readonly waitEvent: (
     predicate: (event: QmpEvent) => boolean,
     timeoutMs: number

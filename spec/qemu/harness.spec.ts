@@ -364,7 +364,7 @@ qemu('executor: send with an fd is refused as a TransportError and reaches no QE
       virtioArgv(img, '0x10'),
       async (vm) => {
         const ex = toExecutor(vm.qmp)
-        const r = await ex.send({ execute: 'getfd', arguments: { fdname: 'tap0' } }, 'tap0')()
+        const r = await ex.send({ execute: 'getfd', arguments: { fdname: 'tap0' } }, 3)()
         assert.ok(E.isLeft(r))
         if (E.isLeft(r)) {
           assert.is(r.left._tag, 'TransportError')

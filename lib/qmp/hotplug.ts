@@ -1,0 +1,249 @@
+/**
+ * Hot-add and hot-remove as QMP plans. The place comes from the running instance's bus state
+ * (derived from its runtime); the `blockdev-add`, `netdev_add` and `device_add` arguments come
+ * from the same functions as the command line, so a hot-added device is the device it would have
+ * been at start. Every step knows its undo, and every plan can be run again: errors meaning
+ * "already so" count as success, which also makes the removal of disks started with `-drive`
+ * (whose backend QEMU drops by itself) work.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { produce, type Draft } from 'immer'
+import { teardownOrder } from '../block/node.js'
+import { busKind, place } from '../bus/state.js'
+import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
+import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
+import { invalidInput, type DevplanError } from '../errors.js'
+import type { Hvinfo } from '../hvinfo.js'
+import { nicDriver, type Hvparams } from '../hvparams.js'
+import { nicErrors, type Disk, type Nic } from '../instance.js'
+import { diskFrontend, diskGraph } from '../plan.js'
+import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
+import { diskRecord, nicRecord, nodesByName, recordedDisk, recordedNic } from '../runtime/devices.js'
+import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
+import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
+import type { AlreadyDone, CommandStep, PlanStep, QmpPlan, Undo } from './plan.js'
+
+/**
+ * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
+ *
+ * @since 0.1.0
+ */
+export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
+
+/**
+ * @since 0.1.0
+ */
+export interface HotplugOptions {
+  /**
+   * How long a removal waits for `DEVICE_DELETED` before it ends `Pending` (the executor measures
+   * it). libvirt waits 5 s; SCSI devices without a guest go at once, PCI ones wait for the guest.
+   */
+  readonly unplugTimeoutMs?: number
+}
+
+const NODE_GONE: ReadonlyArray<AlreadyDone> = [{ desc: 'Failed to find node with node-name' }]
+const FD_GONE: ReadonlyArray<AlreadyDone> = [{ desc: 'not found' }]
+const NETDEV_GONE: ReadonlyArray<AlreadyDone> = [{ class: 'DeviceNotFound', desc: '' }, { desc: 'not found' }]
+const DEVICE_GONE: ReadonlyArray<AlreadyDone> = [{ class: 'DeviceNotFound', desc: '' }]
+
+const step = (description: string, command: CommandStep['command'], undo?: Undo, extra: Partial<Pick<CommandStep, 'fd' | 'alreadyDone'>> = {}): CommandStep => ({
+  _tag: 'command',
+  description,
+  command,
+  alreadyDone: extra.alreadyDone ?? [],
+  ...(extra.fd === undefined ? {} : { fd: extra.fd }),
+  ...(undo === undefined ? {} : { undo })
+})
+
+const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
+
+/** Why a driver cannot be hot-plugged, if it cannot. */
+const notHotpluggable = (driver: string): string | undefined => {
+  switch (busKind(driver)) {
+    case 'ide':
+      return 'IDE devices cannot be hot-plugged (the IDE controller has no hotplug support)'
+    case 'isa':
+      return 'ISA devices (ne2k_isa) cannot be hot-plugged'
+    case 'floppy':
+      return 'the floppy drive cannot be hot-plugged'
+    default:
+      return undefined
+  }
+}
+
+const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
+
+const checkTarget = (rt: Runtime, id: string, driver: string): E.Either<DevplanError, void> => {
+  const why = notHotpluggable(driver)
+  if (why !== undefined) return unsupported(id, why)
+  if (busKind(driver) === 'scsi' && !hasScsiController(rt)) {
+    return unsupported(id, `${driver} needs the SCSI controller (id "${SCSI_CONTROLLER_ID}"), and this instance was started without one`)
+  }
+  if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
+  return E.right(undefined)
+}
+
+const addDiskSteps = (dev: BlockDevice): ReadonlyArray<PlanStep> => [
+  ...dev.graph.nodes.map((n) =>
+    step(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
+  ),
+  step(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), { command: deviceDel(dev.hvinfo.id), alreadyDone: DEVICE_GONE })
+]
+
+const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk): E.Either<DevplanError, QmpPlan> => {
+  const fe = diskFrontend(h)
+  return pipe(
+    checkTarget(rt, disk.id, fe.driver),
+    E.chain(() => runtimeBusState(rt)),
+    E.chain(place(fe.driver, disk.id)),
+    E.map(([hvinfo]) => {
+      const dev: BlockDevice = { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(fe.writeCache === undefined ? {} : { writeCache: fe.writeCache }) }
+      return {
+        title: `hot-add disk ${disk.id}`,
+        steps: addDiskSteps(dev),
+        before: rt,
+        after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) })
+      }
+    })
+  )
+}
+
+const fdSteps = (id: string, fds: ReadonlyArray<number>, prefix: string): { readonly names: ReadonlyArray<string>; readonly steps: ReadonlyArray<PlanStep> } => {
+  const names = fds.map((_, i) => `${prefix}${i}`)
+  return {
+    names,
+    steps: fds.map((fd, i) =>
+      // netdev_add consumes the names it uses, so closing one afterwards finds nothing: fine.
+      step(`getfd ${names[i] ?? ''} for ${id}`, getfd(names[i] ?? ''), { command: closefd(names[i] ?? ''), alreadyDone: FD_GONE }, { fd })
+    )
+  }
+}
+
+const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, QmpPlan> => {
+  const driver = nicDriver(h.nic_type)
+  const errors = nicErrors(nic, h, 'nic')
+  if (errors.length > 0) return E.left(invalidInput(errors))
+  return pipe(
+    checkTarget(rt, nic.id, driver),
+    E.chain(() => runtimeBusState(rt)),
+    E.chain(place(driver, nic.id)),
+    E.map(([hvinfo]) => {
+      const dev: NicDevice = {
+        kind: 'nic',
+        uuid: nic.uuid,
+        hvinfo,
+        mac: nic.mac,
+        backend: nic.backend,
+        vhost: h.vhost_net && nic.backend.type === 'tap',
+        queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
+      }
+      const b = nic.backend
+      const taps = b.type === 'tap' && 'fds' in b ? fdSteps(nic.id, b.fds, `${nic.id}-`) : { names: [], steps: [] }
+      const vhosts = b.type === 'tap' && 'fds' in b ? fdSteps(nic.id, b.vhostfds, `${nic.id}-vhost-`) : { names: [], steps: [] }
+      const netdev = b.type === 'tap' && 'fds' in b ? netdevOptions(dev, { fds: taps.names, vhostfds: vhosts.names }) : netdevOptions(dev)
+      return {
+        title: `hot-add nic ${nic.id}`,
+        steps: [
+          ...taps.steps,
+          ...vhosts.steps,
+          step(`netdev_add ${String(netdev['type'])} ${nic.id}`, netdevAdd(netdev), { command: netdevDel(nic.id), alreadyDone: NETDEV_GONE }),
+          step(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), { command: deviceDel(nic.id), alreadyDone: DEVICE_GONE })
+        ],
+        before: rt,
+        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdev) as Draft<RuntimeNic>) })
+      }
+    })
+  )
+}
+
+/**
+ * Plans a hot-add on a running instance: the device is placed on the bus state derived from
+ * `runtime`, with the runtime's own hvparams (they win over the current config). `Left` for a
+ * device that cannot be hot-plugged (IDE, floppy, `ne2k_isa`), an id in use, or a full bus.
+ *
+ * @example
+ * pipe(decodeDisk(json), E.chain((disk) => planHotAdd(runtime, { disk })))
+ *
+ * @since 0.1.0
+ */
+export const planHotAdd = (runtime: Runtime, request: HotAddRequest): E.Either<DevplanError, QmpPlan> =>
+  pipe(
+    runtimeHvparams(runtime),
+    E.chain((h) => ('disk' in request ? planAddDisk(runtime, h, request.disk) : planAddNic(runtime, h, request.nic)))
+  )
+
+const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOptions>): PlanStep => ({
+  _tag: 'unplug',
+  description: `device_del ${id}, then wait for its DEVICE_DELETED`,
+  id,
+  timeoutMs,
+  undo: { command: deviceAdd(readd), alreadyDone: [] }
+})
+
+const removeDiskSteps = (d: RuntimeDisk & { readonly hvinfo: Hvinfo }, h: Hvparams, timeoutMs: number): ReadonlyArray<PlanStep> => {
+  const dev = recordedDisk(d, h)
+  const byName = nodesByName(dev.graph.nodes)
+  // Nodes recorded by this library are deleted one by one; for a disk Ganeti started, only the
+  // top node has a known name (its children were implicit), and with -drive not even that one.
+  const names = d.blockdev !== undefined && d.blockdev.length > 0 ? teardownOrder(dev.graph) : [dev.graph.top]
+  return [
+    unplug(d.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    ...names.map((name) => {
+      const node = d.blockdev === undefined ? undefined : byName.get(name)
+      return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: [] }, { alreadyDone: NODE_GONE })
+    })
+  ]
+}
+
+const removeNicSteps = (n: RuntimeNic & { readonly hvinfo: Hvinfo }, h: Hvparams, timeoutMs: number): ReadonlyArray<PlanStep> => {
+  const dev = recordedNic(n, h)
+  // A tap netdev's fds are gone once it is deleted: it cannot be re-created in a rollback.
+  const recreatable = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend)
+  return [
+    unplug(n.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    step(`netdev_del ${n.hvinfo.id}`, netdevDel(n.hvinfo.id), recreatable && n.netdev !== undefined ? { command: netdevAdd(n.netdev), alreadyDone: [] } : undefined, { alreadyDone: NETDEV_GONE })
+  ]
+}
+
+const placed = <A extends { readonly hvinfo: Hvinfo | undefined }>(a: A): a is A & { readonly hvinfo: Hvinfo } => a.hvinfo !== undefined
+
+/**
+ * Plans the removal of a device by the id stored in its hvinfo (legacy ids such as
+ * `hotdisk-9f5c5bd4-pci-5` included): `device_del`, wait for `DEVICE_DELETED` of that id, then
+ * the backend. Running the same plan again finishes a removal that ended `Pending`.
+ *
+ * @since 0.1.0
+ */
+export const planHotRemove = (runtime: Runtime, deviceId: string, options: HotplugOptions = {}): E.Either<DevplanError, QmpPlan> => {
+  const timeoutMs = options.unplugTimeoutMs ?? 5000
+  return pipe(
+    runtimeHvparams(runtime),
+    E.chain((h): E.Either<DevplanError, QmpPlan> => {
+      const disk = runtime.disks.filter(placed).find((d) => d.hvinfo.id === deviceId)
+      if (disk !== undefined) {
+        return E.right({
+          title: `hot-remove disk ${deviceId}`,
+          steps: removeDiskSteps(disk, h, timeoutMs),
+          before: runtime,
+          after: produce(runtime, (d) => { d.disks = d.disks.filter((x) => x.hvinfo?.id !== deviceId) })
+        })
+      }
+      const nic = runtime.nics.filter(placed).find((n) => n.hvinfo.id === deviceId)
+      if (nic !== undefined) {
+        return E.right({
+          title: `hot-remove nic ${deviceId}`,
+          steps: removeNicSteps(nic, h, timeoutMs),
+          before: runtime,
+          after: produce(runtime, (d) => { d.nics = d.nics.filter((x) => x.hvinfo?.id !== deviceId) })
+        })
+      }
+      const inCmd = cmdDevices(runtime.cmd).find((d) => d.id === deviceId)
+      return inCmd !== undefined
+        ? unsupported(deviceId, `${inCmd.driver} is part of the command line, not a hot-pluggable disk or NIC`)
+        : E.left({ _tag: 'UnknownDevice', id: deviceId })
+    })
+  )
+}

@@ -1,0 +1,88 @@
+/**
+ * A QMP plan: the ordered steps of one hotplug, each with what it sends, which error replies
+ * mean "already so" (so that every plan can be run again safely), and how to undo it. The plan
+ * also carries the runtime before and after, so the caller's record changes only with QEMU.
+ *
+ * @since 0.1.0
+ */
+import type { Runtime } from '../runtime/types.js'
+import type { QmpCommand } from './executor.js'
+
+/**
+ * An error reply that means the step's goal already holds (e.g. `blockdev-del` of a node that
+ * is gone). Matched on the error class and a substring of its description.
+ *
+ * @since 0.1.0
+ */
+export interface AlreadyDone {
+  readonly class?: string
+  readonly desc: string
+}
+
+/**
+ * How to take a completed step back.
+ *
+ * @since 0.1.0
+ */
+export interface Undo {
+  readonly command: QmpCommand
+  readonly alreadyDone: ReadonlyArray<AlreadyDone>
+}
+
+/**
+ * Send one command (with a file descriptor, when `fd` is set).
+ *
+ * @since 0.1.0
+ */
+export interface CommandStep {
+  readonly _tag: 'command'
+  readonly description: string
+  readonly command: QmpCommand
+  /** The caller's fd that travels with the command (`getfd`, `add-fd`). */
+  readonly fd?: number
+  readonly alreadyDone: ReadonlyArray<AlreadyDone>
+  /** Absent: the step cannot be undone (the runner then reports it as left over). */
+  readonly undo?: Undo
+}
+
+/**
+ * `device_del`, then wait for `DEVICE_DELETED` of exactly this id. A guest may hold the device
+ * for ever: when `timeoutMs` passes the plan ends `Pending`, with nothing behind it torn down.
+ *
+ * @since 0.1.0
+ */
+export interface UnplugStep {
+  readonly _tag: 'unplug'
+  readonly description: string
+  readonly id: string
+  readonly timeoutMs: number
+  /** Re-creates the device (`device_add` with its recorded properties) for a rollback. */
+  readonly undo: Undo
+}
+
+/**
+ * @since 0.1.0
+ */
+export type PlanStep = CommandStep | UnplugStep
+
+/**
+ * @since 0.1.0
+ */
+export interface QmpPlan {
+  /** `hot-add disk-…`, `hot-remove nic-…`: for logs. */
+  readonly title: string
+  readonly steps: ReadonlyArray<PlanStep>
+  readonly before: Runtime
+  /** The runtime once every step succeeded. */
+  readonly after: Runtime
+}
+
+/**
+ * Does an error reply match one of the "already so" cases?
+ *
+ * @since 0.1.0
+ */
+export const isAlreadyDone =
+  (cases: ReadonlyArray<AlreadyDone>) =>
+  (error: { readonly class: string; readonly desc: string }): boolean =>
+    cases.some((c) => (c.class === undefined || c.class === error.class) && error.desc.includes(c.desc))

@@ -1,0 +1,179 @@
+/**
+ * Running a plan through the caller's executor. The one place in the library that calls out,
+ * and only through the {@link Executor} it is given; time is measured by the executor too.
+ *
+ * Every outcome is a value: done; pending (a device the guest has not released yet — nothing
+ * behind it was touched, and running the same removal plan again later finishes it); rolled
+ * back (every completed step undone, newest first); or not fully rolled back, listing exactly
+ * what is left in QEMU.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import type { Runtime } from '../runtime/types.js'
+import { unplugEventFor } from './commands.js'
+import type { Executor, QmpCommand, QmpReply } from './executor.js'
+import { isAlreadyDone, type PlanStep, type QmpPlan, type Undo } from './plan.js'
+
+/**
+ * Why a step failed.
+ *
+ * @since 0.1.0
+ */
+export type StepError =
+  | { readonly _tag: 'QmpError'; readonly class: string; readonly desc: string }
+  | { readonly _tag: 'TransportError'; readonly message: string }
+  | { readonly _tag: 'GuestRefused'; readonly id: string }
+
+/**
+ * One exchange with QEMU, for the caller's log.
+ *
+ * @since 0.1.0
+ */
+export interface LogEntry {
+  readonly step: number
+  readonly phase: 'do' | 'undo' | 'wait'
+  readonly command?: QmpCommand
+  readonly result: 'ok' | 'already-done' | 'failed' | 'event' | 'timeout'
+  readonly error?: StepError
+}
+
+/**
+ * A step whose effect is still in QEMU after a failed rollback.
+ *
+ * @since 0.1.0
+ */
+export interface Leftover {
+  readonly step: number
+  readonly description: string
+  /** The undo that failed, or `undefined` for a step that has none. */
+  readonly undo: QmpCommand | undefined
+  readonly error: StepError | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export type RunOutcome =
+  | { readonly _tag: 'Done'; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
+  | { readonly _tag: 'Pending'; readonly deviceId: string; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
+  | { readonly _tag: 'RolledBack'; readonly failedStep: number; readonly error: StepError; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
+  | {
+      readonly _tag: 'RollbackIncomplete'
+      readonly failedStep: number
+      readonly error: StepError
+      readonly leftovers: ReadonlyArray<Leftover>
+      /** The runtime before the plan: QEMU differs from it by exactly the leftovers. */
+      readonly runtime: Runtime
+      readonly log: ReadonlyArray<LogEntry>
+    }
+
+type Sent = { readonly _tag: 'ok' } | { readonly _tag: 'already' } | { readonly _tag: 'failed'; readonly error: StepError }
+
+const toStepError = (reply: QmpReply): StepError | undefined =>
+  reply._tag === 'Error' ? { _tag: 'QmpError', class: reply.class, desc: reply.desc } : undefined
+
+const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number): Promise<Sent> => {
+  const r = await x.send(command, fd)()
+  if (E.isLeft(r)) return { _tag: 'failed', error: { _tag: 'TransportError', message: r.left.message } }
+  const err = toStepError(r.right)
+  if (err === undefined) return { _tag: 'ok' }
+  if (err._tag === 'QmpError' && isAlreadyDone(alreadyDone)(err)) return { _tag: 'already' }
+  return { _tag: 'failed', error: err }
+}
+
+type Forward = { readonly _tag: 'ok' } | { readonly _tag: 'pending' } | { readonly _tag: 'failed'; readonly error: StepError }
+
+const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> => {
+  if (s._tag === 'command') {
+    const r = await send(x, s.command, s.alreadyDone, s.fd)
+    log.push({ step: i, phase: 'do', command: s.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
+    return r._tag === 'failed' ? r : { _tag: 'ok' }
+  }
+  const command: QmpCommand = { execute: 'device_del', arguments: { id: s.id } }
+  const r = await x.send(command)()
+  if (E.isLeft(r)) {
+    const error: StepError = { _tag: 'TransportError', message: r.left.message }
+    log.push({ step: i, phase: 'do', command, result: 'failed', error })
+    return { _tag: 'failed', error }
+  }
+  const err = toStepError(r.right)
+  if (err !== undefined && err._tag === 'QmpError') {
+    // Gone already: a previous run (or the guest) finished it.
+    if (err.class === 'DeviceNotFound') {
+      log.push({ step: i, phase: 'do', command, result: 'already-done' })
+      return { _tag: 'ok' }
+    }
+    // A previous device_del is still waiting for the guest: keep waiting for the same event.
+    if (!err.desc.includes('in the process of unplug')) {
+      log.push({ step: i, phase: 'do', command, result: 'failed', error: err })
+      return { _tag: 'failed', error: err }
+    }
+  }
+  log.push({ step: i, phase: 'do', command, result: 'ok' })
+  const match = unplugEventFor(s.id)
+  const ev = await x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)()
+  if (E.isLeft(ev)) {
+    const error: StepError = { _tag: 'TransportError', message: ev.left.message }
+    log.push({ step: i, phase: 'wait', result: 'failed', error })
+    return { _tag: 'failed', error }
+  }
+  if (O.isNone(ev.right)) {
+    log.push({ step: i, phase: 'wait', result: 'timeout' })
+    return { _tag: 'pending' }
+  }
+  if (match(ev.right.value) === 'refused') {
+    const error: StepError = { _tag: 'GuestRefused', id: s.id }
+    log.push({ step: i, phase: 'wait', result: 'failed', error })
+    return { _tag: 'failed', error }
+  }
+  log.push({ step: i, phase: 'wait', result: 'event' })
+  return { _tag: 'ok' }
+}
+
+const rollback = async (x: Executor, plan: QmpPlan, completed: number, log: LogEntry[]): Promise<ReadonlyArray<Leftover>> => {
+  const leftovers: Leftover[] = []
+  for (let i = completed - 1; i >= 0; i--) {
+    const s = plan.steps[i]
+    if (s === undefined) continue
+    if (s.undo === undefined) {
+      leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })
+      continue
+    }
+    const r = await send(x, s.undo.command, s.undo.alreadyDone)
+    log.push({ step: i, phase: 'undo', command: s.undo.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
+    if (r._tag === 'failed') leftovers.push({ step: i, description: s.description, undo: s.undo.command, error: r.error })
+  }
+  return leftovers
+}
+
+/**
+ * Runs a plan step by step through `executor`. Never fails as a task: every way a plan can end
+ * is a {@link RunOutcome}, and the runtime to keep is in it (`plan.after` only when `Done`).
+ *
+ * @since 0.1.0
+ */
+export const runPlan =
+  (plan: QmpPlan, executor: Executor): TE.TaskEither<never, RunOutcome> =>
+  async () => {
+    const log: LogEntry[] = []
+    for (let i = 0; i < plan.steps.length; i++) {
+      const s = plan.steps[i]
+      if (s === undefined) continue
+      const r = await forward(executor, s, i, log)
+      if (r._tag === 'pending' && s._tag === 'unplug') {
+        return E.right({ _tag: 'Pending', deviceId: s.id, runtime: plan.before, log })
+      }
+      if (r._tag === 'failed') {
+        const leftovers = await rollback(executor, plan, i, log)
+        return E.right(
+          leftovers.length === 0
+            ? { _tag: 'RolledBack', failedStep: i, error: r.error, runtime: plan.before, log }
+            : { _tag: 'RollbackIncomplete', failedStep: i, error: r.error, leftovers, runtime: plan.before, log }
+        )
+      }
+    }
+    return E.right({ _tag: 'Done', runtime: plan.after, log })
+  }
