@@ -2,7 +2,7 @@
 // one plain summary line ("N passed, N failed, N skipped") that CI can read. Exit code is uvu's.
 import { spawn } from 'node:child_process'
 
-const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', ...process.argv.slice(2)]
+const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', process.argv[2] ?? '\\.spec\\.ts$']
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
 let out = ''
 child.stdout.on('data', (chunk) => {

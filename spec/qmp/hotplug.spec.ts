@@ -1,0 +1,223 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  decodeDisk,
+  decodeInstance,
+  decodeNic,
+  formatError,
+  planDevices,
+  planHotAdd,
+  planHotRemove,
+  renderArgv,
+  runPlan,
+  type QmpPlan,
+  type RunOutcome,
+  type Runtime
+} from '../../lib/index.js'
+import { emptyModel, scripted, type Model } from './scripted.js'
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
+  return e.right
+}
+
+/** A runtime as recorded at start for an instance with no disks and no NICs: cmd is its argv. */
+const bareRuntime = (hvparams: Record<string, unknown>): Runtime => {
+  const hv = { kernel_path: '/boot/vmlinuz', kvm_path: '/usr/bin/qemu-system-x86_64', ...hvparams }
+  const inst = right(decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128, hvparams: hv }))
+  const tree = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
+  return { cmd: renderArgv(tree, { qmpSocket: '/tmp/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined }
+}
+
+const uuid = (n: number): string => `${(0x10000000 + n).toString(16)}-1111-4222-8333-444455556666`
+const disk = (n: number, extra: Record<string, unknown> = {}) => right(decodeDisk({ uuid: uuid(n), path: `/srv/img${n}.raw`, ...extra }))
+const nic = (n: number, backend: unknown) => right(decodeNic({ uuid: uuid(n), mac: `aa:00:00:00:00:${(n & 0xff).toString(16).padStart(2, '0')}`, backend }))
+
+const run = async (plan: QmpPlan, model: Model, opts: Parameters<typeof scripted>[1] = {}): Promise<{ outcome: RunOutcome; sent: number }> => {
+  const s = scripted(model, opts)
+  const r = await runPlan(plan, s.executor)()
+  if (E.isLeft(r)) throw new Error('runPlan never fails as a task')
+  return { outcome: r.right, sent: s.sent.length }
+}
+
+const snapshot = (m: Model) => JSON.stringify({ nodes: [...m.nodes].sort(), devices: [...m.devices].sort(), netdevs: [...m.netdevs].sort(), fds: [...m.fds].sort() })
+
+const cloneModel = (m: Model): Model => ({ nodes: new Set(m.nodes), devices: new Map(m.devices), netdevs: new Set(m.netdevs), fds: new Set(m.fds) })
+
+test('hot-added SCSI disks take targets 0, 1, 2 and are recorded with their nodes', async () => {
+  let rt = bareRuntime({ disk_type: 'scsi-hd', scsi_controller_type: 'lsi' })
+  const model = emptyModel()
+  for (const n of [1, 2, 3]) {
+    const plan = right(planHotAdd(rt, { disk: disk(n) }))
+    const { outcome } = await run(plan, model)
+    assert.is(outcome._tag, 'Done')
+    rt = outcome.runtime
+  }
+  assert.equal(rt.disks.map((d) => d.hvinfo), [1, 2, 3].map((n, i) => ({ driver: 'scsi-hd', id: `disk-${(0x10000000 + n).toString(16)}-1111-4222`, bus: 'scsi.0', channel: 0, 'scsi-id': i, lun: 0 })))
+  assert.equal([...model.nodes].sort(), rt.disks.flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name'])).sort())
+  assert.equal([...model.devices.keys()].sort(), rt.disks.map((d) => d.hvinfo?.id ?? '').sort())
+})
+
+test('device_add carries exactly the hvinfo, the drive and write-cache, like -device', () => {
+  const rt = bareRuntime({ disk_type: 'paravirtual', disk_cache: 'writethrough' })
+  const plan = right(planHotAdd(rt, { disk: disk(1) }))
+  const last = plan.steps[plan.steps.length - 1]
+  assert.ok(last !== undefined && last._tag === 'command')
+  if (last?._tag !== 'command') return
+  const id = `disk-${(0x10000001).toString(16)}-1111-4222`
+  assert.equal(last.command, { execute: 'device_add', arguments: { driver: 'virtio-blk-pci', id, bus: 'pci.0', addr: '0x10', drive: id, 'write-cache': 'off' } })
+})
+
+test('lsi takes 8 targets; the 9th hot-add is BusFull naming the disk', async () => {
+  let rt = bareRuntime({ disk_type: 'scsi-hd', scsi_controller_type: 'lsi' })
+  for (let n = 1; n <= 8; n++) rt = right(planHotAdd(rt, { disk: disk(n) })).after
+  const r = planHotAdd(rt, { disk: disk(9) })
+  assert.ok(E.isLeft(r))
+  if (E.isLeft(r)) {
+    assert.is(r.left._tag, 'BusFull')
+    assert.match(formatError(r.left), `disk-${(0x10000009).toString(16)}-1111-4222`)
+  }
+})
+
+test('refused: IDE disks, ne2k_isa NICs, a reused id, SCSI without a controller', () => {
+  const ide = planHotAdd(bareRuntime({ disk_type: 'ide' }), { disk: disk(1) })
+  assert.ok(E.isLeft(ide) && ide.left._tag === 'Unsupported' && /IDE/.test(formatError(ide.left)))
+  const isa = planHotAdd(bareRuntime({ nic_type: 'ne2k_isa' }), { nic: nic(1, { type: 'user' }) })
+  assert.ok(E.isLeft(isa) && isa.left._tag === 'Unsupported' && /ISA/.test(formatError(isa.left)))
+  const rt = right(planHotAdd(bareRuntime({}), { disk: disk(1) })).after
+  const dup = planHotAdd(rt, { disk: disk(1) })
+  assert.ok(E.isLeft(dup) && dup.left._tag === 'DuplicateId')
+  const noController: Runtime = { ...bareRuntime({ disk_type: 'paravirtual' }), hvparams: { kernel_path: '/boot/vmlinuz', disk_type: 'scsi-hd' } }
+  const scsi = planHotAdd(noController, { disk: disk(2) })
+  assert.ok(E.isLeft(scsi) && /controller/.test(formatError(scsi.left)))
+})
+
+test('PCI slots are never reused while a removal is pending', async () => {
+  let rt = bareRuntime({ disk_type: 'paravirtual' })
+  const model = emptyModel()
+  const first = right(planHotAdd(rt, { disk: disk(1) }))
+  rt = (await run(first, model)).outcome.runtime
+  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  const removal = await run(right(planHotRemove(rt, id, { unplugTimeoutMs: 10 })), model, { holdDevices: new Set([id]) })
+  assert.is(removal.outcome._tag, 'Pending')
+  rt = removal.outcome.runtime
+  const second = right(planHotAdd(rt, { disk: disk(2) }))
+  assert.is(second.after.disks[1]?.hvinfo && 'addr' in second.after.disks[1].hvinfo ? second.after.disks[1].hvinfo.addr : '', '0x11')
+})
+
+test('a pending removal touches nothing behind the device, and the same plan finishes it later', async () => {
+  let rt = bareRuntime({ disk_type: 'paravirtual' })
+  const model = emptyModel()
+  rt = (await run(right(planHotAdd(rt, { disk: disk(1) })), model)).outcome.runtime
+  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  const plan = right(planHotRemove(rt, id, { unplugTimeoutMs: 10 }))
+  const nodesBefore = [...model.nodes]
+  const p1 = await run(plan, model, { holdDevices: new Set([id]) })
+  assert.is(p1.outcome._tag, 'Pending')
+  assert.equal(p1.outcome.runtime, rt)
+  assert.equal([...model.nodes], nodesBefore)
+  // Still held: the second device_del is answered "already in the process of unplug"; still pending.
+  const p2 = await run(plan, model, { holdDevices: new Set([id]) })
+  assert.is(p2.outcome._tag, 'Pending')
+  // The guest lets go (device gone without our seeing the event): the same plan finishes.
+  model.devices.delete(id)
+  const p3 = await run(plan, model)
+  assert.is(p3.outcome._tag, 'Done')
+  assert.is(model.nodes.size, 0)
+  assert.equal(p3.outcome.runtime.disks, [])
+})
+
+test('removing a disk started with -drive: no nodes to delete is success (idempotent teardown)', async () => {
+  const rt0 = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) })).after
+  const legacy: Runtime = { ...rt0, disks: rt0.disks.map((d) => ({ ...d, blockdev: undefined })) }
+  const id = legacy.disks[0]?.hvinfo?.id ?? ''
+  const model = emptyModel()
+  model.devices.set(id, 'present')
+  const { outcome } = await run(right(planHotRemove(legacy, id)), model)
+  assert.is(outcome._tag, 'Done')
+  assert.is(model.devices.size, 0)
+})
+
+test('unknown ids and command-line devices are refused for removal', () => {
+  const rt = bareRuntime({ disk_type: 'scsi-hd' })
+  const a = planHotRemove(rt, 'disk-nothere')
+  assert.ok(E.isLeft(a) && a.left._tag === 'UnknownDevice')
+  const b = planHotRemove(rt, 'scsi')
+  assert.ok(E.isLeft(b) && b.left._tag === 'Unsupported')
+})
+
+const faultMatrix = async (name: string, makePlan: (model: Model) => Promise<QmpPlan>): Promise<void> => {
+  const probe = emptyModel()
+  const plan = await makePlan(probe)
+  const count = (await run(plan, cloneModel(probe))).sent
+  assert.ok(count >= 2, `${name}: expected a multi-step plan`)
+  for (let k = 0; k < count; k++) {
+    const model = cloneModel(probe)
+    const before = snapshot(model)
+    const { outcome } = await run(plan, model, { failAt: k })
+    assert.is(outcome._tag, 'RolledBack', `${name}: failing command ${k} should roll back, got ${outcome._tag}`)
+    assert.is(snapshot(model), before, `${name}: failing command ${k} left QEMU changed`)
+    assert.equal(outcome.runtime, plan.before, `${name}: failing command ${k} changed the runtime`)
+  }
+}
+
+test('fault injection: every failing step of a disk hot-add rolls back completely', async () => {
+  for (const t of ['paravirtual', 'scsi-hd', 'scsi-block']) {
+    await faultMatrix(`add ${t}`, async () => right(planHotAdd(bareRuntime({ disk_type: t }), { disk: disk(1, { format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] }) })))
+  }
+})
+
+test('fault injection: every failing step of a multiqueue vhost NIC hot-add rolls back, fds closed', async () => {
+  await faultMatrix('add nic', async () =>
+    right(planHotAdd(bareRuntime({ nic_type: 'paravirtual', virtio_net_queues: 2, vhost_net: true }), { nic: nic(1, { type: 'tap', fds: [10, 11], vhostfds: [12, 13] }) }))
+  )
+})
+
+test('fault injection: every failing step of a SCSI disk hot-remove restores device and nodes', async () => {
+  await faultMatrix('remove scsi disk', async (model) => {
+    const rt = bareRuntime({ disk_type: 'scsi-hd' })
+    const added = await run(right(planHotAdd(rt, { disk: disk(1) })), model)
+    return right(planHotRemove(added.outcome.runtime, added.outcome.runtime.disks[0]?.hvinfo?.id ?? ''))
+  })
+})
+
+test('fault injection: every failing step of a user NIC hot-remove restores device and netdev', async () => {
+  await faultMatrix('remove nic', async (model) => {
+    const added = await run(right(planHotAdd(bareRuntime({ nic_type: 'e1000' }), { nic: nic(1, { type: 'user' }) })), model)
+    return right(planHotRemove(added.outcome.runtime, added.outcome.runtime.nics[0]?.hvinfo?.id ?? ''))
+  })
+})
+
+test('an undo that fails too is reported as a leftover, naming the step', async () => {
+  const plan = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) }))
+  // commands: 0 add file node, 1 add format node, 2 device_add (fails), 3 undo: del format node (fails), 4 undo: del file node
+  const model = emptyModel()
+  const { outcome } = await run(plan, model, { failAt: [2, 3] })
+  assert.is(outcome._tag, 'RollbackIncomplete')
+  if (outcome._tag === 'RollbackIncomplete') {
+    assert.is(outcome.failedStep, 2)
+    assert.equal(outcome.leftovers.map((l) => l.step), [1])
+    assert.equal([...model.nodes], [plan.steps[1]?._tag === 'command' ? String(plan.steps[1].command.arguments?.['node-name']) : ''])
+  }
+})
+
+test('a transport that cannot pass fds makes a tap-fd NIC add fail cleanly', async () => {
+  const plan = right(planHotAdd(bareRuntime({}), { nic: nic(1, { type: 'tap', fds: [9] }) }))
+  const model = emptyModel()
+  const { outcome } = await run(plan, model, { noFds: true })
+  assert.is(outcome._tag, 'RolledBack')
+  if (outcome._tag === 'RolledBack') assert.is(outcome.error._tag, 'TransportError')
+  assert.is(snapshot(model), snapshot(emptyModel()))
+})
+
+test('plans do not mutate the runtime they were given', () => {
+  const rt = bareRuntime({ disk_type: 'scsi-hd' })
+  const frozen = JSON.stringify(rt)
+  const plan = right(planHotAdd(rt, { disk: disk(1) }))
+  assert.is(JSON.stringify(rt), frozen)
+  assert.is(plan.before, rt)
+  assert.is.not(plan.after, rt)
+})
+
+test.run()
