@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as t from 'io-ts'
+import { showValue } from './errors.js'
 
 /**
  * One of a fixed set of strings; the message lists what is allowed.
@@ -18,7 +19,7 @@ export const oneOf = <const A extends readonly [string, ...string[]]>(name: stri
     (u, c) =>
       typeof u === 'string' && (values as readonly string[]).includes(u)
         ? t.success(u as A[number])
-        : t.failure(u, c, `${JSON.stringify(u) ?? String(u)} is not one of ${values.map((v) => JSON.stringify(v)).join(', ')}`),
+        : t.failure(u, c, `${showValue(u)} is not one of ${values.map((v) => JSON.stringify(v)).join(', ')}`),
     t.identity
   )
 

@@ -50,7 +50,8 @@ export const showValue = (value: unknown): string => {
   try {
     s = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value))
   } catch {
-    s = String(value)
+    // BigInt, cycles; String() itself throws on null-prototype objects.
+    try { s = String(value) } catch { s = Object.prototype.toString.call(value) }
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

@@ -6,6 +6,7 @@
  */
 import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
+import { showValue } from './errors.js'
 
 /**
  * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
@@ -34,7 +35,7 @@ const DiskTypeCodec = new t.Type<DiskType, DiskType, unknown>(
     const replacement = typeof u === 'string' ? RETIRED_DISK_TYPES[u] : undefined
     return replacement !== undefined
       ? t.failure(u, c, `"${String(u)}" is no longer supported (it needs -drive if=${String(u)}); use "${replacement}"`)
-      : t.failure(u, c, `${JSON.stringify(u) ?? String(u)} is not one of ${DISK_TYPES.map((d) => `"${d}"`).join(', ')}`)
+      : t.failure(u, c, `${showValue(u)} is not one of ${DISK_TYPES.map((d) => `"${d}"`).join(', ')}`)
   },
   t.identity
 )

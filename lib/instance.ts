@@ -12,7 +12,7 @@ import { parseUri } from './block/uri.js'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { HvparamsCodec, type Hvparams } from './hvparams.js'
-import { deviceId, isValidId } from './ids.js'
+import { deviceId, isValidId, protocolNodeName } from './ids.js'
 
 const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: string): t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> => {
   const arr = t.readonlyArray(codec, name)
@@ -160,7 +160,8 @@ type NicIn = t.TypeOf<typeof NicInput>
 const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
   const errors: FieldError[] = []
   const id = deviceId('disk', d.uuid)
-  if (!isValidId(id)) errors.push({ path: `${at}.uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` })
+  // The id also names the block nodes, the longest being "<id>-file": that must fit in 31 too.
+  if (!isValidId(protocolNodeName(id))) errors.push({ path: `${at}.uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 26 characters so that its node-name ${JSON.stringify(protocolNodeName(id))} fits in 31)` })
   let source: ImageSource | undefined
   if (d.uri !== '') {
     const r = parseUri(d.uri)
