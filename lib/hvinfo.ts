@@ -62,13 +62,14 @@ export type Placement =
  * @since 0.1.0
  */
 export const placement = (h: Hvinfo): Placement =>
-  'addr' in h
+  // Decide by value, not by key: a decoded object may carry a key whose value is undefined.
+  'addr' in h && typeof h.addr === 'string'
     ? { _tag: 'pci', hvinfo: h }
-    : 'scsi-id' in h
+    : 'scsi-id' in h && typeof h['scsi-id'] === 'number'
       ? { _tag: 'scsi', hvinfo: h }
-      : 'unit' in h
+      : 'unit' in h && typeof h.unit === 'number'
         ? { _tag: 'unit', hvinfo: h }
-        : { _tag: 'isa', hvinfo: h }
+        : { _tag: 'isa', hvinfo: h as IsaHvinfo }
 
 const base = { driver: t.string, id: t.string, bus: t.string }
 

@@ -36,6 +36,8 @@ export interface CmdDevice {
   readonly hvinfo: Hvinfo | undefined
 }
 
+const NUMERIC = new Set(['channel', 'scsi-id', 'lun', 'unit', 'iobase', 'irq'])
+
 const toInt = (v: unknown): unknown => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)
 
 /**
@@ -51,7 +53,7 @@ export const cmdDevices = (cmd: ReadonlyArray<string>): ReadonlyArray<CmdDevice>
     if (o === undefined || typeof o['driver'] !== 'string') return []
     const id = typeof o['id'] === 'string' ? o['id'] : undefined
     // key=value gives every number as a string; hvinfo holds integers.
-    const candidate = { ...o, channel: toInt(o['channel']), 'scsi-id': toInt(o['scsi-id']), lun: toInt(o['lun']), unit: toInt(o['unit']), iobase: toInt(o['iobase']), irq: toInt(o['irq']) }
+    const candidate = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, NUMERIC.has(k) ? toInt(v) : v]))
     const h = id !== undefined && typeof o['bus'] === 'string' ? HvinfoCodec.decode(candidate) : undefined
     return [{ driver: o['driver'], id, hvinfo: h !== undefined && E.isRight(h) ? normalize(h.right) : undefined }]
   })

@@ -220,4 +220,15 @@ test('plans do not mutate the runtime they were given', () => {
   assert.is.not(plan.after, rt)
 })
 
+test('command-line devices of every bus are read back from kvm_cmd (IDE CD-ROM, SCSI CD-ROM)', () => {
+  for (const cd of ['ide', 'scsi-hd']) {
+    const rt = bareRuntime({ kernel_path: '', boot_order: 'cdrom', cdrom_image_path: '/srv/boot.iso', cdrom_disk_type: cd, disk_type: 'scsi-hd' })
+    const plan = planHotAdd(rt, { disk: disk(1) })
+    assert.ok(E.isRight(plan), JSON.stringify(plan))
+    // The SCSI CD-ROM holds target 0 on the command line, so the disk gets target 1.
+    const h = E.isRight(plan) ? plan.right.after.disks[0]?.hvinfo : undefined
+    assert.is(h !== undefined && 'scsi-id' in h ? h['scsi-id'] : -1, cd === 'ide' ? 0 : 1)
+  }
+})
+
 test.run()

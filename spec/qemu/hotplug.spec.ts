@@ -1,0 +1,234 @@
+/**
+ * Hotplug against a real QEMU 7.2: plans run through the Unix-socket executor of examples/, then
+ * QEMU's own view (query-pci, query-block, qom-get, query-named-block-nodes, qom-list) must equal
+ * the runtime the plan produced. Fault injection: for every plan and every command k, an executor
+ * that fails command k must leave QEMU and the runtime exactly as they were.
+ */
+import { execFileSync } from 'node:child_process'
+import * as E from 'fp-ts/lib/Either.js'
+import * as assert from 'uvu/assert'
+import { toExecutor } from '../../examples/qmp-client.js'
+import {
+  decodeDisk,
+  decodeInstance,
+  decodeNic,
+  planDevices,
+  planHotAdd,
+  planHotRemove,
+  renderArgv,
+  runPlan,
+  type Executor,
+  type QmpPlan,
+  type RunOutcome,
+  type Runtime
+} from '../../lib/index.js'
+import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm } from './harness.js'
+
+const test = qemuSuite('hotplug against QEMU')
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
+  return e.right
+}
+
+const qemuPath = (): string => execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim()
+
+/** An instance started with only a CD-ROM (so it has something to boot); disks and NICs come by hotplug. */
+const startRuntime = async (dir: string, hvparams: Record<string, unknown>): Promise<{ argv: ReadonlyArray<string>; runtime: Runtime }> => {
+  const iso = await makeImage(dir, 'boot.iso', 'raw')
+  const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: iso, cdrom_disk_type: 'ide', ...hvparams }
+  const inst = right(decodeInstance({ name: 'hot1', uuid: '0b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
+  const tree = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
+  const argv = renderArgv(tree, { qmpSocket: `${dir}/qmp.sock`, accel: 'tcg' })
+  return { argv, runtime: { cmd: argv, nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined } }
+}
+
+const uuid = (n: number): string => `${(0xa0000000 + n).toString(16)}-7a22-4067-a566-7e0ca8386133`
+
+const run = async (plan: QmpPlan, executor: Executor): Promise<RunOutcome> => {
+  const r = await runPlan(plan, executor)()
+  if (E.isLeft(r)) throw new Error('runPlan never fails as a task')
+  return r.right
+}
+
+const done = async (plan: QmpPlan, vm: Vm): Promise<Runtime> => {
+  const o = await run(plan, toExecutor(vm.qmp))
+  assert.is(o._tag, 'Done', `${plan.title}: ${JSON.stringify(o)}`)
+  return o.runtime
+}
+
+/** QEMU's state, as compared before and after a failed plan. */
+const snapshot = async (vm: Vm) => ({
+  nodes: (await namedNodes(vm)).map((n) => n.node_name).sort(),
+  pci: (await pciSlots(vm)).map((p) => `${p.slot}.${p.function}:${p.qdev_id}`).sort(),
+  peripheral: [...(await peripheral(vm)).entries()].map(([id, type]) => `${id}:${type}`).sort()
+})
+
+/** Every recorded disk and NIC is in QEMU exactly where the runtime says, and nothing else is. */
+const assertQemuEqualsRuntime = async (vm: Vm, rt: Runtime, baseline: Awaited<ReturnType<typeof snapshot>>): Promise<void> => {
+  const per = await peripheral(vm)
+  const pci = await pciSlots(vm)
+  const blocks = (await vm.qmp.executeOk('query-block')) as ReadonlyArray<{ qdev?: string; inserted?: { 'node-name': string } }>
+  const devices = [...rt.disks, ...rt.nics]
+  for (const d of devices) {
+    const h = d.hvinfo
+    assert.ok(h !== undefined)
+    if (h === undefined) continue
+    assert.ok(per.has(h.id), `${h.id} missing from qom-list /machine/peripheral`)
+    if ('addr' in h) {
+      const slot = parseInt(h.addr, 16)
+      assert.ok(pci.some((p) => p.slot === slot && p.function === 0 && p.qdev_id === h.id), `${h.id} not at ${h.addr} in query-pci`)
+      assert.is(await qomGet(vm, `/machine/peripheral/${h.id}`, 'addr'), slot * 8)
+    }
+    if ('scsi-id' in h) {
+      assert.is(await qomGet(vm, `/machine/peripheral/${h.id}`, 'scsi-id'), h['scsi-id'])
+      assert.is(await qomGet(vm, `/machine/peripheral/${h.id}`, 'lun'), h.lun)
+      assert.is(await qomGet(vm, `/machine/peripheral/${h.id}`, 'channel'), h.channel)
+    }
+  }
+  for (const d of rt.disks) {
+    const id = d.hvinfo?.id ?? ''
+    const qdev = d.hvinfo?.driver === 'virtio-blk-pci' ? `/machine/peripheral/${id}/virtio-backend` : id
+    const top = d.blockdev?.[d.blockdev.length - 1]?.['node-name']
+    const entry = blocks.find((b) => b.qdev === qdev)
+    assert.ok(entry !== undefined, `query-block has no entry with qdev ${qdev}`)
+    assert.is(entry?.inserted?.['node-name'], top)
+  }
+  const recordedNodes = rt.disks.flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name']))
+  assert.equal((await namedNodes(vm)).map((n) => n.node_name).sort(), [...baseline.nodes, ...recordedNodes].sort())
+  assert.equal([...per.keys()].sort(), [...baseline.peripheral.map((p) => p.split(':')[0] ?? ''), ...devices.map((d) => d.hvinfo?.id ?? '')].sort())
+}
+
+/** An executor that answers command number k with an error instead of sending it. */
+const failingAt = (inner: Executor, k: number): Executor => {
+  let n = 0
+  return {
+    send: (command, fd) => async () => {
+      const i = n++
+      if (i === k) return E.right({ _tag: 'Error', class: 'GenericError', desc: `injected failure at command ${k} (${command.execute})` })
+      return inner.send(command, fd)()
+    },
+    waitEvent: inner.waitEvent
+  }
+}
+
+const countCommands = (plan: QmpPlan): number => plan.steps.length
+
+/** For every k: fail command k, then QEMU and the runtime must be what they were. */
+const faultInject = async (vm: Vm, plan: QmpPlan): Promise<void> => {
+  for (let k = 0; k < countCommands(plan); k++) {
+    const before = await snapshot(vm)
+    const o = await run(plan, failingAt(toExecutor(vm.qmp), k))
+    assert.is(o._tag, 'RolledBack', `${plan.title}, failing command ${k}: ${JSON.stringify(o._tag === 'RollbackIncomplete' ? o.leftovers : o._tag)}`)
+    assert.equal(o.runtime, plan.before, `${plan.title}, failing command ${k}: runtime changed`)
+    assert.equal(await snapshot(vm), before, `${plan.title}, failing command ${k}: QEMU changed`)
+  }
+}
+
+for (const controller of ['lsi', 'megasas', 'virtio-scsi-pci'] as const) {
+  test(`scsi-hd on ${controller}: hot-add equals the runtime, every failure rolls back, removal completes on DEVICE_DELETED`, async () => {
+    const tmp = await tempDir()
+    try {
+      const { argv, runtime } = await startRuntime(tmp.path, { disk_type: 'scsi-hd', scsi_controller_type: controller })
+      await withQemu(argv, async (vm) => {
+        const baseline = await snapshot(vm)
+        let rt = runtime
+        for (const n of [1, 2]) {
+          const img = await makeImage(tmp.path, `d${n}.qcow2`, 'qcow2')
+          const plan = right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(n), path: img, format: 'qcow2' })) }))
+          await faultInject(vm, plan)
+          rt = await done(plan, vm)
+        }
+        await assertQemuEqualsRuntime(vm, rt, baseline)
+        const first = rt.disks[0]?.hvinfo?.id ?? ''
+        const removal = right(planHotRemove(rt, first, { unplugTimeoutMs: 5000 }))
+        await faultInject(vm, removal)
+        const o = await run(removal, toExecutor(vm.qmp))
+        assert.is(o._tag, 'Done')
+        assert.ok(o.log.some((l) => l.phase === 'wait' && l.result === 'event'), 'removal must end on the DEVICE_DELETED event')
+        rt = o.runtime
+        await assertQemuEqualsRuntime(vm, rt, baseline)
+        // The freed target is reused by the next disk, nothing else is.
+        const img = await makeImage(tmp.path, 'd3.raw', 'raw')
+        rt = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(3), path: img })) })), vm)
+        assert.equal(rt.disks.map((d) => (d.hvinfo !== undefined && 'scsi-id' in d.hvinfo ? d.hvinfo['scsi-id'] : -1)), [1, 0])
+        await assertQemuEqualsRuntime(vm, rt, baseline)
+      }, { dir: tmp.path })
+    } finally {
+      await tmp.cleanup()
+    }
+  })
+}
+
+test('virtio-blk disk: hot-add equals the runtime; removal without a guest ends Pending and leaks nothing', async () => {
+  const tmp = await tempDir()
+  try {
+    const { argv, runtime } = await startRuntime(tmp.path, { disk_type: 'paravirtual', disk_cache: 'none', disk_aio: 'native' })
+    await withQemu(argv, async (vm) => {
+      const baseline = await snapshot(vm)
+      const img = await makeImage(tmp.path, 'v1.raw', 'raw')
+      const plan = right(planHotAdd(runtime, { disk: right(decodeDisk({ uuid: uuid(1), path: img })) }))
+      await faultInject(vm, plan)
+      const rt = await done(plan, vm)
+      await assertQemuEqualsRuntime(vm, rt, baseline)
+      const id = rt.disks[0]?.hvinfo?.id ?? ''
+      const removal = right(planHotRemove(rt, id, { unplugTimeoutMs: 300 }))
+      const o = await run(removal, toExecutor(vm.qmp))
+      assert.is(o._tag, 'Pending')
+      assert.equal(o.runtime, rt)
+      // Nothing behind the device was torn down: QEMU still equals the unchanged runtime.
+      await assertQemuEqualsRuntime(vm, rt, baseline)
+      // Running the plan again while the guest still holds it: still pending, no error.
+      const again = await run(removal, toExecutor(vm.qmp))
+      assert.is(again._tag, 'Pending')
+      // A hot-add meanwhile must not take the pending device's slot.
+      const img2 = await makeImage(tmp.path, 'v2.raw', 'raw')
+      const next = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(2), path: img2 })) })), vm)
+      assert.equal(next.disks.map((d) => (d.hvinfo !== undefined && 'addr' in d.hvinfo ? d.hvinfo.addr : '')), ['0x10', '0x11'])
+      await assertQemuEqualsRuntime(vm, next, baseline)
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+for (const nicType of ['paravirtual', 'e1000', 'rtl8139'] as const) {
+  test(`NIC ${nicType} with a user backend: hot-add equals the runtime, every failure rolls back`, async () => {
+    const tmp = await tempDir()
+    try {
+      const { argv, runtime } = await startRuntime(tmp.path, { nic_type: nicType })
+      await withQemu(argv, async (vm) => {
+        const baseline = await snapshot(vm)
+        const plan = right(planHotAdd(runtime, { nic: right(decodeNic({ uuid: uuid(7), mac: 'aa:00:00:11:22:33', backend: { type: 'user' } })) }))
+        await faultInject(vm, plan)
+        const rt = await done(plan, vm)
+        await assertQemuEqualsRuntime(vm, rt, baseline)
+        assert.is(await qomGet(vm, `/machine/peripheral/${rt.nics[0]?.hvinfo?.id ?? ''}`, 'mac'), 'aa:00:00:11:22:33')
+        // The netdev exists under the NIC's id: a second netdev with that id is refused by QEMU.
+        const dup = await vm.qmp.execute('netdev_add', { type: 'user', id: rt.nics[0]?.hvinfo?.id ?? '' })
+        assert.is(dup._tag, 'Error')
+      }, { dir: tmp.path })
+    } finally {
+      await tmp.cleanup()
+    }
+  })
+}
+
+test('a tap NIC by fd is refused cleanly by a transport that cannot pass fds, and QEMU is unchanged', async () => {
+  const tmp = await tempDir()
+  try {
+    const { argv, runtime } = await startRuntime(tmp.path, {})
+    await withQemu(argv, async (vm) => {
+      const before = await snapshot(vm)
+      const plan = right(planHotAdd(runtime, { nic: right(decodeNic({ uuid: uuid(8), mac: 'aa:00:00:11:22:34', backend: { type: 'tap', fds: [3] } })) }))
+      const o = await run(plan, toExecutor(vm.qmp))
+      assert.is(o._tag, 'RolledBack')
+      if (o._tag === 'RolledBack') assert.is(o.error._tag, 'TransportError')
+      assert.equal(await snapshot(vm), before)
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test.run()
