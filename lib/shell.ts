@@ -36,7 +36,7 @@ export const splitWords = (s: string): E.Either<string, ReadonlyArray<string>> =
           break
         }
         if (d === '\\' && i + 1 < s.length && '"\\$`\n'.includes(s.charAt(i + 1))) {
-          word += s.charAt(i + 1)
+          if (s.charAt(i + 1) !== '\n') word += s.charAt(i + 1)
           i += 2
         } else {
           word += d
@@ -47,10 +47,13 @@ export const splitWords = (s: string): E.Either<string, ReadonlyArray<string>> =
       inWord = true
     } else if (c === '\\') {
       if (i + 1 >= s.length) return E.left('trailing backslash')
-      if (s.charAt(i + 1) !== '\n') word += s.charAt(i + 1)
-      inWord = true
+      // Backslash-newline is a line continuation: it vanishes and starts no word.
+      if (s.charAt(i + 1) !== '\n') {
+        word += s.charAt(i + 1)
+        inWord = true
+      }
       i += 2
-    } else if (/\s/.test(c)) {
+    } else if (c === ' ' || c === '\t' || c === '\n') {
       if (inWord) words.push(word)
       word = ''
       inWord = false
