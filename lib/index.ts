@@ -35,3 +35,4 @@ export type { QmpPlan, PlanStep, CommandStep, UnplugStep, Undo, AlreadyDone } fr
 export * as qmp from './qmp/commands.js'
 export { runtimeBusState, runtimeHvparams } from './runtime/bus.js'
 export type { Runtime, RuntimeDisk, RuntimeNic, RuntimeStamp } from './runtime/types.js'
+export { planChangeMedium } from './qmp/media.js'

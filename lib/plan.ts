@@ -61,7 +61,12 @@ export const diskFrontend = (h: Hvparams): { readonly driver: string; readonly w
 export const writeCacheFor = (driver: string, mode: Hvparams['disk_cache']): 'on' | 'off' | undefined =>
   NO_WRITE_CACHE.has(driver) ? undefined : cacheSettings(mode).writeCache
 
-const cdromSource = (location: string): ImageSource =>
+/**
+ * Where a CD-ROM image lives: a local file or host CD-ROM, or an http(s) URL.
+ *
+ * @since 0.1.0
+ */
+export const cdromSource = (location: string): ImageSource =>
   location.startsWith('https://')
     ? { _tag: 'url', driver: 'https', url: location }
     : location.startsWith('http://')

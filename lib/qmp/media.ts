@@ -1,0 +1,86 @@
+/**
+ * Changing the medium of a CD-ROM on a running instance: open the tray, take the old medium
+ * out and delete its nodes, add the new nodes, insert, close. The drive stays where it is; the
+ * runtime's `kvm_cmd` is rewritten so that a restart or migration gets the new medium.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { produce, type Draft } from 'immer'
+import { blockGraph, type BlockdevOptions } from '../block/node.js'
+import type { DevplanError } from '../errors.js'
+import { protocolNodeName } from '../ids.js'
+import { cdromSource } from '../plan.js'
+import { cmdDevices } from '../runtime/bus.js'
+import { cmdNodes, deviceDrive, setMedium } from '../runtime/cmd.js'
+import type { Runtime } from '../runtime/types.js'
+import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
+import type { CommandStep, QmpPlan } from './plan.js'
+
+const REMOVABLE = new Set(['ide-cd', 'scsi-cd'])
+const LOCATION = /^(\/[^\0]*|https?:\/\/[^\s\0]+)$/
+
+const step = (description: string, command: CommandStep['command'], undo?: CommandStep['command']): CommandStep => ({
+  _tag: 'command',
+  description,
+  command,
+  alreadyDone: [],
+  ...(undo === undefined ? {} : { undo: { command: undo, alreadyDone: [] } })
+})
+
+/**
+ * Plans a medium change of CD-ROM `id` (`cdrom1`, `cdrom2`): `location` is an absolute path or
+ * an http(s) URL, or `null` to eject. Only drives with a tray (ide-cd, scsi-cd) have removable
+ * media; a CD-ROM on virtio-blk is refused.
+ *
+ * @since 0.1.0
+ */
+export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
+  const dev = cmdDevices(runtime.cmd).find((d) => d.id === id)
+  if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })
+  if (!REMOVABLE.has(dev.driver)) return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
+  if (location !== null && !LOCATION.test(location)) {
+    return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL' }] })
+  }
+  const current = deviceDrive(runtime.cmd, id)
+  const oldNames = new Set(current === undefined ? [] : [current, protocolNodeName(current)])
+  const oldNodes = cmdNodes(runtime.cmd, oldNames) as ReadonlyArray<BlockdevOptions>
+  const byName = new Map(oldNodes.map((n) => [n['node-name'], n]))
+  const fresh = location === null ? [] : blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }).nodes
+  const top = fresh[fresh.length - 1]
+
+  const eject: ReadonlyArray<CommandStep> =
+    current === undefined
+      ? []
+      : [
+          step(`remove the medium of ${id}`, blockdevRemoveMedium(id), blockdevInsertMedium(id, current)),
+          ...[current, protocolNodeName(current)].flatMap((name) => {
+            const node = byName.get(name)
+            return node === undefined ? [] : [step(`blockdev-del ${name}`, blockdevDel(name), blockdevAdd(node))]
+          })
+        ]
+  const insert: ReadonlyArray<CommandStep> =
+    top === undefined
+      ? []
+      : [
+          ...fresh.map((n) => step(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), blockdevDel(n['node-name']))),
+          step(`insert ${top['node-name']} into ${id}`, blockdevInsertMedium(id, top['node-name']), blockdevRemoveMedium(id))
+        ]
+  return pipe(
+    E.right<DevplanError, QmpPlan>({
+      title: location === null ? `eject ${id}` : `change the medium of ${id} to ${location}`,
+      steps: [
+        // force: open even if the guest locked the tray, as a change requested by the host must.
+        step(`open the tray of ${id}`, blockdevOpenTray(id, true), blockdevCloseTray(id)),
+        ...eject,
+        ...insert,
+        step(`close the tray of ${id}`, blockdevCloseTray(id), blockdevOpenTray(id, true))
+      ],
+      before: runtime,
+      after: produce(runtime, (d) => {
+        d.cmd = setMedium(runtime.cmd, id, oldNames, fresh) as Draft<string[]>
+      })
+    })
+  )
+}

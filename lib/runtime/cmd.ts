@@ -1,0 +1,82 @@
+/**
+ * Editing `kvm_cmd` in place for the devices that live there rather than in the disk and NIC
+ * records — CD-ROMs whose medium changed — so that a restart or migration brings back the
+ * medium the instance has now, not the one it was started with.
+ *
+ * @since 0.1.0
+ */
+import type { BlockdevOptions } from '../block/node.js'
+import { normalize } from '../hvinfo.js'
+import { parseStructured, toJson, toKeyval, type JsonObject } from '../qemu-opts.js'
+import { cmdDevices } from './bus.js'
+
+const isJson = (value: string): boolean => value.startsWith('{')
+
+const render = (json: boolean, o: JsonObject): string => (json ? toJson(o) : toKeyval(o))
+
+/**
+ * Where `-device … id=<id>` stands in `cmd` (the index of its value), or -1.
+ *
+ * @since 0.1.0
+ */
+export const deviceIndex = (cmd: ReadonlyArray<string>, id: string): number =>
+  cmd.findIndex((w, i) => i > 0 && cmd[i - 1] === '-device' && parseStructured(w)?.['id'] === id)
+
+/**
+ * The `drive` of a command-line device, if it has a medium.
+ *
+ * @since 0.1.0
+ */
+export const deviceDrive = (cmd: ReadonlyArray<string>, id: string): string | undefined => {
+  const i = deviceIndex(cmd, id)
+  const drive = i < 0 ? undefined : parseStructured(cmd[i] ?? '')?.['drive']
+  return typeof drive === 'string' ? drive : undefined
+}
+
+/**
+ * The recorded options of the `-blockdev` nodes named in `names`, in command-line order.
+ *
+ * @since 0.1.0
+ */
+export const cmdNodes = (cmd: ReadonlyArray<string>, names: ReadonlySet<string>): ReadonlyArray<JsonObject> =>
+  cmd.flatMap((w, i) => {
+    if (i === 0 || cmd[i - 1] !== '-blockdev') return []
+    const o = parseStructured(w, 'driver')
+    return o !== undefined && typeof o['node-name'] === 'string' && names.has(o['node-name']) ? [o as JsonObject] : []
+  })
+
+/**
+ * `cmd` with the medium of device `id` replaced: the old nodes' `-blockdev` options dropped,
+ * `nodes` (children first; empty for "no medium") inserted before the device, and the device's
+ * `drive` set to the last of them or removed. Syntax follows the device's own option.
+ *
+ * @since 0.1.0
+ */
+export const setMedium = (cmd: ReadonlyArray<string>, id: string, oldNodes: ReadonlySet<string>, nodes: ReadonlyArray<BlockdevOptions>): ReadonlyArray<string> => {
+  const at = deviceIndex(cmd, id)
+  const value = cmd[at]
+  const dev = cmdDevices(cmd).find((d) => d.id === id)
+  const hv = dev?.hvinfo
+  if (at < 0 || value === undefined || hv === undefined) return cmd
+  const json = isJson(value)
+  const parsed = parseStructured(value) ?? {}
+  const top = nodes[nodes.length - 1]
+  // hvinfo first, then drive, then the rest: the order renderArgv gives a device.
+  const rest = Object.fromEntries(Object.entries(parsed).filter(([k]) => !(k in hv) && k !== 'drive')) as JsonObject
+  const device: JsonObject = { ...normalize(hv), ...(top === undefined ? {} : { drive: top['node-name'] }), ...rest }
+  const out: string[] = []
+  for (let i = 0; i < cmd.length; i++) {
+    const w = cmd[i] ?? ''
+    const next = cmd[i + 1]
+    if (w === '-blockdev' && next !== undefined) {
+      const name = parseStructured(next)?.['node-name']
+      if (typeof name === 'string' && oldNodes.has(name)) {
+        i++
+        continue
+      }
+    }
+    if (i === at - 1) out.push(...nodes.flatMap((n) => ['-blockdev', render(json, n)]))
+    out.push(i === at ? render(json, device) : w)
+  }
+  return out
+}

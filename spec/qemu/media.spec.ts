@@ -1,0 +1,115 @@
+/**
+ * CD-ROM medium changes on a real QEMU: QEMU's query-block must show the medium the runtime
+ * records, a failure at any step must leave QEMU as it was, and the rewritten kvm_cmd must start
+ * a QEMU that has the new medium.
+ */
+import { execFileSync } from 'node:child_process'
+import * as E from 'fp-ts/lib/Either.js'
+import * as assert from 'uvu/assert'
+import { toExecutor } from '../../examples/qmp-client.js'
+import { decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm } from './harness.js'
+
+const test = qemuSuite('CD-ROM media against QEMU')
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
+  return e.right
+}
+
+const qemuPath = (): string => execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim()
+
+const run = async (plan: QmpPlan, executor: Executor): Promise<RunOutcome> => {
+  const r = await runPlan(plan, executor)()
+  if (E.isLeft(r)) throw new Error('runPlan never fails as a task')
+  return r.right
+}
+
+type BlockInfo = { qdev?: string; tray_open?: boolean; inserted?: { 'node-name': string; file: string; ro: boolean } }
+
+const medium = async (vm: Vm, id: string): Promise<BlockInfo | undefined> =>
+  ((await vm.qmp.executeOk('query-block')) as ReadonlyArray<BlockInfo>).find((b) => b.qdev === id)
+
+const failingAt = (inner: Executor, k: number): Executor => {
+  let n = 0
+  return {
+    send: (command, fd) => async () => (n++ === k ? E.right({ _tag: 'Error', class: 'GenericError', desc: `injected failure at ${k}` }) : inner.send(command, fd)()),
+    waitEvent: inner.waitEvent
+  }
+}
+
+const state = async (vm: Vm) => ({ block: await medium(vm, 'cdrom1'), nodes: (await namedNodes(vm)).map((n) => n.node_name).sort() })
+
+for (const cdType of ['ide', 'scsi-cd'] as const) {
+  test(`${cdType}: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
+    const tmp = await tempDir()
+    try {
+      const first = await makeImage(tmp.path, 'first.iso', 'raw')
+      const second = await makeImage(tmp.path, 'second, with comma.iso', 'raw')
+      const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: first, cdrom_disk_type: cdType, disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd' }
+      const inst = right(decodeInstance({ name: 'media1', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
+      const argv = renderArgv(right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } })), { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
+      let rt: Runtime = { cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined }
+      await withQemu(argv, async (vm) => {
+        assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, first)
+        const change = right(planChangeMedium(rt, 'cdrom1', second))
+        for (let k = 0; k < change.steps.length; k++) {
+          const before = await state(vm)
+          const o = await run(change, failingAt(toExecutor(vm.qmp), k))
+          assert.is(o._tag, 'RolledBack', `failing command ${k}: ${o._tag}`)
+          assert.equal(await state(vm), before, `failing command ${k} changed QEMU`)
+        }
+        const o = await run(change, toExecutor(vm.qmp))
+        assert.is(o._tag, 'Done', JSON.stringify(o))
+        rt = o.runtime
+        const now = await medium(vm, 'cdrom1')
+        assert.is(now?.inserted?.file, second)
+        assert.is(now?.inserted?.['node-name'], 'cdrom1')
+        assert.is(now?.inserted?.ro, true)
+        assert.is(now?.tray_open, false)
+
+        const eject = await run(right(planChangeMedium(rt, 'cdrom1', null)), toExecutor(vm.qmp))
+        assert.is(eject._tag, 'Done')
+        rt = eject.runtime
+        assert.is((await medium(vm, 'cdrom1'))?.inserted, undefined)
+        assert.ok(!(await namedNodes(vm)).some((n) => n.node_name.startsWith('cdrom1')), 'ejected medium left nodes behind')
+
+        const insert = await run(right(planChangeMedium(rt, 'cdrom1', first)), toExecutor(vm.qmp))
+        assert.is(insert._tag, 'Done')
+        rt = insert.runtime
+        assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, first)
+      }, { dir: tmp.path })
+
+      // Back to the second image, then restart from the runtime's kvm_cmd alone.
+      await withQemu(rt.cmd, async (vm) => {
+        const o = await run(right(planChangeMedium(rt, 'cdrom1', second)), toExecutor(vm.qmp))
+        assert.is(o._tag, 'Done')
+        rt = o.runtime
+      }, { dir: tmp.path })
+      await withQemu(rt.cmd, async (vm) => {
+        assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, second)
+      }, { dir: tmp.path })
+      const ejected = right(planChangeMedium(rt, 'cdrom1', null)).after
+      await withQemu(ejected.cmd, async (vm) => {
+        const b = await medium(vm, 'cdrom1')
+        assert.ok(b !== undefined, 'the drive stays after an eject')
+        assert.is(b?.inserted, undefined)
+      }, { dir: tmp.path })
+    } finally {
+      await tmp.cleanup()
+    }
+  })
+}
+
+test('a CD-ROM on virtio-blk has no medium to change, and unknown ids are refused', () => {
+  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'paravirtual' }
+  const inst = right(decodeInstance({ name: 'media2', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5c', memory: 64, hvparams: hv }))
+  const argv = renderArgv(right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } })), { qmpSocket: '/tmp/x.sock' })
+  const rt: Runtime = { cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined }
+  const a = planChangeMedium(rt, 'cdrom1', '/srv/b.iso')
+  assert.ok(E.isLeft(a) && a.left._tag === 'Unsupported')
+  const b = planChangeMedium(rt, 'cdrom9', '/srv/b.iso')
+  assert.ok(E.isLeft(b) && b.left._tag === 'UnknownDevice')
+})
+
+test.run()
