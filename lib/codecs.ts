@@ -47,10 +47,18 @@ export const intIn = (min: number, max: number): t.Type<number, number, unknown>
 export const matching = (what: string, re: RegExp): t.Type<string, string, unknown> =>
   new t.Type<string, string, unknown>(
     what,
-    (u): u is string => typeof u === 'string' && re.test(u),
-    (u, c) => (typeof u === 'string' && re.test(u) ? t.success(u) : t.failure(u, c, `expected ${what}`)),
+    (u): u is string => typeof u === 'string' && re.test(u) && wellFormed(u),
+    (u, c) =>
+      typeof u !== 'string' || !re.test(u)
+        ? t.failure(u, c, `expected ${what}`)
+        : !wellFormed(u)
+          ? t.failure(u, c, 'contains a lone UTF-16 surrogate: it cannot be passed to QEMU unchanged (it would become U+FFFD and name another file)')
+          : t.success(u),
     t.identity
   )
+
+/** A string QEMU receives unchanged: no lone surrogate that UTF-8 encoding would replace. */
+const wellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 
 /**
  * Any string without a NUL byte: QEMU's C strings would silently cut it there.

@@ -240,6 +240,12 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   if (h.vhost_net && h.nic_type !== 'paravirtual') {
     errors.push({ path: 'hvparams.vhost_net', value: true, message: `vhost works with nic_type "paravirtual" only (it is ${JSON.stringify(h.nic_type)})` })
   }
+  if (h.disk_type === 'ide') {
+    inst.disks.forEach((d, i) => {
+      // QEMU refuses ide-hd on a read-only node ("Block node is read-only"): IDE disks are writable.
+      if (d.readOnly) errors.push({ path: `disks[${i}].mode`, value: 'ro', message: 'an ide disk cannot be read-only in QEMU; use disk_type "scsi-hd" or "paravirtual" for read-only disks' })
+    })
+  }
   errors.push(...duplicates(inst.disks, (d) => d.id, (i) => `disks[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.id, (i) => `nics[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.mac, (i) => `nics[${i}].mac`, 'the MAC address'))

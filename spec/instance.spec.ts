@@ -511,4 +511,16 @@ test('property: a valid spec with one unknown key anywhere is refused naming tha
   )
 })
 
+test('an ide disk cannot be read-only (QEMU refuses ide-hd on a read-only node); scsi-hd and virtio can', () => {
+  rejects({ ...spec({ disk_type: 'ide' }, 0), disks: [diskSpec(0, { mode: 'ro' })] }, 'disks[0].mode', 'ro')
+  for (const t of ['scsi-hd', 'paravirtual']) decodeOk({ ...spec({ disk_type: t }, 0), disks: [diskSpec(0, { mode: 'ro' })] })
+})
+
+test('strings that are not well-formed Unicode are refused: QEMU would open another file', () => {
+  const line = rejects({ ...spec({}, 0), disks: [diskSpec(0, { path: '/srv/a\uD800b' })] }, 'disks[0].path')
+  assert.match(line, 'surrogate')
+  rejects(spec({ cdrom_image_path: '/srv/\uDC00.iso' }), 'hvparams.cdrom_image_path')
+  decodeOk({ ...spec({}, 0), disks: [diskSpec(0, { path: '/srv/\uD83D\uDE00.img' })] })
+})
+
 test.run()
