@@ -193,7 +193,7 @@ export const validSpecArb: fc.Arbitrary<JsonObj> = fc
       ...spec(hvparams, 0, 0),
       vcpus: r.vcpus,
       disks: Array.from({ length: disks }, (_, i) =>
-        diskSpec(i, { mode: r.ro[i] === true ? 'ro' : 'rw', ...(r.qcow2[i] === true ? { format: 'qcow2', backing: [{ path: `/srv/base${i}.qcow2`, format: 'qcow2' }] } : {}) })
+        diskSpec(i, { mode: r.ro[i] === true && r.disk_type !== 'ide' ? 'ro' : 'rw', ...(r.qcow2[i] === true ? { format: 'qcow2', backing: [{ path: `/srv/base${i}.qcow2`, format: 'qcow2' }] } : {}) })
       ),
       nics: Array.from({ length: Math.min(r.nics, 6) }, (_, i) => nicSpec(i))
     }
