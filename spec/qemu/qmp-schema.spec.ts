@@ -7,7 +7,8 @@
  * What is emitted: each constructor of lib/qmp/commands.ts with representative arguments, and
  * every step and undo of the plans planHotAdd / planHotRemove produce over a matrix of runtimes
  * (each hot-pluggable disk_type, disk_cache, disk_aio, SCSI controller, disk source and NIC
- * backend) — including removals of records Ganeti wrote (no recorded nodes or netdev).
+ * backend) — including removals of records Ganeti wrote (no recorded nodes or netdev) — and of
+ * the CD-ROM medium changes planChangeMedium produces (change, eject, insert into an empty drive).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -17,6 +18,7 @@ import {
   decodeNic,
   formatError,
   planDevices,
+  planChangeMedium,
   planHotAdd,
   planHotRemove,
   renderArgv,
@@ -270,6 +272,25 @@ const nicPlans = (): ReadonlyArray<Emitted> => {
   })
 }
 
+/** Medium changes, one after the other, on every CD-ROM of runtimes with ide and scsi-cd drives. */
+const mediaPlans = (): ReadonlyArray<Emitted> => {
+  const locations: ReadonlyArray<string | null> = ['/srv/iso/second.iso', 'https://img.example.com/third.iso', null, 'http://img.example.com/fourth.iso', '/dev/sr0', null, null]
+  return (['ide', 'scsi-cd'] as const).flatMap((cdType) =>
+    ['/srv/iso/first.iso', 'https://img.example.com/first.iso'].flatMap((first) => {
+      const hv = { cdrom_disk_type: cdType, cdrom_image_path: first, cdrom2_image_path: '/dev/sr1', disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd' }
+      const label = `media ${JSON.stringify(hv)}`
+      return ['cdrom1', 'cdrom2'].flatMap((id) => {
+        let rt = bareRuntime(hv)
+        return locations.flatMap((location) => {
+          const plan = right(`${label}: planChangeMedium ${id} ${String(location)}`, planChangeMedium(rt, id, location))
+          rt = plan.after
+          return planCommands(plan, `${label}: ${plan.title}`)
+        })
+      })
+    })
+  )
+}
+
 const dedupe = (list: ReadonlyArray<Emitted>): ReadonlyArray<Emitted> => {
   const seen = new Map<string, Emitted>()
   for (const e of list) {
@@ -283,7 +304,7 @@ let plannedMemo: ReadonlyArray<Emitted> | undefined
 
 /** Every distinct command of every plan (with the first step that emits it). */
 const planned = (): ReadonlyArray<Emitted> => {
-  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans()])
+  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans()])
   return plannedMemo
 }
 
@@ -443,14 +464,14 @@ test('every constructor of lib/qmp/commands.ts emits a command the QEMU schema a
   assert.ok(failures === '', `${list.length} constructor calls checked; rejected by the schema:\n${failures}`)
 })
 
-test('every step and undo of hot-add and hot-remove plans is accepted by the QEMU schema', async () => {
+test('every step and undo of hot-add, hot-remove and medium-change plans is accepted by the QEMU schema', async () => {
   const facts = await qemuFacts()
   const list = planned()
   const failures = report(facts, list)
   assert.ok(failures === '', `${list.length} distinct commands checked; rejected by the schema:\n${failures}`)
 })
 
-test('the plans cover each disk frontend, block driver, cache/aio setting and NIC backend', () => {
+test('the plans cover each disk frontend, block driver, cache/aio setting, NIC backend and tray command', () => {
   const cmds = planned().map((e) => e.command)
   const blockdevs = cmds.filter((c) => c.execute === 'blockdev-add').map(args)
   const netdevs = cmds.filter((c) => c.execute === 'netdev_add').map(args)
@@ -475,7 +496,10 @@ test('the plans cover each disk frontend, block driver, cache/aio setting and NI
   need('nbd over inet and unix', serverTypes('nbd').has('inet') && serverTypes('nbd').has('unix'))
   for (const key of ['fd', 'fds', 'vhostfd', 'vhostfds', 'ifname', 'queues']) need(`netdev_add tap with ${key}`, netdevs.some((n) => n['type'] === 'tap' && key in n))
   need('netdev_add user', netdevs.some((n) => n['type'] === 'user'))
-  for (const x of ['getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del']) need(x, cmds.some((c) => c.execute === x))
+  for (const x of ['getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray']) {
+    need(x, cmds.some((c) => c.execute === x))
+  }
+  for (const d of ['http', 'https', 'host_cdrom']) need(`blockdev-add ${d} (CD-ROM medium)`, blockdevs.some((b) => b['driver'] === d))
   need('device_add with mq and vectors', cmds.some((c) => c.execute === 'device_add' && args(c)['mq'] === true && typeof args(c)['vectors'] === 'number'))
   assert.equal(missing, [], `the matrix does not reach: ${missing.join(', ')}`)
 })
