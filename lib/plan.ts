@@ -18,7 +18,7 @@ import { fieldError, invalidInput, type DevplanError, type FieldError } from './
 import { cdromDriver, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import { isValidId } from './ids.js'
-import type { Disk, Instance } from './instance.js'
+import type { Disk, Instance, Nic } from './instance.js'
 import { features, showVersion } from './qemu-version.js'
 import { splitWords } from './shell.js'
 import { machineFamily, type Target } from './target.js'
@@ -96,16 +96,11 @@ const placeAs =
 const planDisk =
   (h: Hvparams) =>
   (disk: Disk): Step<BlockDevice> =>
-  (s) => {
-    const fe = diskFrontend(h)
-    return pipe(
-      placeAs(fe.driver, disk.id)(s),
-      E.map(([hvinfo, next]) => [
-        { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(fe.writeCache !== undefined ? { writeCache: fe.writeCache } : {}) },
-        next
-      ] as const)
+  (s) =>
+    pipe(
+      placeAs(diskDriver(h.disk_type), disk.id)(s),
+      E.map(([hvinfo, next]) => [diskDevice(disk, hvinfo, h), next] as const)
     )
-  }
 
 const planCdrom =
   (h: Hvparams) =>
@@ -140,24 +135,38 @@ const planFloppy =
       ] as const)
     )
 
+/**
+ * The device a NIC becomes once placed: the one shape shared by start and hot-add.
+ *
+ * @since 0.1.0
+ */
+export const nicDevice = (nic: Nic, hvinfo: Hvinfo, h: Hvparams): NicDevice => ({
+  kind: 'nic',
+  uuid: nic.uuid,
+  hvinfo,
+  mac: nic.mac,
+  backend: nic.backend,
+  vhost: h.vhost_net && nic.backend.type === 'tap',
+  queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
+})
+
+/**
+ * The device a disk becomes once placed: the one shape shared by start and hot-add.
+ *
+ * @since 0.1.0
+ */
+export const diskDevice = (disk: Disk, hvinfo: Hvinfo, h: Hvparams): BlockDevice => {
+  const writeCache = writeCacheFor(hvinfo.driver, h.disk_cache)
+  return { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(writeCache === undefined ? {} : { writeCache }) }
+}
+
 const planNic =
   (h: Hvparams) =>
-  (nic: Instance['nics'][number]): Step<NicDevice> =>
+  (nic: Nic): Step<NicDevice> =>
   (s) =>
     pipe(
       placeAs(nicDriver(h.nic_type), nic.id)(s),
-      E.map(([hvinfo, next]) => [
-        {
-          kind: 'nic',
-          uuid: nic.uuid,
-          hvinfo,
-          mac: nic.mac,
-          backend: nic.backend,
-          vhost: h.vhost_net && nic.backend.type === 'tap',
-          queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
-        },
-        next
-      ] as const)
+      E.map(([hvinfo, next]) => [nicDevice(nic, hvinfo, h), next] as const)
     )
 
 const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): Boot => {

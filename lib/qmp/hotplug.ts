@@ -14,12 +14,12 @@ import { produce, type Draft } from 'immer'
 import { teardownOrder } from '../block/node.js'
 import { busKind, place } from '../bus/state.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
-import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
+import { deviceOptions, netdevOptions, type BlockDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import type { Hvinfo } from '../hvinfo.js'
 import { nicDriver, type Hvparams } from '../hvparams.js'
 import { nicErrors, type Disk, type Nic } from '../instance.js'
-import { diskFrontend, diskGraph } from '../plan.js'
+import { diskDevice, diskFrontend, nicDevice } from '../plan.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName, recordedDisk, recordedNic } from '../runtime/devices.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
@@ -100,7 +100,7 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk): E.Either<DevplanErro
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(fe.driver, disk.id)),
     E.map(([hvinfo]) => {
-      const dev: BlockDevice = { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(fe.writeCache === undefined ? {} : { writeCache: fe.writeCache }) }
+      const dev = diskDevice(disk, hvinfo, h)
       return {
         title: `hot-add disk ${disk.id}`,
         steps: addDiskSteps(dev),
@@ -131,15 +131,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, 
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(driver, nic.id)),
     E.map(([hvinfo]) => {
-      const dev: NicDevice = {
-        kind: 'nic',
-        uuid: nic.uuid,
-        hvinfo,
-        mac: nic.mac,
-        backend: nic.backend,
-        vhost: h.vhost_net && nic.backend.type === 'tap',
-        queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
-      }
+      const dev = nicDevice(nic, hvinfo, h)
       const b = nic.backend
       const taps = b.type === 'tap' && 'fds' in b ? fdSteps(nic.id, b.fds, `${nic.id}-`) : { names: [], steps: [] }
       const vhosts = b.type === 'tap' && 'fds' in b ? fdSteps(nic.id, b.vhostfds, `${nic.id}-vhost-`) : { names: [], steps: [] }
