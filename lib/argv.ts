@@ -7,7 +7,7 @@
  */
 import { allDevices, deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
 import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
-import { features } from './qemu-version.js'
+import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
 
 /**
@@ -26,9 +26,17 @@ const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJso
 const bootindexOf = (tree: DeviceTree, device: Device): number | undefined =>
   tree.boot._tag === 'device' && device.kind !== 'scsi-controller' && device.hvinfo.id === tree.boot.id ? 1 : undefined
 
-const deviceArgs = (tree: DeviceTree, device: Device): ReadonlyArray<string> => {
-  const f = features(tree.qemu)
-  const dev = ['-device', structured(f.jsonDevice)(deviceOptions(device, bootindexOf(tree, device)))]
+/**
+ * The command-line options of one device for a target QEMU: `-blockdev`s then `-device` for a
+ * block device, `-netdev` then `-device` for a NIC. The one renderer of devices: a command line
+ * rebuilt from a runtime uses it too, so it is byte-identical to the one the instance started
+ * with.
+ *
+ * @since 0.1.0
+ */
+export const deviceArgs = (qemu: QemuVersion, device: Device, bootindex?: number): ReadonlyArray<string> => {
+  const f = features(qemu)
+  const dev = ['-device', structured(f.jsonDevice)(deviceOptions(device, bootindex))]
   switch (device.kind) {
     case 'scsi-controller':
       return dev
@@ -84,7 +92,7 @@ export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyAr
   `socket,id=qmp,path=${escapeValue(options.qmpSocket)},server=on,wait=off`,
   '-mon',
   'chardev=qmp,mode=control',
-  ...allDevices(tree).flatMap((d) => deviceArgs(tree, d)),
+  ...allDevices(tree).flatMap((d) => deviceArgs(tree.qemu, d, bootindexOf(tree, d))),
   ...bootArgs(tree),
   ...tree.extra
 ]

@@ -1,0 +1,198 @@
+/**
+ * The disk and NIC dicts of a runtime file ⇄ {@link RuntimeDisk} / {@link RuntimeNic}. The keys
+ * this library reads (`uuid`, `mac`, `hvinfo`, `blockdev`, `netdev`) are checked strictly, since
+ * they are rendered into the command line and `device_add`; every other key is the
+ * orchestrator's (Ganeti keeps `nicparams`, `logical_id`, … there) and is kept verbatim, in its
+ * order, in `rest`.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { BlockdevOptions } from '../block/node.js'
+import type { FieldError } from '../errors.js'
+import { HvinfoCodec, placement, type Hvinfo } from '../hvinfo.js'
+import { ID_PATTERN, isValidId } from '../ids.js'
+import type { Json, JsonObject } from '../qemu-opts.js'
+import { child, isJsonObject, omit, type RuntimeDiskJson } from './json.js'
+import { netdevBackend } from './netdev.js'
+import type { RuntimeDisk, RuntimeNic } from './types.js'
+
+/**
+ * The keys of a NIC dict this library interprets.
+ *
+ * @since 0.1.0
+ */
+export const NIC_KEYS: ReadonlySet<string> = new Set(['uuid', 'mac', 'hvinfo', 'netdev'])
+
+/**
+ * The keys of a disk dict this library interprets.
+ *
+ * @since 0.1.0
+ */
+export const DISK_KEYS: ReadonlySet<string> = new Set(['uuid', 'hvinfo', 'blockdev'])
+
+const VARIANTS: ReadonlyArray<ReadonlyArray<string>> = [
+  ['driver', 'id', 'bus', 'addr'],
+  ['driver', 'id', 'bus', 'channel', 'scsi-id', 'lun'],
+  ['driver', 'id', 'bus', 'unit'],
+  ['driver', 'id', 'bus', 'iobase', 'irq']
+]
+
+const DRIVER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const ID = ID_PATTERN
+const BUS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+/** Canonical addr, as Ganeti's hex() and the planner write it: slots 0x0–0x1f. */
+const ADDR = /^0x(1?[0-9a-f])$/
+const UUID = /^[A-Za-z0-9._-]{1,64}$/
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
+const MAX_NODES = 64
+const BLOCK_DRIVERS = new Set(['file', 'host_device', 'host_cdrom', 'http', 'https', 'rbd', 'gluster', 'nbd', 'iscsi', 'raw', 'qcow2'])
+
+const err = (path: string, value: unknown, message: string): ReadonlyArray<FieldError> => [{ path, value, message }]
+
+/**
+ * The placement keys of an hvinfo, in the order they have (a file's order is kept: Ganeti's
+ * upgrade writes `driver, id, addr, bus`, its planner `driver, id, bus, addr`).
+ *
+ * @since 0.1.0
+ */
+export const hvinfoJson = (h: Hvinfo): JsonObject => {
+  const keys = new Set(VARIANTS[['pci', 'scsi', 'unit', 'isa'].indexOf(placement(h)._tag)] ?? [])
+  return Object.fromEntries(Object.entries(h).filter(([k]) => keys.has(k))) as JsonObject
+}
+
+/**
+ * A stored hvinfo: `{}` is "no placement recorded" (`undefined`); anything else must be exactly
+ * one of the four placements, with a valid QEMU id and a canonical slot.
+ *
+ * @since 0.1.0
+ */
+export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<ReadonlyArray<FieldError>, Hvinfo | undefined> => {
+  if (!isJsonObject(u)) return E.left(err(at, u, 'expected the hvinfo dict ({} when no placement was recorded)'))
+  const keys = Object.keys(u)
+  if (keys.length === 0) return E.right(undefined)
+  const variant = VARIANTS.find((v) => v.length === keys.length && v.every((k) => k in u))
+  if (variant === undefined) {
+    return E.left(err(at, u, 'expected an hvinfo with exactly the keys driver, id, bus and addr (PCI) | channel, scsi-id, lun (SCSI) | unit (IDE, floppy) | iobase, irq (ISA)'))
+  }
+  const errors: FieldError[] = []
+  const str = (k: string, re: RegExp, message: string): void => {
+    const v = u[k]
+    if (typeof v !== 'string' || !re.test(v)) errors.push({ path: child(at, k), value: v, message })
+  }
+  str('driver', DRIVER, 'expected a QEMU device driver name')
+  str('id', ID, 'expected a QEMU id (a letter first, then letters, digits, ".", "_", "-"; at most 31)')
+  str('bus', BUS, 'expected a bus name such as "pci.0"')
+  for (const k of variant.slice(3)) {
+    const v = u[k]
+    if (k === 'addr' ? typeof v !== 'string' || !ADDR.test(v) : typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+      errors.push({ path: child(at, k), value: v, message: k === 'addr' ? 'expected a slot of pci.0 written as Ganeti writes it ("0x5", "0x1f")' : 'expected an integer from 0 to 65535' })
+    }
+  }
+  // The checks above are stricter than the shared codec; it must agree with them.
+  if (errors.length === 0 && !HvinfoCodec.is(u)) errors.push({ path: at, value: u, message: 'expected an hvinfo' })
+  return errors.length > 0 ? E.left(errors) : E.right(u as unknown as Hvinfo)
+}
+
+/** The recorded nodes: children first, each referencing only earlier ones, the top named `top`. */
+const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<BlockdevOptions>> => {
+  if (!Array.isArray(u) || u.length === 0 || u.length > MAX_NODES) return E.left(err(at, u, `expected the list of block nodes (1 to ${MAX_NODES})`))
+  const nodes = u as ReadonlyArray<Json>
+  const seen = new Set<string>()
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]
+    const p = child(at, i)
+    if (!isJsonObject(n)) return E.left(err(p, n, 'expected a block node (an object)'))
+    const name = n['node-name']
+    if (typeof name !== 'string' || !isValidId(name) || seen.has(name)) return E.left(err(child(p, 'node-name'), name, 'expected a valid node-name, not used by an earlier node'))
+    if (typeof n['driver'] !== 'string' || !BLOCK_DRIVERS.has(n['driver'])) return E.left(err(child(p, 'driver'), n['driver'], `expected one of ${[...BLOCK_DRIVERS].join(', ')}`))
+    for (const ref of ['file', 'backing']) {
+      const r = n[ref]
+      if (r !== undefined && (typeof r !== 'string' || !seen.has(r))) return E.left(err(child(p, ref), r, 'expected the node-name of an earlier node'))
+    }
+    seen.add(name)
+  }
+  const last = nodes[nodes.length - 1]
+  if (!isJsonObject(last) || last['node-name'] !== top) return E.left(err(at, u, `expected the last (top) node to be named ${JSON.stringify(top)}, the device's id`))
+  return E.right(nodes as unknown as ReadonlyArray<BlockdevOptions>)
+}
+
+const uuidOf = (d: JsonObject, at: string): E.Either<ReadonlyArray<FieldError>, string> => {
+  const uuid = d['uuid']
+  return typeof uuid === 'string' && UUID.test(uuid) ? E.right(uuid) : E.left(err(child(at, 'uuid'), uuid, 'expected the device uuid (letters, digits, ".", "_", "-")'))
+}
+
+const both = <A, B>(a: E.Either<ReadonlyArray<FieldError>, A>, b: E.Either<ReadonlyArray<FieldError>, B>): E.Either<ReadonlyArray<FieldError>, readonly [A, B]> =>
+  E.isRight(a) && E.isRight(b) ? E.right([a.right, b.right] as const) : E.left([...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])])
+
+/**
+ * One NIC dict (already upgraded).
+ *
+ * @since 0.1.0
+ */
+export const decodeNicDict = (d: JsonObject, at: string): E.Either<ReadonlyArray<FieldError>, RuntimeNic> => {
+  const mac = d['mac']
+  const macE: E.Either<ReadonlyArray<FieldError>, string> = typeof mac === 'string' && MAC.test(mac) ? E.right(mac) : E.left(err(child(at, 'mac'), mac, 'expected a MAC address such as "aa:00:00:35:d5:1f"'))
+  const head = both(both(uuidOf(d, at), macE), decodeHvinfo(d['hvinfo'], child(at, 'hvinfo')))
+  if (E.isLeft(head)) return head
+  const [[uuid, macS], hvinfo] = head.right
+  const netdev = d['netdev']
+  if (netdev !== undefined) {
+    if (!isJsonObject(netdev) || hvinfo === undefined) return E.left(err(child(at, 'netdev'), netdev, 'expected the netdev options object of a placed NIC'))
+    const checked = netdevBackend(netdev, hvinfo, macS)
+    if (E.isLeft(checked)) return E.left(err(child(at, 'netdev'), netdev, checked.left))
+  }
+  return E.right({ uuid, mac: macS, hvinfo, netdev: isJsonObject(netdev) ? netdev : undefined, rest: omit(d, NIC_KEYS) })
+}
+
+/**
+ * One `[disk_dict, link, uri]` entry (already upgraded). A `null` link reads as `""`.
+ *
+ * @since 0.1.0
+ */
+export const decodeDiskEntry = ([d, link, uri]: RuntimeDiskJson, at: string): E.Either<ReadonlyArray<FieldError>, RuntimeDisk> => {
+  const head = both(uuidOf(d, at), decodeHvinfo(d['hvinfo'], child(at, 'hvinfo')))
+  if (E.isLeft(head)) return head
+  const [uuid, hvinfo] = head.right
+  const mode = d['mode']
+  if (mode !== undefined && mode !== 'rw' && mode !== 'ro') return E.left(err(child(at, 'mode'), mode, 'expected "rw" or "ro"'))
+  const raw = d['blockdev']
+  let blockdev: ReadonlyArray<BlockdevOptions> | undefined
+  if (raw !== undefined) {
+    if (hvinfo === undefined) return E.left(err(child(at, 'blockdev'), raw, 'recorded block nodes need a recorded placement (hvinfo)'))
+    const b = decodeBlockdev(raw, hvinfo.id, child(at, 'blockdev'))
+    if (E.isLeft(b)) return b
+    blockdev = b.right
+  }
+  if ((link ?? '').includes('\0') || (uri ?? '').includes('\0')) return E.left(err(at, [link, uri], 'a NUL byte in the link or uri'))
+  return E.right({ uuid, hvinfo, blockdev, link: link ?? '', uri, rest: omit(d, DISK_KEYS) })
+}
+
+/**
+ * A NIC as its dict: the interpreted keys first, then `rest` in its order.
+ *
+ * @since 0.1.0
+ */
+export const encodeNicDict = (n: RuntimeNic): JsonObject => ({
+  uuid: n.uuid,
+  mac: n.mac,
+  hvinfo: n.hvinfo === undefined ? {} : hvinfoJson(n.hvinfo),
+  ...(n.netdev === undefined ? {} : { netdev: n.netdev }),
+  ...omit(n.rest, NIC_KEYS)
+})
+
+/**
+ * A disk as its `[dict, link, uri]` entry.
+ *
+ * @since 0.1.0
+ */
+export const encodeDiskEntry = (d: RuntimeDisk): RuntimeDiskJson => [
+  {
+    uuid: d.uuid,
+    hvinfo: d.hvinfo === undefined ? {} : hvinfoJson(d.hvinfo),
+    ...(d.blockdev === undefined ? {} : { blockdev: d.blockdev as unknown as ReadonlyArray<Json> }),
+    ...omit(d.rest, DISK_KEYS)
+  },
+  d.link,
+  d.uri
+]

@@ -1,0 +1,155 @@
+/**
+ * Downgrading a runtime for an older reader — rolling back to a Ganeti without hvinfo, or to
+ * Ganeti 2.16 — and saying, as data, what that reader cannot express. Nothing is dropped: every
+ * device is still written (an older reader must know all of an instance's devices); the ones
+ * it will treat differently are listed in `lost`, so a caller can refuse or proceed knowingly.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { parseSlot, PCI_BUS } from '../bus/pci.js'
+import { SCSI_BUS } from '../bus/scsi.js'
+import { formatError } from '../errors.js'
+import { placement, type Hvinfo } from '../hvinfo.js'
+import { deviceId, legacyDeviceId, type IdKind } from '../ids.js'
+import type { JsonObject } from '../qemu-opts.js'
+import { runtimeHvparams } from './bus.js'
+import { fixCmd, fixedDiscard } from './cmd-fixes.js'
+import { hvinfoJson } from './dicts.js'
+import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+import { derivedGraph } from './rebuild.js'
+import type { Runtime, RuntimeDisk, RuntimeNic } from './types.js'
+import { legacyDriver } from './upgrade.js'
+
+/**
+ * The reader to downgrade for:
+ * - `pre-hvinfo` (alias `ganeti-2.15`): Ganeti 2.10–2.15. Devices on `pci.0` get `"pci": <slot>`
+ *   and lose hvinfo; the reader rebuilds their id (`hot<kind>-<uuid group>-pci-<slot>`) and
+ *   driver (from hvparams) itself, and starts every other device the pre-hotplug way, placed
+ *   by QEMU and not hot-pluggable.
+ * - `ganeti-2.16`: Ganeti 2.16–3.x. hvinfo is kept; that reader hot-removes by the id it
+ *   recomputes from the uuid (`disk-<three uuid groups>`) and tracks only `pci.0` and `scsi.0`.
+ *
+ * Both get four elements: no stamp, and no `blockdev`/`netdev` keys (Ganeti's `FromDict` raises
+ * TypeError on a key it does not know); they derive a disk's nodes from its link or URI and open
+ * their own taps.
+ *
+ * @since 0.1.0
+ */
+export interface DowngradeTarget {
+  readonly format: 'pre-hvinfo' | 'ganeti-2.15' | 'ganeti-2.16'
+}
+
+/**
+ * A device the older reader cannot carry over as it is, and why.
+ *
+ * @since 0.1.0
+ */
+export interface LostDevice {
+  /**
+   * The id the device is addressed by (its hvinfo id), its uuid when it has no placement, or
+   * `kvm_cmd` for command-line words an older reader would rewrite.
+   */
+  readonly device: string
+  readonly reason: string
+}
+
+/**
+ * The file for the older reader, and everything it cannot express.
+ *
+ * @since 0.1.0
+ */
+export interface Downgraded {
+  readonly json: RuntimeJson
+  readonly lost: ReadonlyArray<LostDevice>
+}
+
+type Placed = { readonly kind: IdKind; readonly uuid: string; readonly hvinfo: Hvinfo }
+
+const PLACEMENT_NAME = { pci: 'PCI', scsi: 'SCSI', unit: 'IDE/floppy unit', isa: 'ISA' } as const
+
+/** What a pre-hvinfo reader loses of a placed device; `pci` is the slot it keeps, if any. */
+const preHvinfoLoss = (d: Placed, hvparams: JsonObject): { readonly pci: number | undefined; readonly reasons: ReadonlyArray<string> } => {
+  const p = placement(d.hvinfo)
+  const slot = p._tag === 'pci' && d.hvinfo.bus === PCI_BUS ? parseSlot(p.hvinfo.addr) : undefined
+  if (slot === undefined) {
+    return { pci: undefined, reasons: [`its ${PLACEMENT_NAME[p._tag]} placement on ${d.hvinfo.bus} cannot be written as a pci slot: the older reader starts it unplaced (QEMU chooses) and cannot hot-plug it`] }
+  }
+  const reasons: string[] = []
+  const legacy = legacyDeviceId(d.kind, d.uuid, slot)
+  if (d.hvinfo.id !== legacy) reasons.push(`its id ${d.hvinfo.id} is not the legacy form the older reader recomputes (${legacy}): that reader could not hot-remove the running device`)
+  const typeKey = d.kind === 'disk' ? 'disk_type' : 'nic_type'
+  const type = typeof hvparams[typeKey] === 'string' ? (hvparams[typeKey] as string) : 'paravirtual'
+  const driver = legacyDriver(d.kind, type)
+  if (d.hvinfo.driver !== driver) reasons.push(`its driver ${d.hvinfo.driver} is not the one the older reader derives from hvparams.${typeKey} (${driver})`)
+  return { pci: slot, reasons }
+}
+
+const ganeti216Loss = (d: Placed): ReadonlyArray<string> => {
+  const reasons: string[] = []
+  if (d.hvinfo.bus !== PCI_BUS && d.hvinfo.bus !== SCSI_BUS) reasons.push(`Ganeti 2.16 tracks only ${PCI_BUS} and ${SCSI_BUS}: its bus state (and so every hot-add) fails on a device on ${d.hvinfo.bus}`)
+  const recomputed = deviceId(d.kind, d.uuid)
+  if (d.hvinfo.id !== recomputed) reasons.push(`Ganeti 2.16 hot-removes by the id it recomputes from the uuid (${recomputed}), not by the recorded ${d.hvinfo.id}`)
+  return reasons
+}
+
+/** What an older reader, deriving the nodes itself, would open instead of the recorded ones. */
+const backendLoss = (rt: Runtime, d: RuntimeDisk, i: number): ReadonlyArray<string> => {
+  if (d.blockdev === undefined || d.hvinfo === undefined) return []
+  const hv = d.hvinfo
+  const derived = E.chain((h: Parameters<typeof derivedGraph>[2]) => derivedGraph(d, hv, h, `disks[${i}]`))(runtimeHvparams(rt))
+  if (E.isLeft(derived)) return [`its recorded block nodes cannot be derived by the older reader (${formatError(derived.left)})`]
+  return JSON.stringify(derived.right.nodes) === JSON.stringify(d.blockdev)
+    ? []
+    : ['its recorded block nodes (format, backing chain, node options) differ from the raw image an older reader opens from the link or uri']
+}
+
+const nicBackendLoss = (n: RuntimeNic): ReadonlyArray<string> =>
+  n.netdev !== undefined && n.netdev['type'] !== 'tap' ? [`its ${String(n.netdev['type'])} netdev: an older reader always connects a NIC through a tap it opens itself`] : []
+
+/**
+ * The runtime as an older reader needs it, with every device it cannot carry over listed in
+ * `lost` (never silently dropped: the device is still in the file). For a runtime whose `lost`
+ * is empty, `decodeRuntime(upgradeRuntime(json))` gives the runtime back, apart from what the
+ * older format has no place for and the older reader re-derives identically: the stamp, the
+ * recorded nodes, the recorded netdev (see the spec for the exact statement).
+ *
+ * @example
+ * const { json, lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
+ * if (lost.length > 0) refuse(lost.map((l) => `${l.device}: ${l.reason}`))
+ *
+ * @since 0.1.0
+ */
+export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): Downgraded => {
+  const pre = target.format !== 'ganeti-2.16'
+  const lost: LostDevice[] = []
+  const note = (device: string, reasons: ReadonlyArray<string>): void => {
+    for (const reason of reasons) lost.push({ device, reason })
+  }
+  const placedDict = (kind: IdKind, uuid: string, hvinfo: Hvinfo | undefined, extra: JsonObject, rest: JsonObject, more: ReadonlyArray<string>): JsonObject => {
+    const name = hvinfo?.id ?? uuid
+    // A stale `pci` kept next to hvinfo is not written again: it would be read as the placement.
+    const others = omit(rest, new Set(['uuid', 'mac', 'hvinfo', 'blockdev', 'netdev', 'pci']))
+    if (hvinfo === undefined) {
+      note(name, more)
+      return pre ? { uuid, ...extra, ...others } : { uuid, ...extra, hvinfo: {}, ...others }
+    }
+    if (!pre) {
+      note(name, [...ganeti216Loss({ kind, uuid, hvinfo }), ...more])
+      return { uuid, ...extra, hvinfo: hvinfoJson(hvinfo), ...others }
+    }
+    const loss = preHvinfoLoss({ kind, uuid, hvinfo }, rt.hvparams)
+    note(name, [...loss.reasons, ...more])
+    return { uuid, ...extra, ...(loss.pci === undefined ? {} : { pci: loss.pci }), ...others }
+  }
+  const nics = rt.nics.map((n) => placedDict('nic', n.uuid, n.hvinfo, { mac: n.mac }, n.rest, nicBackendLoss(n)))
+  const disks = rt.disks.map((d, i): RuntimeDiskJson => [placedDict('disk', d.uuid, d.hvinfo, {}, d.rest, backendLoss(rt, d, i)), d.link, d.uri])
+  // Without the stamp, the file reads as Ganeti's: its upgrade would rewrite these words (they
+  // can only come from kvm_extra, which this library renders verbatim).
+  const fixed = fixCmd(rt.cmd)
+  const changed = fixed.filter((w, i) => w !== rt.cmd[i])
+  if (fixed.length !== rt.cmd.length || changed.length > 0 || fixedDiscard(rt.hvparams) !== undefined) {
+    note('kvm_cmd', ['it holds options that Ganeti\'s upgrade rewrites (-localtime, -balloon, -vnc tls/x509, -chroot) or an old disk_discard: read back by an older reader, the command line changes'])
+  }
+  return { json: [rt.cmd, nics, rt.hvparams, disks], lost }
+}

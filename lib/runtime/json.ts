@@ -1,0 +1,157 @@
+/**
+ * The runtime file as JSON, and the one gate every value from a file passes: runtime files come
+ * from disk (or from another node during a migration), so each value is checked to be plain JSON
+ * and copied into fresh objects before anything reads it. Keys that can reach an object's
+ * prototype (`__proto__`, `constructor`, `prototype`) are refused outright, nesting and sizes
+ * are bounded, and nothing here throws: every problem is a {@link FieldError} naming its path.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { FieldError } from '../errors.js'
+import type { Json, JsonObject } from '../qemu-opts.js'
+
+/**
+ * One entry of `kvm_disks`: `[disk_dict, link_path, uri_or_null]`.
+ *
+ * @since 0.1.0
+ */
+export type RuntimeDiskJson = readonly [disk: JsonObject, link: string | null, uri: string | null]
+
+/**
+ * A runtime file: `[kvm_cmd, kvm_nics, hvparams, kvm_disks]`, plus the format stamp as a fifth
+ * element in files this library wrote. Older readers (Ganeti) read the first four elements only.
+ *
+ * @since 0.1.0
+ */
+export type RuntimeJson = readonly [
+  cmd: ReadonlyArray<string>,
+  nics: ReadonlyArray<JsonObject>,
+  hvparams: JsonObject,
+  disks: ReadonlyArray<RuntimeDiskJson>,
+  stamp?: JsonObject
+]
+
+/**
+ * How deep a value inside a runtime file may nest. Ganeti's deepest values (`nicparams`,
+ * `logical_id`) are two levels down; the bound keeps a hostile file from exhausting the stack.
+ *
+ * @since 0.1.0
+ */
+export const MAX_DEPTH = 32
+
+/**
+ * The longest array accepted anywhere inside a runtime file (disks and NICs have their own,
+ * smaller bounds).
+ *
+ * @since 0.1.0
+ */
+export const MAX_ARRAY = 65536
+
+/**
+ * Keys refused at any depth: assigning them can replace an object's prototype.
+ *
+ * @since 0.1.0
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * `disks[0].hvinfo.addr`; keys that are not identifiers are quoted (`x["a b"]`).
+ *
+ * @since 0.1.0
+ */
+export const child = (path: string, key: string | number): string =>
+  typeof key === 'number'
+    ? `${path}[${key}]`
+    : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
+      ? path === ''
+        ? key
+        : `${path}.${key}`
+      : `${path}[${JSON.stringify(key)}]`
+
+const problem = (path: string, value: unknown, message: string): E.Either<FieldError, never> => E.left({ path, value, message })
+
+/** Whether `u` is an object literal (or a null-prototype object), not an array, class or box. */
+export const isPlainObject = (u: unknown): u is Readonly<Record<string, unknown>> => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return false
+  const proto: unknown = Object.getPrototypeOf(u)
+  return proto === Object.prototype || proto === null
+}
+
+const copy = (u: unknown, path: string, depth: number): E.Either<FieldError, Json> => {
+  switch (typeof u) {
+    case 'string':
+    case 'boolean':
+      return E.right(u)
+    case 'number':
+      return Number.isFinite(u) ? E.right(u) : problem(path, u, 'expected a finite number')
+    case 'object': {
+      if (u === null) return E.right(null)
+      if (depth >= MAX_DEPTH) return problem(path, '…', `nested deeper than ${MAX_DEPTH} levels`)
+      if (Array.isArray(u)) {
+        if (u.length > MAX_ARRAY) return problem(path, `(${u.length} entries)`, `at most ${MAX_ARRAY} entries`)
+        const out: Json[] = []
+        for (let i = 0; i < u.length; i++) {
+          // A sparse array has holes JSON cannot hold.
+          if (!Object.prototype.hasOwnProperty.call(u, i)) return problem(child(path, i), undefined, 'expected a JSON value (the array has a hole)')
+          const r = copy(u[i], child(path, i), depth + 1)
+          if (E.isLeft(r)) return r
+          out.push(r.right)
+        }
+        return E.right(out)
+      }
+      if (!isPlainObject(u)) return problem(path, u, 'expected a JSON value (an object literal, not a class instance)')
+      const entries: Array<readonly [string, Json]> = []
+      for (const key of Object.keys(u)) {
+        if (FORBIDDEN_KEYS.has(key)) return problem(child(path, key), u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`)
+        const r = copy(u[key], child(path, key), depth + 1)
+        if (E.isLeft(r)) return r
+        entries.push([key, r.right])
+      }
+      if (Object.getOwnPropertySymbols(u).length > 0) return problem(path, u, 'expected a JSON value (symbol keys)')
+      // fromEntries defines own data properties: no setter (e.g. __proto__'s) ever runs.
+      return E.right(Object.fromEntries(entries))
+    }
+    default:
+      return problem(path, u, `expected a JSON value, got ${typeof u}`)
+  }
+}
+
+/**
+ * Checks that `u` is plain JSON and returns a fresh copy of it. Total: whatever `u` is (proxies
+ * and throwing getters included), the answer is a value or a {@link FieldError}.
+ *
+ * @since 0.1.0
+ */
+export const toJson = (u: unknown, path: string): E.Either<FieldError, Json> => {
+  try {
+    return copy(u, path, 0)
+  } catch (e) {
+    return problem(path, undefined, `cannot be read as JSON (${e instanceof Error ? e.message : 'unknown error'})`)
+  }
+}
+
+/**
+ * Like {@link toJson} for a value that must be an object.
+ *
+ * @since 0.1.0
+ */
+export const toJsonObject = (u: unknown, path: string, what = 'an object'): E.Either<FieldError, JsonObject> =>
+  isPlainObject(u)
+    ? E.map((j: Json) => j as JsonObject)(toJson(u, path))
+    : problem(path, u, `expected ${what}`)
+
+/**
+ * Whether a JSON value is an object (not an array, not null).
+ *
+ * @since 0.1.0
+ */
+export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j === 'object' && j !== null && !Array.isArray(j)
+
+/**
+ * The object without `keys`, the remaining keys in their order.
+ *
+ * @since 0.1.0
+ */
+export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => !keys.has(k)))

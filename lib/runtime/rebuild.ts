@@ -1,0 +1,205 @@
+/**
+ * From a runtime alone back to devices and to the command line: what a migration target or a
+ * restart runs. Devices are rendered by the same {@link deviceArgs} as at start, from the
+ * recorded hvinfo, nodes and netdev, so the argv of a runtime that {@link toRuntime} recorded
+ * is the argv the instance was started with, byte for byte. For files Ganeti wrote, which
+ * record no nodes and no netdev, the nodes are derived from the link or URI with the planner's
+ * own functions, and the NIC backends come from the caller.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { deviceArgs } from '../argv.js'
+import type { BlockGraph, ImageSource } from '../block/node.js'
+import { parseUri } from '../block/uri.js'
+import { busKind } from '../bus/state.js'
+import type { BlockDevice, NicDevice } from '../devices.js'
+import { fieldError, type DevplanError } from '../errors.js'
+import type { Hvinfo } from '../hvinfo.js'
+import { cdromDriver, diskDriver, DISK_TYPES, nicDriver, NIC_TYPES, type Hvparams } from '../hvparams.js'
+import { localSource, type Disk, type NicBackend } from '../instance.js'
+import { diskDevice, diskGraph, nicDevice, writeCacheFor } from '../plan.js'
+import { parseVersion, type QemuVersion } from '../qemu-version.js'
+import { runtimeHvparams } from './bus.js'
+import { netdevBackend } from './netdev.js'
+import type { Runtime, RuntimeDisk, RuntimeNic } from './types.js'
+
+/**
+ * What a runtime without a stamp (written by Ganeti) does not say.
+ *
+ * @since 0.1.0
+ */
+export interface RebuildOptions {
+  /** The QEMU version to render for; a stamped runtime's own version wins. */
+  readonly qemu?: QemuVersion
+  /** The backend of a NIC that has no recorded netdev (Ganeti opened its taps itself). */
+  readonly nicBackend?: (nic: RuntimeNic, index: number) => NicBackend
+}
+
+/** The `-mon` this library renders right before the devices; `toRuntime` cuts there. */
+export const QMP_MONITOR: readonly [string, string] = ['-mon', 'chardev=qmp,mode=control']
+
+const DISK_DRIVERS = new Set([...DISK_TYPES.map(diskDriver), 'ide-cd'])
+const NIC_DRIVERS = new Set(NIC_TYPES.map(nicDriver))
+
+const unsupported = (device: string, reason: string): DevplanError => ({ _tag: 'Unsupported', device, reason })
+
+/** Ganeti's `dev_type` of a disk dict → file or block device (its link is a symlink to either). */
+const kindOf = (devType: unknown): '' | 'file' | 'block' =>
+  devType === 'file' || devType === 'sharedfile' || devType === 'gluster'
+    ? 'file'
+    : devType === 'plain' || devType === 'drbd' || devType === 'drbd8' || devType === 'blockdev' || devType === 'rbd' || devType === 'ext'
+      ? 'block'
+      : ''
+
+/**
+ * A disk that records no nodes (a file Ganeti wrote) as the planner's {@link Disk}: a raw image
+ * at the userspace URI if there is one, else at the link (a block device unless its `dev_type`
+ * says file), named after the device, read-only when its `mode` is `ro`.
+ *
+ * @since 0.1.0
+ */
+export const derivedDisk = (d: RuntimeDisk, hvinfo: Hvinfo, at: string): E.Either<DevplanError, Disk> => {
+  let source: ImageSource
+  if (d.uri !== null && d.uri !== '') {
+    const r = parseUri(d.uri)
+    if (E.isLeft(r)) return E.left(fieldError(`${at}.uri`, d.uri, r.left))
+    source = { _tag: 'remote', remote: r.right }
+  } else if (d.link.startsWith('/')) {
+    source = localSource(d.link, kindOf(d.rest['dev_type']))
+  } else {
+    return E.left(fieldError(`${at}.link`, d.link, 'a disk without recorded nodes needs its link path (or a userspace uri)'))
+  }
+  return E.right({ uuid: d.uuid, id: hvinfo.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, format: 'raw', backing: [] })
+}
+
+/**
+ * The nodes an older reader (or this library, for a file without recorded nodes) opens for a
+ * disk: the planner's {@link diskGraph} of {@link derivedDisk}, with the runtime's cache, aio and
+ * discard.
+ *
+ * @since 0.1.0
+ */
+export const derivedGraph = (d: RuntimeDisk, hvinfo: Hvinfo, h: Hvparams, at: string): E.Either<DevplanError, BlockGraph> =>
+  E.map((disk: Disk) => diskGraph(disk, h))(derivedDisk(d, hvinfo, at))
+
+/**
+ * The disks of a runtime as devices, for `device_add` and the command line. `Left` for a disk
+ * with no recorded placement (`hvinfo: {}`, a pre-hotplug Ganeti disk QEMU placed itself) or a
+ * driver this library does not render.
+ *
+ * @since 0.1.0
+ */
+export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
+  pipe(
+    runtimeHvparams(rt),
+    E.chain((h) =>
+      E.sequenceArray(
+        rt.disks.map((d, i): E.Either<DevplanError, BlockDevice> => {
+          const at = `disks[${i}]`
+          const hv = d.hvinfo
+          if (hv === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
+          if (!DISK_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
+          if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, hv, h))(derivedDisk(d, hv, at))
+          const writeCache = writeCacheFor(hv.driver, h.disk_cache)
+          return E.right({ kind: 'disk', uuid: d.uuid, hvinfo: hv, graph: { top: hv.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
+        })
+      )
+    )
+  )
+
+/**
+ * The NICs of a runtime as devices. The backend is the recorded netdev's; for a NIC without one
+ * (Ganeti) it comes from `options.nicBackend`, and vhost and queues follow the runtime's
+ * hvparams as the planner sets them.
+ *
+ * @since 0.1.0
+ */
+export const runtimeNicDevices = (rt: Runtime, options: RebuildOptions = {}): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
+  pipe(
+    runtimeHvparams(rt),
+    E.chain((h) =>
+      E.sequenceArray(
+        rt.nics.map((n, i): E.Either<DevplanError, NicDevice> => {
+          const at = `nics[${i}]`
+          const hv = n.hvinfo
+          if (hv === undefined) return E.left(unsupported(`${at} (${n.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance; restart the instance from a new plan'))
+          if (!NIC_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
+          const base = { kind: 'nic', uuid: n.uuid, hvinfo: hv, mac: n.mac } as const
+          if (n.netdev !== undefined) {
+            return pipe(
+              netdevBackend(n.netdev, hv, n.mac),
+              E.bimap((reason) => fieldError(`${at}.netdev`, n.netdev, reason), (b): NicDevice => ({ ...base, ...b }))
+            )
+          }
+          const backend = options.nicBackend?.(n, i)
+          if (backend === undefined) return E.left(fieldError(`${at}.netdev`, undefined, 'no netdev recorded (a runtime Ganeti wrote): pass options.nicBackend to say how this NIC reaches the host'))
+          return E.right(nicDevice({ uuid: n.uuid, id: hv.id, name: '', mac: n.mac, backend }, hv, h))
+        })
+      )
+    )
+  )
+
+/** Whether the planner gives this instance a SCSI controller (the rule of `planDevices`). */
+const hasScsiController = (h: Hvparams): boolean => {
+  const cdroms = [h.cdrom_image_path, h.cdrom2_image_path].filter((p) => p !== '')
+  return busKind(diskDriver(h.disk_type)) === 'scsi' || (cdroms.length > 0 && busKind(cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)) === 'scsi')
+}
+
+/** The device that gets `bootindex=1`, as the planner chooses it. */
+const bootId = (h: Hvparams, disks: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): string | undefined =>
+  h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? disks[0]?.hvinfo.id : h.boot_order === 'network' ? nics[0]?.hvinfo.id : undefined
+
+/**
+ * Where the disk and NIC options go in `cmd`: right after the `-mon` of the QMP socket and the
+ * controllers that follow it (a command line this library rendered), or at the end (Ganeti's
+ * `kvm_cmd`, to which Ganeti appended them). `undefined` when a rendered command line lacks
+ * the controller the hvparams call for.
+ *
+ * @since 0.1.0
+ */
+export const devicesPosition = (cmd: ReadonlyArray<string>, h: Hvparams): number | 'end' | undefined => {
+  const mon = cmd.findIndex((w, i) => w === QMP_MONITOR[0] && cmd[i + 1] === QMP_MONITOR[1])
+  if (mon < 0) return 'end'
+  const at = mon + 2
+  const controllers = hasScsiController(h) ? 1 : 0
+  for (let c = 0; c < controllers; c++) if (cmd[at + 2 * c] !== '-device' || cmd[at + 2 * c + 1] === undefined) return undefined
+  return at + 2 * controllers
+}
+
+/**
+ * The complete command line of a runtime: `kvm_cmd` with every recorded disk (`-blockdev`s,
+ * `-device`) and NIC (`-netdev`, `-device`) put back, rendered by the renderer of
+ * {@link renderArgv} in the syntax of the QEMU the stamp names (`options.qemu` for a runtime
+ * without stamp); `write-cache` from the runtime's `disk_cache` and each driver; `bootindex=1`
+ * on the first disk (`boot_order` disk) or NIC (network) unless a kernel is booted.
+ *
+ * For a runtime from {@link toRuntime} it equals `renderArgv` of the plan byte for byte. For a
+ * Ganeti file the devices are appended, NICs first, as Ganeti's `_ExecuteKVMRuntime` does
+ * (with `-net none` when there is no NIC, which Ganeti adds too); what Ganeti adds from the
+ * current config at execution time (`-runas`, `-k`, `-incoming`, `-qmp` sockets, `-S`) stays
+ * the caller's.
+ *
+ * @since 0.1.0
+ */
+export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either<DevplanError, ReadonlyArray<string>> => {
+  const qemu = rt.stamp !== undefined ? parseVersion(rt.stamp.qemu) : options.qemu
+  if (qemu === undefined) return E.left(fieldError('stamp', undefined, 'a runtime without a stamp (written by Ganeti) needs options.qemu, the QEMU version to render for'))
+  return pipe(
+    E.Do,
+    E.apS('h', runtimeHvparams(rt)),
+    E.apS('disks', runtimeBlockDevices(rt)),
+    E.apS('nics', runtimeNicDevices(rt, options)),
+    E.chain(({ h, disks, nics }) => {
+      const boot = bootId(h, disks, nics)
+      const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.hvinfo.id === boot ? 1 : undefined)
+      const diskWords = disks.flatMap(render)
+      const nicWords = nics.length === 0 ? [] : nics.flatMap(render)
+      const at = devicesPosition(rt.cmd, h)
+      if (at === undefined) return E.left(fieldError('cmd', QMP_MONITOR.join(' '), 'expected the SCSI controller\'s -device right after the QMP monitor, where the command line was rendered'))
+      if (at === 'end') return E.right([...rt.cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])
+      return E.right([...rt.cmd.slice(0, at), ...diskWords, ...nicWords, ...rt.cmd.slice(at)])
+    })
+  )
+}
