@@ -178,9 +178,10 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
 const removeDiskSteps = (d: RuntimeDisk & { readonly hvinfo: Hvinfo }, h: Hvparams, timeoutMs: number): ReadonlyArray<PlanStep> => {
   const dev = recordedDisk(d, h)
   const byName = nodesByName(dev.graph.nodes)
-  // Nodes recorded by this library are deleted one by one; for a disk Ganeti started, only the
-  // top node has a known name (its children were implicit), and with -drive not even that one.
-  const names = d.blockdev !== undefined && d.blockdev.length > 0 ? teardownOrder(dev.graph) : [dev.graph.top]
+  // Every node is deleted by name, top first. A disk without recorded nodes (a Ganeti record)
+  // has the names runtimeArgv gives its derived nodes when this library started it; if Ganeti
+  // started it with -drive, the nodes are gone with the device and each step is already done.
+  const names = teardownOrder(dev.graph)
   return [
     unplug(d.hvinfo.id, timeoutMs, deviceOptions(dev)),
     ...names.map((name) => {
