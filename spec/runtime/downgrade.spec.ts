@@ -142,4 +142,17 @@ test('property: downgrade is total and never loses a device', () => {
   )
 })
 
+test('property: on any Ganeti-written file, downgrade and runtimeArgv answer without throwing', () => {
+  fc.assert(
+    fc.property(ganetiPciFileArb, (file) => {
+      const rt = decodeOk(file)
+      for (const format of ['pre-hvinfo', 'ganeti-2.16'] as const) assert.ok(Array.isArray(downgradeRuntime(rt, { format }).lost))
+      const argv = runtimeArgv(rt, { qemu: { major: 7, minor: 2, micro: 0 }, nicBackend: () => ({ type: 'user' }) })
+      // Devices Ganeti never placed (hvinfo {}) or old disk types cannot be rebuilt: a Left, not a throw.
+      assert.ok(E.isLeft(argv) || argv.right.length >= rt.cmd.length)
+    }),
+    { numRuns: 300 }
+  )
+})
+
 test.run()
