@@ -6,7 +6,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import * as t from 'io-ts'
 import { closed, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
 import { QemuVersionFromString, type QemuVersion } from './qemu-version.js'

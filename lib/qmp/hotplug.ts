@@ -14,14 +14,14 @@ import { produce, type Draft } from 'immer'
 import { teardownOrder } from '../block/node.js'
 import { busKind, place } from '../bus/state.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
-import { deviceOptions, netdevOptions, type BlockDevice } from '../devices.js'
+import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
-import type { Hvinfo } from '../hvinfo.js'
 import { nicDriver, type Hvparams } from '../hvparams.js'
-import { nicErrors, type Disk, type Nic } from '../instance.js'
+import { nicErrors, type Disk, type Nic, type NicBackend } from '../instance.js'
 import { diskDevice, diskFrontend, nicDevice } from '../plan.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
-import { diskRecord, nicRecord, nodesByName, recordedDisk, recordedNic } from '../runtime/devices.js'
+import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
+import { runtimeBlockDevice, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import type { AlreadyDone, CommandStep, PlanStep, QmpPlan, Undo } from './plan.js'
@@ -145,7 +145,9 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, 
           step(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), { command: deviceDel(nic.id), alreadyDone: DEVICE_GONE })
         ],
         before: rt,
-        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdev) as Draft<RuntimeNic>) })
+        // The record keeps what a start would render (the caller's fd numbers), not the getfd
+        // names, which netdev_add consumes: a restart or migration gets fresh fds.
+        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) })
       }
     })
   )
@@ -175,33 +177,31 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
   undo: { command: deviceAdd(readd), alreadyDone: [] }
 })
 
-const removeDiskSteps = (d: RuntimeDisk & { readonly hvinfo: Hvinfo }, h: Hvparams, timeoutMs: number): ReadonlyArray<PlanStep> => {
-  const dev = recordedDisk(d, h)
+const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanStep> => {
   const byName = nodesByName(dev.graph.nodes)
   // Every node is deleted by name, top first. A disk without recorded nodes (a Ganeti record)
   // has the names runtimeArgv gives its derived nodes when this library started it; if Ganeti
   // started it with -drive, the nodes are gone with the device and each step is already done.
-  const names = teardownOrder(dev.graph)
   return [
-    unplug(d.hvinfo.id, timeoutMs, deviceOptions(dev)),
-    ...names.map((name) => {
+    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
       return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: [] }, { alreadyDone: NODE_GONE })
     })
   ]
 }
 
-const removeNicSteps = (n: RuntimeNic & { readonly hvinfo: Hvinfo }, h: Hvparams, timeoutMs: number): ReadonlyArray<PlanStep> => {
-  const dev = recordedNic(n, h)
+const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number): ReadonlyArray<PlanStep> => {
   // A tap netdev's fds are gone once it is deleted: it cannot be re-created in a rollback.
-  const recreatable = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend)
+  const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: [] } : undefined
   return [
-    unplug(n.hvinfo.id, timeoutMs, deviceOptions(dev)),
-    step(`netdev_del ${n.hvinfo.id}`, netdevDel(n.hvinfo.id), recreatable && n.netdev !== undefined ? { command: netdevAdd(n.netdev), alreadyDone: [] } : undefined, { alreadyDone: NETDEV_GONE })
+    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    step(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
   ]
 }
 
-const placed = <A extends { readonly hvinfo: Hvinfo | undefined }>(a: A): a is A & { readonly hvinfo: Hvinfo } => a.hvinfo !== undefined
+/** Ganeti recorded no netdev: its NICs were taps, whose fds are the caller's to give again. */
+const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
 
 /**
  * Plans the removal of a device by the id stored in its hvinfo (legacy ids such as
@@ -215,23 +215,31 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
   return pipe(
     runtimeHvparams(runtime),
     E.chain((h): E.Either<DevplanError, QmpPlan> => {
-      const disk = runtime.disks.filter(placed).find((d) => d.hvinfo.id === deviceId)
+      const di = runtime.disks.findIndex((d) => d.hvinfo?.id === deviceId)
+      const disk = runtime.disks[di]
       if (disk !== undefined) {
-        return E.right({
-          title: `hot-remove disk ${deviceId}`,
-          steps: removeDiskSteps(disk, h, timeoutMs),
-          before: runtime,
-          after: produce(runtime, (d) => { d.disks = d.disks.filter((x) => x.hvinfo?.id !== deviceId) })
-        })
+        return pipe(
+          runtimeBlockDevice(disk, `disks[${di}]`, h),
+          E.map((dev) => ({
+            title: `hot-remove disk ${deviceId}`,
+            steps: removeDiskSteps(disk, dev, timeoutMs),
+            before: runtime,
+            after: produce(runtime, (d) => { d.disks.splice(di, 1) })
+          }))
+        )
       }
-      const nic = runtime.nics.filter(placed).find((n) => n.hvinfo.id === deviceId)
+      const ni = runtime.nics.findIndex((n) => n.hvinfo?.id === deviceId)
+      const nic = runtime.nics[ni]
       if (nic !== undefined) {
-        return E.right({
-          title: `hot-remove nic ${deviceId}`,
-          steps: removeNicSteps(nic, h, timeoutMs),
-          before: runtime,
-          after: produce(runtime, (d) => { d.nics = d.nics.filter((x) => x.hvinfo?.id !== deviceId) })
-        })
+        return pipe(
+          runtimeNicDevice(nic, ni, h, ganetiTap),
+          E.map((dev) => ({
+            title: `hot-remove nic ${deviceId}`,
+            steps: removeNicSteps(nic, dev, timeoutMs),
+            before: runtime,
+            after: produce(runtime, (d) => { d.nics.splice(ni, 1) })
+          }))
+        )
       }
       const inCmd = cmdDevices(runtime.cmd).find((d) => d.id === deviceId)
       return inCmd !== undefined

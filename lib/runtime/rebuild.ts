@@ -85,60 +85,65 @@ export const derivedGraph = (d: RuntimeDisk, hvinfo: Hvinfo, h: Hvparams, at: st
   E.map((disk: Disk) => diskGraph(disk, h))(derivedDisk(d, hvinfo, at))
 
 /**
- * The disks of a runtime as devices, for `device_add` and the command line. `Left` for a disk
- * with no recorded placement (`hvinfo: {}`, a pre-hotplug Ganeti disk QEMU placed itself) or a
- * driver this library does not render.
+ * One recorded disk as a device, for `device_add` and the command line. `Left` for a disk with
+ * no recorded placement (`hvinfo: {}`, a pre-hotplug Ganeti disk QEMU placed itself) or a driver
+ * this library does not render.
+ *
+ * @since 0.1.0
+ */
+export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams): E.Either<DevplanError, BlockDevice> => {
+  const hv = d.hvinfo
+  if (hv === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
+  if (!DISK_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
+  if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, hv, h))(derivedDisk(d, hv, at))
+  const writeCache = writeCacheFor(hv.driver, h.disk_cache)
+  return E.right({ kind: 'disk', uuid: d.uuid, hvinfo: hv, graph: { top: hv.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
+}
+
+/**
+ * The disks of a runtime as devices (see {@link runtimeBlockDevice}).
  *
  * @since 0.1.0
  */
 export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) =>
-      E.sequenceArray(
-        rt.disks.map((d, i): E.Either<DevplanError, BlockDevice> => {
-          const at = `disks[${i}]`
-          const hv = d.hvinfo
-          if (hv === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
-          if (!DISK_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
-          if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, hv, h))(derivedDisk(d, hv, at))
-          const writeCache = writeCacheFor(hv.driver, h.disk_cache)
-          return E.right({ kind: 'disk', uuid: d.uuid, hvinfo: hv, graph: { top: hv.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
-        })
-      )
-    )
+    E.chain((h) => E.sequenceArray(rt.disks.map((d, i) => runtimeBlockDevice(d, `disks[${i}]`, h))))
   )
 
 /**
- * The NICs of a runtime as devices. The backend is the recorded netdev's; for a NIC without one
- * (Ganeti) it comes from `options.nicBackend`, and vhost and queues follow the runtime's
- * hvparams as the planner sets them.
+ * One recorded NIC as a device. The backend is the recorded netdev's; for a NIC without one
+ * (Ganeti) it comes from `nicBackend`, and vhost and queues follow the runtime's hvparams as the
+ * planner sets them.
+ *
+ * @since 0.1.0
+ */
+export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBackend: RebuildOptions['nicBackend']): E.Either<DevplanError, NicDevice> => {
+  const at = `nics[${i}]`
+  const hv = n.hvinfo
+  if (hv === undefined) return E.left(unsupported(`${at} (${n.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance; restart the instance from a new plan'))
+  if (!NIC_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
+  const base = { kind: 'nic', uuid: n.uuid, hvinfo: hv, mac: n.mac } as const
+  if (n.netdev !== undefined) {
+    return pipe(
+      netdevBackend(n.netdev, hv, n.mac),
+      E.bimap((reason) => fieldError(`${at}.netdev`, n.netdev, reason), (b): NicDevice => ({ ...base, ...b }))
+    )
+  }
+  const backend = nicBackend?.(n, i)
+  if (backend === undefined) return E.left(fieldError(`${at}.netdev`, undefined, 'no netdev recorded (a runtime Ganeti wrote): pass options.nicBackend to say how this NIC reaches the host'))
+  return E.right(nicDevice({ uuid: n.uuid, id: hv.id, name: '', mac: n.mac, backend }, hv, h))
+}
+
+/**
+ * The NICs of a runtime as devices (see {@link runtimeNicDevice}).
  *
  * @since 0.1.0
  */
 export const runtimeNicDevices = (rt: Runtime, options: RebuildOptions = {}): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) =>
-      E.sequenceArray(
-        rt.nics.map((n, i): E.Either<DevplanError, NicDevice> => {
-          const at = `nics[${i}]`
-          const hv = n.hvinfo
-          if (hv === undefined) return E.left(unsupported(`${at} (${n.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance; restart the instance from a new plan'))
-          if (!NIC_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
-          const base = { kind: 'nic', uuid: n.uuid, hvinfo: hv, mac: n.mac } as const
-          if (n.netdev !== undefined) {
-            return pipe(
-              netdevBackend(n.netdev, hv, n.mac),
-              E.bimap((reason) => fieldError(`${at}.netdev`, n.netdev, reason), (b): NicDevice => ({ ...base, ...b }))
-            )
-          }
-          const backend = options.nicBackend?.(n, i)
-          if (backend === undefined) return E.left(fieldError(`${at}.netdev`, undefined, 'no netdev recorded (a runtime Ganeti wrote): pass options.nicBackend to say how this NIC reaches the host'))
-          return E.right(nicDevice({ uuid: n.uuid, id: hv.id, name: '', mac: n.mac, backend }, hv, h))
-        })
-      )
-    )
+    E.chain((h) => E.sequenceArray(rt.nics.map((n, i) => runtimeNicDevice(n, i, h, options.nicBackend))))
   )
 
 /** Whether the planner gives this instance a SCSI controller (the rule of `planDevices`). */

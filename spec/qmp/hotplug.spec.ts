@@ -9,6 +9,8 @@ import {
   planDevices,
   planHotAdd,
   planHotRemove,
+  decodeRuntime,
+  encodeRuntime,
   renderArgv,
   runPlan,
   type QmpPlan,
@@ -229,6 +231,16 @@ test('command-line devices of every bus are read back from kvm_cmd (IDE CD-ROM, 
     const h = E.isRight(plan) ? plan.right.after.disks[0]?.hvinfo : undefined
     assert.is(h !== undefined && 'scsi-id' in h ? h['scsi-id'] : -1, cd === 'ide' ? 0 : 1)
   }
+})
+
+test('a hot-added tap NIC is recorded with the fds a restart inherits, not the consumed getfd names', () => {
+  const plan = right(planHotAdd(bareRuntime({ vhost_net: true }), { nic: nic(1, { type: 'tap', fds: [10], vhostfds: [11] }) }))
+  const id = plan.after.nics[0]?.hvinfo?.id ?? ''
+  const netdevAdd = plan.steps.find((st) => st._tag === 'command' && st.command.execute === 'netdev_add')
+  assert.equal(netdevAdd?._tag === 'command' ? netdevAdd.command.arguments : undefined, { type: 'tap', id, fd: `${id}-0`, vhost: true, vhostfd: `${id}-vhost-0` })
+  assert.equal(plan.after.nics[0]?.netdev, { type: 'tap', id, fd: '10', vhost: true, vhostfd: '11' })
+  const back = decodeRuntime(encodeRuntime({ ...plan.after, stamp: { format: 1, writer: 'test', qemu: '7.2.0' } }))
+  assert.ok(E.isRight(back), JSON.stringify(back))
 })
 
 test.run()
