@@ -6,7 +6,22 @@
 import { readFileSync } from 'node:fs'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { allDevices, decodeInstance, decodeTarget, formatError, planDevices, renderArgv, showArgv, type Device, type DeviceTree } from '../lib/index.js'
+import {
+  allDevices,
+  decodeDisk,
+  decodeInstance,
+  decodeTarget,
+  formatError,
+  planDevices,
+  planHotAdd,
+  planHotRemove,
+  renderArgv,
+  showArgv,
+  toRuntime,
+  type Device,
+  type DeviceTree,
+  type QmpPlan
+} from '../lib/index.js'
 
 const placementOf = (d: Device): string => {
   const h = d.hvinfo as Record<string, unknown>
@@ -26,6 +41,16 @@ const table = (tree: DeviceTree): string => {
   const line = (r: ReadonlyArray<string>) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
+
+const showPlan = (plan: QmpPlan): string =>
+  [
+    `# ${plan.title}`,
+    ...plan.steps.map((st, i) => {
+      const sends = st._tag === 'command' ? JSON.stringify({ execute: st.command.execute, arguments: st.command.arguments }) : `${JSON.stringify({ execute: 'device_del', arguments: { id: st.id } })}, then wait ≤ ${st.timeoutMs} ms for DEVICE_DELETED of ${st.id}`
+      const undo = st.undo === undefined ? 'none' : JSON.stringify({ execute: st.undo.command.execute, arguments: st.undo.command.arguments })
+      return `${String(i + 1).padStart(2)}. ${sends}\n    undo: ${undo}`
+    })
+  ].join('\n')
 
 const file = process.argv[2] ?? new URL('./instance.json', import.meta.url).pathname
 let input: unknown
@@ -57,6 +82,19 @@ pipe(
       console.log(table(tree))
       console.log(`\n# boot: ${tree.boot._tag === 'device' ? `bootindex=1 on ${tree.boot.id}` : tree.boot._tag}\n`)
       console.log(showArgv(argv))
+      const hot = (doc['hotplug'] ?? {}) as { add?: { disk?: unknown }; remove?: unknown }
+      const plans = pipe(
+        E.Do,
+        E.apS('runtime', pipe(decodeInstance(doc['instance']), E.chain((inst) => toRuntime(inst, tree, argv)))),
+        E.bind('add', ({ runtime }) => (hot.add?.disk === undefined ? E.right(undefined) : pipe(decodeDisk(hot.add.disk), E.chain((disk) => planHotAdd(runtime, { disk }))))),
+        E.bind('remove', ({ runtime }) => (typeof hot.remove === 'string' ? planHotRemove(runtime, hot.remove) : E.right(undefined)))
+      )
+      if (E.isLeft(plans)) {
+        console.error(formatError(plans.left))
+        process.exitCode = 1
+        return
+      }
+      for (const plan of [plans.right.add, plans.right.remove]) if (plan !== undefined) console.log(`\n${showPlan(plan)}`)
     }
   )
 )

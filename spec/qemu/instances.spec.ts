@@ -647,7 +647,10 @@ qemu('examples/instance.json: the argv npm start prints starts QEMU 7.2 and matc
 
     // What `npm start` prints, read back by a shell, is exactly this argv.
     const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples/plan-instance.ts'), join(repoRoot, 'examples/instance.json')], { cwd: repoRoot })
-    const printed = stdout.slice(stdout.indexOf('\n\n', stdout.indexOf('# boot:')) + 2)
+    // The argv block: after the '# boot:' line's blank line, up to the next blank line (the QMP plans follow).
+    const start = stdout.indexOf('\n\n', stdout.indexOf('# boot:')) + 2
+    const end = stdout.indexOf('\n\n', start)
+    const printed = stdout.slice(start, end < 0 ? undefined : end)
     const words = await execFileP('sh', ['-c', `printf '%s\\0' ${printed}`])
     assert.equal(words.stdout.split('\0').slice(0, -1), [...argv], 'the printed command line, word by word')
 
