@@ -17,6 +17,8 @@ import {
   planHotRemove,
   renderArgv,
   runPlan,
+  runtimeArgv,
+  toRuntime,
   type Executor,
   type QmpPlan,
   type RunOutcome,
@@ -225,6 +227,70 @@ test('a tap NIC by fd is refused cleanly by a transport that cannot pass fds, an
       assert.is(o._tag, 'RolledBack')
       if (o._tag === 'RolledBack') assert.is(o.error._tag, 'TransportError')
       assert.equal(await snapshot(vm), before)
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+/** The whole tree as QEMU reports it, SCSI targets included, for comparing two QEMUs. */
+const tree = async (vm: Vm) => {
+  const s = await snapshot(vm)
+  const scsi: string[] = []
+  for (const id of (await peripheral(vm)).keys()) {
+    const r = await vm.qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'scsi-id' })
+    if (r._tag === 'Return') scsi.push(`${id}:${String(r.value)}`)
+  }
+  return { ...s, scsi: scsi.sort() }
+}
+
+test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU with the same tree; nothing leaks', async () => {
+  const tmp = await tempDir()
+  try {
+    const iso = await makeImage(tmp.path, 'boot.iso', 'raw')
+    const d0 = await makeImage(tmp.path, 'd0.qcow2', 'qcow2')
+    const hv = { kvm_path: qemuPath(), boot_order: 'disk', cdrom_image_path: iso, cdrom_disk_type: 'scsi-cd', disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci' }
+    const inst = right(decodeInstance({
+      name: 'cycle1', uuid: '4b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv,
+      disks: [{ uuid: uuid(100), path: d0, format: 'qcow2' }],
+      nics: [{ uuid: uuid(101), mac: 'aa:00:00:00:01:01', backend: { type: 'user' } }]
+    }))
+    const planned = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
+    const argv = renderArgv(planned, { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
+    let rt = right(toRuntime(inst, planned, argv))
+    assert.equal(right(runtimeArgv(rt)), argv, 'a fresh runtime rebuilds the start argv byte for byte')
+    let live: Awaited<ReturnType<typeof tree>> | undefined
+    await withQemu(argv, async (vm) => {
+      const start = await snapshot(vm)
+      // Five cycles: add two disks, remove the older one; targets are reused, nodes are not leaked.
+      for (let c = 0; c < 5; c++) {
+        for (const n of [2 * c, 2 * c + 1]) {
+          // The lowest target free in QEMU right now (read from QEMU, not from the plan).
+          const used = new Set((await tree(vm)).scsi.map((e) => Number(e.split(':')[1])))
+          const expected = [...Array(256).keys()].find((t) => !used.has(t))
+          const img = await makeImage(tmp.path, `c${n}.raw`, 'raw')
+          rt = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(200 + n), path: img })) })), vm)
+          const h = rt.disks[rt.disks.length - 1]?.hvinfo
+          assert.is(h !== undefined && 'scsi-id' in h ? h['scsi-id'] : -1, expected, `cycle ${c}: the new disk takes the lowest free target`)
+        }
+        const older = rt.disks[1]?.hvinfo?.id ?? ''
+        const o = await run(right(planHotRemove(rt, older)), toExecutor(vm.qmp))
+        assert.is(o._tag, 'Done', `cycle ${c}: ${o._tag}`)
+        rt = o.runtime
+      }
+      rt = await done(right(planHotAdd(rt, { nic: right(decodeNic({ uuid: uuid(300), mac: 'aa:00:00:00:03:00', backend: { type: 'user' } })) })), vm)
+      assert.is(rt.disks.length, 1 + 5)
+      const targets = rt.disks.map((d) => (d.hvinfo !== undefined && 'scsi-id' in d.hvinfo ? d.hvinfo['scsi-id'] : -1))
+      assert.is(new Set(targets).size, targets.length, `targets are distinct: ${JSON.stringify(targets)}`)
+      const nodes = (await namedNodes(vm)).map((n) => n.node_name)
+      const recorded = rt.disks.flatMap((d) => (d.blockdev ?? []).map((b) => b['node-name']))
+      assert.equal(nodes.filter((n) => n.startsWith('disk-')).sort(), recorded.sort(), 'no block node leaked')
+      assert.ok(start.nodes.every((n) => nodes.includes(n)))
+      live = await tree(vm)
+    }, { dir: tmp.path })
+    const rebuilt = right(runtimeArgv(rt))
+    await withQemu(rebuilt, async (vm) => {
+      assert.equal(await tree(vm), live, 'QEMU started from runtimeArgv(runtime) has the hot-plugged tree')
     }, { dir: tmp.path })
   } finally {
     await tmp.cleanup()

@@ -1,0 +1,60 @@
+/**
+ * The published entry points, as a consumer reaches them through package.json `exports`
+ * (`npm test` builds dist/ first): ESM `import`, CommonJS `require`, type declarations, and the
+ * names other code is documented to call. Both builds must give the same argv.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+
+const root = new URL('../', import.meta.url)
+const require = createRequire(import.meta.url)
+// A variable, so that typechecking (which runs before the build) does not look for dist/.
+const PKG: string = 'qemu-devplan'
+const API = ['decodeInstance', 'planDevices', 'renderArgv', 'planHotAdd', 'planHotRemove', 'runPlan', 'upgradeRuntime', 'downgradeRuntime', 'toRuntime', 'planChangeMedium', 'decodeRuntime', 'runtimeArgv']
+
+type Api = {
+  readonly decodeInstance: (u: unknown) => { readonly _tag: string; readonly right?: unknown }
+  readonly planDevices: (i: unknown, t: unknown) => { readonly _tag: string; readonly right?: unknown }
+  readonly renderArgv: (t: unknown, o: unknown) => ReadonlyArray<string>
+}
+
+const argvOf = (api: Api): ReadonlyArray<string> => {
+  const example = JSON.parse(readFileSync(new URL('examples/instance.json', root), 'utf8')) as { instance: unknown }
+  const inst = api.decodeInstance(example.instance)
+  assert.is(inst._tag, 'Right')
+  const tree = api.planDevices(inst.right, { qemu: { major: 7, minor: 2, micro: 0 } })
+  assert.is(tree._tag, 'Right')
+  return api.renderArgv(tree.right, { qmpSocket: '/run/x.qmp' })
+}
+
+test('package.json: ESM and CommonJS entry points with types, no side effects, node >= 20', () => {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as Record<string, unknown>
+  const exp = (pkg['exports'] as Record<string, Record<string, Record<string, string>>>)['.']
+  assert.ok(exp !== undefined)
+  for (const cond of ['import', 'require'] as const) {
+    for (const f of ['types', 'default'] as const) {
+      const file = exp?.[cond]?.[f] ?? ''
+      assert.ok(existsSync(new URL(file, root)), `${cond}.${f}: ${file} exists after the build`)
+    }
+  }
+  assert.is(pkg['sideEffects'], false)
+  assert.equal(pkg['engines'], { node: '>=20' })
+  assert.equal(Object.keys(pkg['dependencies'] as object).sort(), ['fp-ts', 'immer', 'io-ts'])
+})
+
+test('import "qemu-devplan" (ESM build) exports the documented API', async () => {
+  const esm = (await import(PKG)) as unknown as Record<string, unknown>
+  for (const name of API) assert.type(esm[name], 'function', `ESM export ${name}`)
+})
+
+test('require("qemu-devplan") (CommonJS build) exports the same API and renders the same argv', async () => {
+  const cjs = require(PKG) as Record<string, unknown>
+  for (const name of API) assert.type(cjs[name], 'function', `CJS export ${name}`)
+  assert.ok(require.resolve(PKG).includes('/dist/cjs/'), require.resolve(PKG))
+  const esm = (await import(PKG)) as unknown as Api
+  assert.equal(argvOf(cjs as unknown as Api), argvOf(esm))
+})
+
+test.run()
