@@ -37,6 +37,18 @@ let qemuPresent: boolean | undefined
  *
  * @since 0.1.0
  */
+/**
+ * The absolute path of qemu-system-x86_64 on PATH (`kvm_path` must be absolute).
+ *
+ * @since 0.1.0
+ */
+export const qemuPath = (): string =>
+  (process.env['PATH'] ?? '')
+    .split(delimiter)
+    .filter((d) => d.startsWith('/'))
+    .map((d) => join(d, qemuBinary))
+    .find((p) => existsSync(p)) ?? `/usr/bin/${qemuBinary}`
+
 export const hasQemu = (): boolean => {
   qemuPresent ??= onPath(qemuBinary) && onPath('qemu-img')
   return qemuPresent

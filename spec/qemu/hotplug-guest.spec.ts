@@ -11,8 +11,7 @@
  * after `cont`). The boot disk is not recorded in the runtime (`disks: []`); it is in `cmd`,
  * which is where the bus state takes its slot from.
  */
-import { existsSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import * as E from 'fp-ts/lib/Either.js'
 import { toExecutor } from '../../examples/qmp-client.js'
@@ -20,20 +19,19 @@ import {
   decodeDisk,
   decodeInstance,
   decodeNic,
-  formatError,
   planDevices,
   planHotAdd,
   planHotRemove,
   renderArgv,
   runPlan,
-  type DevplanError,
   type HotAddRequest,
   type QmpPlan,
   type RunOutcome,
   type Runtime
 } from '../../lib/index.js'
 import { ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
-import { makeImage, namedNodes, pciSlots, peripheral, qemuBinary, qemuSuite, tempDir, withQemu, type Vm } from './harness.js'
+import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { right } from '../support/either.js'
 
 const test = qemuSuite('hotplug-guest')
 
@@ -41,18 +39,7 @@ const QEMU_7_2 = { major: 7, minor: 2, micro: 0 } as const
 const INSTANCE_UUID = '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10'
 const BOOT_UUID = 'b0000001-7a22-4067-a566-7e0ca8386133'
 
-/** `kvm_path` must be absolute: the binary as found on PATH. */
-const qemuPath = (): string =>
-  (process.env['PATH'] ?? '')
-    .split(delimiter)
-    .filter((d) => d.startsWith('/'))
-    .map((d) => join(d, qemuBinary))
-    .find((p) => existsSync(p)) ?? `/usr/bin/${qemuBinary}`
 
-const right = <A>(e: E.Either<DevplanError, A>, what: string): A => {
-  if (E.isLeft(e)) throw new Error(`${what}: ${formatError(e.left)}`)
-  return e.right
-}
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
 

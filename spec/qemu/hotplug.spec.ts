@@ -4,7 +4,6 @@
  * the runtime the plan produced. Fault injection: for every plan and every command k, an executor
  * that fails command k must leave QEMU and the runtime exactly as they were.
  */
-import { execFileSync } from 'node:child_process'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
@@ -24,16 +23,12 @@ import {
   type RunOutcome,
   type Runtime
 } from '../../lib/index.js'
-import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm } from './harness.js'
+import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { right } from '../support/either.js'
 
 const test = qemuSuite('hotplug against QEMU')
 
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
 
-const qemuPath = (): string => execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim()
 
 /** An instance started with only a CD-ROM (so it has something to boot); disks and NICs come by hotplug. */
 const startRuntime = async (dir: string, hvparams: Record<string, unknown>): Promise<{ argv: ReadonlyArray<string>; runtime: Runtime }> => {

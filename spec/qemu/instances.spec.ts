@@ -13,7 +13,7 @@ import { constants, existsSync, openSync, closeSync, readFileSync } from 'node:f
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { delimiter, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import * as assert from 'uvu/assert'
 import * as E from 'fp-ts/lib/Either.js'
@@ -44,7 +44,7 @@ import {
   makeImage,
   pciSlots,
   peripheral,
-  qemuBinary,
+  qemuPath,
   qemuSuite,
   qomGet,
   startQemuExpectFailure,
@@ -63,13 +63,6 @@ const TARGETS: ReadonlyArray<{ readonly label: string; readonly qemu: QemuVersio
   { label: '6.0 keyval', qemu: QEMU_6_0 }
 ]
 
-/** `kvm_path` must be absolute: the binary as found on PATH. */
-const qemuPath = (): string =>
-  (process.env['PATH'] ?? '')
-    .split(delimiter)
-    .filter((d) => d.startsWith('/'))
-    .map((d) => join(d, qemuBinary))
-    .find((p) => existsSync(p)) ?? `/usr/bin/${qemuBinary}`
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
 const str = (u: unknown): string => JSON.stringify(u)

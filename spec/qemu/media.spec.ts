@@ -3,21 +3,16 @@
  * records, a failure at any step must leave QEMU as it was, and the rewritten kvm_cmd must start
  * a QEMU that has the new medium.
  */
-import { execFileSync } from 'node:child_process'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import { decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
-import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm } from './harness.js'
+import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { right } from '../support/either.js'
 
 const test = qemuSuite('CD-ROM media against QEMU')
 
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
 
-const qemuPath = (): string => execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).trim()
 
 const run = async (plan: QmpPlan, executor: Executor): Promise<RunOutcome> => {
   const r = await runPlan(plan, executor)()

@@ -10,14 +10,14 @@
  * recorded slot with bootindex=1): paused, the removal is Pending; running, the same plan
  * finishes it. SCSI devices go without a guest: that case uses a Ganeti 3.0 file.
  */
-import { existsSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
-import { downgradeRuntime, formatError, parseRuntime, planHotRemove, runPlan, runtimeArgv, type DevplanError, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
 import { EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
-import { makeImage, namedNodes, pciSlots, peripheral, qemuBinary, qemuSuite, qomGet, tempDir, withQemu, type Vm } from './harness.js'
+import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { right } from '../support/either.js'
 
 const test = qemuSuite('runtime (qemu)')
 
@@ -27,18 +27,7 @@ const DISK1 = '3a2b1c0d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'
 const NIC0 = 'c4a1e2f3-8b7d-4e6c-9a5b-1d2e3f4a5b6c'
 const user = () => ({ type: 'user' as const })
 
-/** `kvm_path` is absolute in Ganeti's hvparams (and kvm_cmd[0] is it): the binary on PATH. */
-const qemuPath = (): string =>
-  (process.env['PATH'] ?? '')
-    .split(delimiter)
-    .filter((d) => d.startsWith('/'))
-    .map((d) => join(d, qemuBinary))
-    .find((p) => existsSync(p)) ?? `/usr/bin/${qemuBinary}`
 
-const right = <A>(e: E.Either<DevplanError, A>, what: string): A => {
-  if (E.isLeft(e)) throw new Error(`${what}: ${formatError(e.left)}`)
-  return e.right
-}
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,11 @@
+/** Test helpers for Either results. */
+import * as E from 'fp-ts/lib/Either.js'
+import { formatError, type DevplanError } from '../../lib/index.js'
+
+const isDevplanError = (u: unknown): u is DevplanError => typeof u === 'object' && u !== null && '_tag' in u
+
+/** The Right value, or a thrown error that says what failed and why (readable for DevplanError). */
+export const right = <A>(e: E.Either<unknown, A>, what = 'expected Right'): A => {
+  if (E.isLeft(e)) throw new Error(`${what}: ${isDevplanError(e.left) ? formatError(e.left) : JSON.stringify(e.left)}`)
+  return e.right
+}
