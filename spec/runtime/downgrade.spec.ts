@@ -124,9 +124,12 @@ test('property: recorded runtimes: with nothing lost, the round trip gives r bac
       const qemu = parseVersion(r.runtime.stamp?.qemu ?? '')
       assert.equal(right(runtimeArgv(again, { ...(qemu === undefined ? {} : { qemu }), nicBackend })), original)
     }),
-    { numRuns: 400 }
+    // About 5% of generated runtimes downgrade without loss: 1000 runs give ~50 of them, and 10
+    // is ~6 standard deviations below that, so the check guards against a vacuous property
+    // without flaking.
+    { numRuns: 1000 }
   )
-  assert.ok(checked > 20, `only ${checked} lossless cases`)
+  assert.ok(checked >= 10, `only ${checked} lossless cases`)
 })
 
 test('property: downgrade is total and never loses a device', () => {
