@@ -11,8 +11,8 @@ import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
 
 /**
- * What the command line needs beyond the tree: where the QMP socket goes and which
- * accelerator to use (`tcg` for tests without /dev/kvm).
+ * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator
+ * when it must differ from the plan's (`tcg` for tests on a machine without /dev/kvm).
  *
  * @since 0.1.0
  */
@@ -82,7 +82,7 @@ export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyAr
   '-uuid',
   tree.uuid,
   '-machine',
-  `type=${escapeValue(tree.machine)},accel=${options.accel ?? 'kvm'}`,
+  `type=${escapeValue(tree.machine)},accel=${options.accel ?? tree.accel}`,
   '-m',
   String(tree.memory),
   '-smp',

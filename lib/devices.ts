@@ -82,6 +82,8 @@ export interface DeviceTree {
   readonly memory: number
   readonly vcpus: number
   readonly binary: string
+  /** From `kvm_flag`: `disabled` means TCG; anything else KVM. `RenderOptions.accel` overrides it. */
+  readonly accel: 'kvm' | 'tcg'
   readonly controllers: ReadonlyArray<ScsiController>
   readonly disks: ReadonlyArray<BlockDevice>
   readonly cdroms: ReadonlyArray<BlockDevice>

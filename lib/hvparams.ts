@@ -104,7 +104,7 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
  * @since 0.1.0
  */
 export const IGNORED_HVPARAMS = [
-  'acpi', 'cpu_cores', 'cpu_mask', 'cpu_sockets', 'cpu_threads', 'cpu_type', 'keymap', 'kvm_flag', 'mem_path',
+  'acpi', 'cpu_cores', 'cpu_mask', 'cpu_sockets', 'cpu_threads', 'cpu_type', 'keymap', 'mem_path',
   'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_port', 'reboot_behavior',
   'security_domain', 'security_model', 'serial_console', 'serial_speed', 'soundhw', 'spice_bind',
   'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
@@ -134,6 +134,7 @@ const modelled = {
   machine_version: withDefault(MachineVersion, ''),
   kvm_extra: withDefault(text, ''),
   kvm_path: withDefault(absolutePath, '/usr/bin/kvm'),
+  kvm_flag: withDefault(oneOf('KvmFlag', ['', 'enabled', 'disabled'] as const), ''),
   vhost_net: withDefault(t.boolean, false),
   virtio_net_queues: withDefault(intIn(1, 8), 1)
 }

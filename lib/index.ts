@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 export { decodeInstance, type Instance, type Disk, type Nic, type NicBackend } from './instance.js'
-export { decodeTarget, type Target, type MachineFamily } from './target.js'
+export { decodeTarget, toTarget, type Target, type TargetInput, type MachineFamily } from './target.js'
 export { planDevices } from './plan.js'
 export { renderArgv, showArgv, type RenderOptions } from './argv.js'
 export {

@@ -21,7 +21,7 @@ import { isValidId } from './ids.js'
 import type { Disk, Instance, Nic } from './instance.js'
 import { features, showVersion } from './qemu-version.js'
 import { splitWords } from './shell.js'
-import { machineFamily, type Target } from './target.js'
+import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 
 /** Frontends without a `write-cache` property (measured: `-device scsi-block,help`). */
 const NO_WRITE_CACHE = new Set(['scsi-block', 'scsi-generic'])
@@ -201,16 +201,20 @@ const nodeNameErrors = (devices: ReadonlyArray<BlockDevice>): ReadonlyArray<Fiel
   )
 
 /**
- * Plans an instance for a target: every device placed, every backend built. `Left` on a bus
+ * Plans an instance for a target (`{ qemu: '7.2' }`, or a version structure, plus an optional
+ * machine type): every device placed, every backend built. `Left` on a bus
  * that is full (naming the device that did not fit), a feature the target lacks, or a
  * machine type the planner does not handle.
  *
  * @example
- * pipe(decodeInstance(json), E.chain((i) => planDevices(i, { qemu: { major: 7, minor: 2, micro: 0 } })))
+ * pipe(decodeInstance(json), E.chain((i) => planDevices(i, { qemu: '7.2' })))
  *
  * @since 0.1.0
  */
-export const planDevices = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
+export const planDevices = (instance: Instance, target: TargetInput): E.Either<DevplanError, DeviceTree> =>
+  pipe(toTarget(target), E.chain((t) => planFor(instance, t)))
+
+const planFor = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
   const h = instance.hvparams
   const machine = h.machine_version !== '' ? h.machine_version : (target.machine ?? 'pc')
   const errors = targetErrors(instance, target, machine)
@@ -259,6 +263,7 @@ export const planDevices = (instance: Instance, target: Target): E.Either<Devpla
         memory: instance.memory,
         vcpus: instance.vcpus,
         binary: h.kvm_path,
+        accel: h.kvm_flag === 'disabled' ? 'tcg' : 'kvm',
         controllers: acc.controllers,
         disks: acc.disks,
         cdroms: acc.cdroms,

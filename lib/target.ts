@@ -36,6 +36,42 @@ export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
   pipe(TargetInput.decode(input), E.mapLeft((errs) => invalidInput(fromValidationErrors(errs))))
 
 /**
+ * A target as callers write it: the version as a structure or as a string such as `"7.2"`.
+ *
+ * @since 0.1.0
+ */
+export type TargetInput = Target | { readonly qemu: string; readonly machine?: string }
+
+const underTarget = (e: DevplanError): DevplanError =>
+  e._tag === 'InvalidInput' ? invalidInput(e.errors.map((f) => ({ ...f, path: `target.${f.path}` }))) : e
+
+const isVersion = (v: unknown): v is QemuVersion =>
+  typeof v === 'object' &&
+  v !== null &&
+  ['major', 'minor', 'micro'].every((k) => {
+    const n = (v as Record<string, unknown>)[k]
+    return typeof n === 'number' && Number.isInteger(n) && n >= 0
+  })
+
+/**
+ * Checks a target given in code: a version string is parsed, a version structure must hold
+ * three non-negative integers, the machine must be a machine type.
+ *
+ * @since 0.1.0
+ */
+export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
+  typeof input.qemu === 'string'
+    ? pipe(decodeTarget(input), E.mapLeft(underTarget))
+    : isVersion(input.qemu)
+      ? input.machine === undefined
+        ? E.right({ qemu: input.qemu })
+        : pipe(
+            decodeTarget({ qemu: `${input.qemu.major}.${input.qemu.minor}.${input.qemu.micro}`, machine: input.machine }),
+            E.bimap(underTarget, (t) => ({ ...t, qemu: input.qemu as QemuVersion }))
+          )
+      : E.left(invalidInput([{ path: 'target.qemu', value: input.qemu, message: 'expected a QEMU version such as "7.2" or {"major": 7, "minor": 2, "micro": 0}' }]))
+
+/**
  * The machine families the planner knows. q35 (PCIe root ports) is not planned yet.
  *
  * @since 0.1.0

@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { formatError, planDevices, type BlockDevice, type BlockdevOptions, type DevplanError, type Disk, type Instance } from '../lib/index.js'
+import { formatError, planDevices, renderArgv, type BlockDevice, type BlockdevOptions, type DevplanError, type Disk, type Instance } from '../lib/index.js'
 import {
   decodeOk,
   diskSpec,
@@ -508,6 +508,35 @@ test('planDevices never throws on generated valid specs for any target version f
     }),
     { numRuns: 150 }
   )
+})
+
+test('targets: "7.2" and a version structure plan alike; bad versions and machines name target.*', () => {
+  const inst = decodeOk(spec({}, 1))
+  const a = planDevices(inst, { qemu: '7.2' })
+  const b = planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } })
+  assert.ok(E.isRight(a) && E.isRight(b))
+  assert.equal(a, b)
+  for (const [t, path] of [
+    [{ qemu: 'seven' }, 'target.qemu'],
+    [{ qemu: 7 }, 'target.qemu'],
+    [{ qemu: { major: 7, minor: -1, micro: 0 } }, 'target.qemu'],
+    [{ qemu: '7.2', machine: 'PC!' }, 'target.machine']
+  ] as const) {
+    const r = planDevices(inst, t as never)
+    assert.ok(E.isLeft(r) && invalid(r.left).errors.some((e) => e.path === path), `${JSON.stringify(t)} → ${E.isLeft(r) ? formatError(r.left) : 'planned'}`)
+  }
+})
+
+test('kvm_flag: "disabled" plans TCG, otherwise KVM; renderArgv accel overrides', () => {
+  const machineOf = (hv: JsonObj, accel?: 'tcg' | 'kvm'): string => {
+    const tree = planOk(spec(hv, 1))
+    const argv = renderArgv(tree, accel === undefined ? { qmpSocket: '/q' } : { qmpSocket: '/q', accel })
+    return argv[argv.indexOf('-machine') + 1] ?? ''
+  }
+  assert.is(machineOf({}), 'type=pc,accel=kvm')
+  assert.is(machineOf({ kvm_flag: 'enabled' }), 'type=pc,accel=kvm')
+  assert.is(machineOf({ kvm_flag: 'disabled' }), 'type=pc,accel=tcg')
+  assert.is(machineOf({ kvm_flag: 'disabled' }, 'kvm'), 'type=pc,accel=kvm')
 })
 
 test.run()
