@@ -21,7 +21,7 @@ import { nicErrors, type Disk, type Nic, type NicBackend } from '../instance.js'
 import { diskDevice, diskFrontend, nicDevice } from '../plan.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
-import { runtimeBlockDevice, runtimeNicDevice } from '../runtime/rebuild.js'
+import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import type { AlreadyDone, CommandStep, PlanStep, QmpPlan, Undo } from './plan.js'
@@ -177,13 +177,13 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
   undo: { command: deviceAdd(readd), alreadyDone: [] }
 })
 
-const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanStep> => {
+const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bootindex: number | undefined): ReadonlyArray<PlanStep> => {
   const byName = nodesByName(dev.graph.nodes)
   // Every node is deleted by name, top first. A disk without recorded nodes (a Ganeti record)
   // has the names runtimeArgv gives its derived nodes when this library started it; if Ganeti
   // started it with -drive, the nodes are gone with the device and each step is already done.
   return [
-    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
       return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: [] }, { alreadyDone: NODE_GONE })
@@ -191,11 +191,11 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number): R
   ]
 }
 
-const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number): ReadonlyArray<PlanStep> => {
+const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number, bootindex: number | undefined): ReadonlyArray<PlanStep> => {
   // A tap netdev's fds are gone once it is deleted: it cannot be re-created in a rollback.
   const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: [] } : undefined
   return [
-    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev)),
+    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
     step(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
   ]
 }
@@ -215,6 +215,8 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
   return pipe(
     runtimeHvparams(runtime),
     E.chain((h): E.Either<DevplanError, QmpPlan> => {
+      // A rollback re-creates the device as it was, boot order included.
+      const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
       const di = runtime.disks.findIndex((d) => d.hvinfo?.id === deviceId)
       const disk = runtime.disks[di]
       if (disk !== undefined) {
@@ -222,7 +224,7 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
           runtimeBlockDevice(disk, `disks[${di}]`, h),
           E.map((dev) => ({
             title: `hot-remove disk ${deviceId}`,
-            steps: removeDiskSteps(disk, dev, timeoutMs),
+            steps: removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)),
             before: runtime,
             after: produce(runtime, (d) => { d.disks.splice(di, 1) })
           }))
@@ -235,7 +237,7 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
           runtimeNicDevice(nic, ni, h, ganetiTap),
           E.map((dev) => ({
             title: `hot-remove nic ${deviceId}`,
-            steps: removeNicSteps(nic, dev, timeoutMs),
+            steps: removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)),
             before: runtime,
             after: produce(runtime, (d) => { d.nics.splice(ni, 1) })
           }))

@@ -152,9 +152,14 @@ const hasScsiController = (h: Hvparams): boolean => {
   return busKind(diskDriver(h.disk_type)) === 'scsi' || (cdroms.length > 0 && busKind(cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)) === 'scsi')
 }
 
-/** The device that gets `bootindex=1`, as the planner chooses it. */
-const bootId = (h: Hvparams, disks: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): string | undefined =>
-  h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? disks[0]?.hvinfo.id : h.boot_order === 'network' ? nics[0]?.hvinfo.id : undefined
+/**
+ * The recorded device that gets `bootindex=1`, as the planner chooses it: the first disk
+ * (`boot_order` disk) or NIC (network), unless a kernel is booted.
+ *
+ * @since 0.1.0
+ */
+export const runtimeBootId = (rt: Runtime, h: Hvparams): string | undefined =>
+  h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? rt.disks[0]?.hvinfo?.id : h.boot_order === 'network' ? rt.nics[0]?.hvinfo?.id : undefined
 
 /**
  * Where the disk and NIC options go in `cmd`: right after the `-mon` of the QMP socket and the
@@ -197,7 +202,7 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
     E.apS('disks', runtimeBlockDevices(rt)),
     E.apS('nics', runtimeNicDevices(rt, options)),
     E.chain(({ h, disks, nics }) => {
-      const boot = bootId(h, disks, nics)
+      const boot = runtimeBootId(rt, h)
       const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.hvinfo.id === boot ? 1 : undefined)
       const diskWords = disks.flatMap(render)
       const nicWords = nics.length === 0 ? [] : nics.flatMap(render)

@@ -13,6 +13,7 @@ import {
   encodeRuntime,
   renderArgv,
   runPlan,
+  toRuntime,
   type QmpPlan,
   type RunOutcome,
   type Runtime
@@ -241,6 +242,19 @@ test('a hot-added tap NIC is recorded with the fds a restart inherits, not the c
   assert.equal(plan.after.nics[0]?.netdev, { type: 'tap', id, fd: '10', vhost: true, vhostfd: '11' })
   const back = decodeRuntime(encodeRuntime({ ...plan.after, stamp: { format: 1, writer: 'test', qemu: '7.2.0' } }))
   assert.ok(E.isRight(back), JSON.stringify(back))
+})
+
+test('rolling back the removal of the boot disk re-creates it with its bootindex', () => {
+  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'scsi-hd' }
+  const inst = right(decodeInstance({ name: 'vm2', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e11', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }, { uuid: uuid(2), path: '/srv/b' }] }))
+  const tree = right(planDevices(inst, { qemu: '7.2' }))
+  const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm2.qmp' })))
+  const undoOf = (id: string): unknown => {
+    const first = right(planHotRemove(rt, id)).steps[0]
+    return first?._tag === 'unplug' ? first.undo.command.arguments?.['bootindex'] : 'no unplug step'
+  }
+  assert.is(undoOf(rt.disks[0]?.hvinfo?.id ?? ''), 1)
+  assert.is(undoOf(rt.disks[1]?.hvinfo?.id ?? ''), undefined)
 })
 
 test.run()
