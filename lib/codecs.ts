@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
-import { showValue } from './errors.js'
+import { fromValidationErrors, invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 
 /**
  * One of a fixed set of strings; the message lists what is allowed.
@@ -115,3 +117,42 @@ export const closed = <P extends t.Props>(props: P, name: string): t.Type<t.Type
     inner.encode
   )
 }
+
+/**
+ * An array of at most `max` entries: a huge input is refused before any entry is decoded.
+ *
+ * @since 0.1.0
+ */
+export const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: string): t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> => {
+  const arr = t.readonlyArray(codec, name)
+  return new t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown>(
+    name,
+    arr.is,
+    (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `at most ${max} entries (got ${u.length})`) : arr.validate(u, c)),
+    arr.encode
+  )
+}
+
+
+/**
+ * A device uuid (Ganeti's): the device id is made from it, so only id characters are allowed.
+ *
+ * @since 0.1.0
+ */
+export const DeviceUuid = matching('a uuid whose first groups make a QEMU id (letters, digits, ".", "_", "-")', /^[A-Za-z0-9._-]{1,64}$/)
+
+/**
+ * Decodes one device with `codec`, then checks it with `convert`; errors are reported under `at`.
+ *
+ * @since 0.1.0
+ */
+export const decodeOne =
+  <I, A>(codec: t.Type<I, unknown, unknown>, convert: (i: I, at: string) => E.Either<ReadonlyArray<FieldError>, A>, at: string) =>
+  (input: unknown): E.Either<DevplanError, A> =>
+    pipe(
+      codec.decode(input),
+      E.mapLeft((errs) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` }))),
+      E.chain((i) => convert(i, at)),
+      E.mapLeft(invalidInput)
+    )
+

@@ -7,7 +7,7 @@
  */
 import type { BlockGraph } from './block/node.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
-import type { NicBackend } from './instance.js'
+import type { NicBackend } from './nic.js'
 import type { JsonObject } from './qemu-opts.js'
 import type { QemuVersion } from './qemu-version.js'
 

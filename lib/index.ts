@@ -6,7 +6,9 @@
  *
  * @since 0.1.0
  */
-export { decodeInstance, type Instance, type Disk, type Nic, type NicBackend } from './instance.js'
+export { decodeInstance, type Instance } from './instance.js'
+export type { Disk } from './disk.js'
+export type { Nic, NicBackend } from './nic.js'
 export { decodeTarget, toTarget, type Target, type TargetInput, type MachineFamily } from './target.js'
 export { planDevices } from './plan.js'
 export { renderArgv, showArgv, type RenderOptions } from './argv.js'
@@ -28,7 +30,8 @@ export { type Hvparams, DISK_TYPES, NIC_TYPES, SCSI_CONTROLLER_TYPES, DISK_CACHE
 export { formatError, type DevplanError, type FieldError } from './errors.js'
 export { parseVersion, features, type QemuVersion } from './qemu-version.js'
 export type { Executor, QmpCommand, QmpReply, QmpEvent, TransportError } from './qmp/executor.js'
-export { decodeDisk, decodeNic } from './instance.js'
+export { decodeDisk, localSource } from './disk.js'
+export { decodeNic } from './nic.js'
 export { planHotAdd, planHotRemove, type HotAddRequest, type HotplugOptions } from './qmp/hotplug.js'
 export { runPlan, type RunOutcome, type StepError, type Leftover, type LogEntry } from './qmp/runner.js'
 export type { QmpPlan, PlanStep, CommandStep, UnplugStep, Undo, AlreadyDone } from './qmp/plan.js'

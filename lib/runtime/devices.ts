@@ -7,7 +7,8 @@
  */
 import type { BlockdevOptions, BlockGraph, ImageSource } from '../block/node.js'
 import type { Hvinfo } from '../hvinfo.js'
-import type { Disk, Nic } from '../instance.js'
+import type { Disk } from '../disk.js'
+import type { Nic } from '../nic.js'
 import type { JsonObject } from '../qemu-opts.js'
 import type { RuntimeDisk, RuntimeNic } from './types.js'
 

@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { netdevOptions, type NicDevice } from '../devices.js'
 import type { Hvinfo } from '../hvinfo.js'
-import type { NicBackend } from '../instance.js'
+import type { NicBackend } from '../nic.js'
 import type { JsonObject } from '../qemu-opts.js'
 
 /**

@@ -1,0 +1,107 @@
+/**
+ * A disk of the instance spec: its image (local file or block device, or a userspace URI), mode,
+ * format and backing chain. Its QEMU id is derived from its uuid, Ganeti's way.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import type { ImageFormat, ImageSource } from './block/node.js'
+import { parseUri } from './block/uri.js'
+import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, oneOf, text, withDefault } from './codecs.js'
+import type { DevplanError, FieldError } from './errors.js'
+import { deviceId, isValidId, protocolNodeName } from './ids.js'
+
+const Format = oneOf('ImageFormat', ['raw', 'qcow2'] as const)
+
+const ImageRef = closed(
+  {
+    path: absolutePath,
+    format: withDefault(Format, 'raw'),
+    kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), '')
+  },
+  'BackingImage'
+)
+
+export const DiskInput = closed(
+  {
+    uuid: DeviceUuid,
+    path: withDefault(matching('"" or an absolute path', /^(|\/[^\0]*)$/), ''),
+    uri: withDefault(text, ''),
+    mode: withDefault(oneOf('DiskMode', ['rw', 'ro'] as const), 'rw'),
+    format: withDefault(Format, 'raw'),
+    kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), ''),
+    backing: withDefault(boundedArray(ImageRef, 16, 'BackingChain'), []),
+    name: withDefault(text, ''),
+    size: withDefault(t.union([t.number, t.null]), null)
+  },
+  'Disk'
+)
+
+/**
+ * A disk after decoding: its QEMU id derived, its image located.
+ *
+ * @since 0.1.0
+ */
+export interface Disk {
+  readonly uuid: string
+  readonly id: string
+  readonly name: string
+  readonly readOnly: boolean
+  readonly source: ImageSource
+  /** The userspace URI as given (recorded in runtime files), `null` for a local image. */
+  readonly uri: string | null
+  readonly format: ImageFormat
+  readonly backing: ReadonlyArray<{ readonly source: ImageSource; readonly format: ImageFormat }>
+}
+
+/**
+ * A local image: `kind` says file or block device; empty means "block device when under /dev/".
+ *
+ * @since 0.1.0
+ */
+export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSource => ({
+  _tag: 'local',
+  driver: kind === 'block' || (kind === '' && path.startsWith('/dev/')) ? 'host_device' : 'file',
+  path
+})
+
+type DiskIn = t.TypeOf<typeof DiskInput>
+
+export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
+  const errors: FieldError[] = []
+  const id = deviceId('disk', d.uuid)
+  // The id also names the block nodes, the longest being "<id>-file": that must fit in 31 too.
+  if (!isValidId(protocolNodeName(id))) errors.push({ path: `${at}.uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 26 characters so that its node-name ${JSON.stringify(protocolNodeName(id))} fits in 31)` })
+  let source: ImageSource | undefined
+  if (d.uri !== '') {
+    const r = parseUri(d.uri)
+    if (E.isLeft(r)) errors.push({ path: `${at}.uri`, value: d.uri, message: r.left })
+    else source = { _tag: 'remote', remote: r.right }
+  } else if (d.path === '') {
+    errors.push({ path: `${at}.path`, value: d.path, message: 'a disk needs a path (or a uri)' })
+  } else {
+    source = localSource(d.path, d.kind)
+  }
+  if (d.backing.length > 0 && d.format !== 'qcow2') {
+    errors.push({ path: `${at}.backing`, value: d.backing, message: `only a qcow2 image has a backing chain (format is ${JSON.stringify(d.format)})` })
+  }
+  if (errors.length > 0 || source === undefined) return E.left(errors)
+  return E.right({
+    uuid: d.uuid,
+    id,
+    name: d.name,
+    readOnly: d.mode === 'ro',
+    source,
+    uri: d.uri === '' ? null : d.uri,
+    format: d.format,
+    backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format }))
+  })
+}
+
+/**
+ * Decodes one disk, as in `disks[]` of the spec (for hot-add). Errors are reported under `disk`.
+ *
+ * @since 0.1.0
+ */
+export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput as unknown as t.Type<DiskIn, unknown, unknown>, toDisk, 'disk')

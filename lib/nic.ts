@@ -1,0 +1,91 @@
+/**
+ * A NIC of the instance spec: its MAC and how it reaches the host (tap by inherited fds, tap by
+ * name, or QEMU's user-mode stack). Its QEMU id is derived from its uuid, Ganeti's way.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { boundedArray, closed, decodeOne, DeviceUuid, intIn, matching, text, withDefault } from './codecs.js'
+import type { DevplanError, FieldError } from './errors.js'
+import type { Hvparams } from './hvparams.js'
+import { deviceId, isValidId } from './ids.js'
+
+const Mac = matching('a MAC address such as "aa:00:00:35:d5:1f"', /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/)
+
+const TapFds = closed(
+  { type: t.literal('tap'), fds: boundedArray(intIn(0, 1048575), 8, 'fds'), vhostfds: withDefault(boundedArray(intIn(0, 1048575), 8, 'vhostfds'), []) },
+  'TapFdBackend'
+)
+const TapName = closed({ type: t.literal('tap'), ifname: matching('an interface name (1-15 characters, no "/" or spaces)', /^[A-Za-z0-9_.:-]{1,15}$/) }, 'TapNameBackend')
+const User = closed({ type: t.literal('user') }, 'UserBackend')
+
+/**
+ * How a NIC reaches the host: tap by inherited fd(s), tap by name, or QEMU's user-mode stack.
+ *
+ * @since 0.1.0
+ */
+export type NicBackend =
+  | { readonly type: 'tap'; readonly fds: ReadonlyArray<number>; readonly vhostfds: ReadonlyArray<number> }
+  | { readonly type: 'tap'; readonly ifname: string }
+  | { readonly type: 'user' }
+
+const Backend = new t.Type<NicBackend, NicBackend, unknown>(
+  'NicBackend',
+  (u): u is NicBackend => TapFds.is(u) || TapName.is(u) || User.is(u),
+  (u, c) => {
+    if (typeof u !== 'object' || u === null) return t.failure(u, c, 'expected {"type": "tap", "fds": [...]}, {"type": "tap", "ifname": ...} or {"type": "user"}')
+    const r = u as Record<string, unknown>
+    if (r['type'] === 'user') return User.validate(u, c)
+    if (r['type'] === 'tap') return 'ifname' in r ? TapName.validate(u, c) : TapFds.validate(u, c)
+    return t.failure(u, c, 'expected "type" to be "tap" or "user"')
+  },
+  t.identity
+)
+
+export const NicInput = closed({ uuid: DeviceUuid, mac: Mac, backend: Backend, name: withDefault(text, '') }, 'Nic')
+
+/**
+ * @since 0.1.0
+ */
+export interface Nic {
+  readonly uuid: string
+  readonly id: string
+  readonly name: string
+  readonly mac: string
+  readonly backend: NicBackend
+}
+
+type NicIn = t.TypeOf<typeof NicInput>
+
+export const toNic = (n: NicIn, at: string): E.Either<ReadonlyArray<FieldError>, Nic> => {
+  const id = deviceId('nic', n.uuid)
+  return isValidId(id)
+    ? E.right({ uuid: n.uuid, id, name: n.name, mac: n.mac.toLowerCase(), backend: n.backend })
+    : E.left([{ path: `${at}.uuid`, value: n.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 31 characters)` }])
+}
+
+/**
+ * What a NIC's backend must satisfy under the hvparams it will run with (at start or hot-added).
+ *
+ * @since 0.1.0
+ */
+export const nicErrors = (n: Nic, h: Hvparams, at: string): ReadonlyArray<FieldError> => {
+  if (n.backend.type !== 'tap' || !('fds' in n.backend)) return []
+  const errors: FieldError[] = []
+  const queues = h.nic_type === 'paravirtual' ? h.virtio_net_queues : 1
+  if (n.backend.fds.length !== queues) {
+    errors.push({ path: `${at}.backend.fds`, value: n.backend.fds, message: `needs exactly ${queues} tap fd(s) (one per queue: nic_type ${h.nic_type}, virtio_net_queues ${h.virtio_net_queues})` })
+  }
+  if (n.backend.vhostfds.length > 0 && (!h.vhost_net || n.backend.vhostfds.length !== n.backend.fds.length)) {
+    errors.push({ path: `${at}.backend.vhostfds`, value: n.backend.vhostfds, message: 'needs hvparams.vhost_net and one vhost fd per tap fd' })
+  }
+  return errors
+}
+
+/**
+ * Decodes one NIC, as in `nics[]` of the spec (for hot-add). Errors are reported under `nic`.
+ *
+ * @since 0.1.0
+ */
+export const decodeNic: (input: unknown) => E.Either<DevplanError, Nic> = decodeOne(NicInput as unknown as t.Type<NicIn, unknown, unknown>, toNic, 'nic')
