@@ -1,0 +1,31 @@
+/**
+ * The README's first TypeScript example runs as written (with `qemu-devplan` resolved to this
+ * checkout), so the documentation cannot drift from the API.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+test('the README usage example runs and prints a command line with the planned devices', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  assert.ok(block !== undefined, 'README has a ```ts block')
+  const dir = mkdtempSync(join(root, 'spec', '.readme-'))
+  try {
+    const file = join(dir, 'example.ts')
+    writeFileSync(file, (block ?? '').replace("from 'qemu-devplan'", `from ${JSON.stringify(join(root, 'lib/index.js'))}`))
+    const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', cwd: root })
+    assert.match(out, /^\/usr\/bin\/qemu-system-x86_64 -name guest=vm1 /)
+    assert.match(out, '"driver":"scsi-hd","id":"disk-932df160-7a22-4067","bus":"scsi.0","channel":0,"scsi-id":0,"lun":0')
+    assert.match(out, '"driver":"virtio-net-pci","id":"nic-c4a1e2f3-8b7d-4e6c","bus":"pci.0","addr":"0x10"')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test.run()
