@@ -75,8 +75,20 @@ type Sent = { readonly _tag: 'ok' } | { readonly _tag: 'already' } | { readonly 
 const toStepError = (reply: QmpReply): StepError | undefined =>
   reply._tag === 'Error' ? { _tag: 'QmpError', class: reply.class, desc: reply.desc } : undefined
 
+/**
+ * Calls the executor; an executor that throws or rejects instead of answering `Left` is a
+ * transport failure all the same, so that a plan always ends in an outcome (and a rollback).
+ */
+const call = async <A>(task: () => Promise<E.Either<{ readonly message: string }, A>>): Promise<E.Either<{ readonly message: string }, A>> => {
+  try {
+    return await task()
+  } catch (e) {
+    return E.left({ message: `the executor threw: ${e instanceof Error ? e.message : String(e)}` })
+  }
+}
+
 const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number): Promise<Sent> => {
-  const r = await x.send(command, fd)()
+  const r = await call(() => x.send(command, fd)())
   if (E.isLeft(r)) return { _tag: 'failed', error: { _tag: 'TransportError', message: r.left.message } }
   const err = toStepError(r.right)
   if (err === undefined) return { _tag: 'ok' }
@@ -93,7 +105,7 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
     return r._tag === 'failed' ? r : { _tag: 'ok' }
   }
   const command: QmpCommand = { execute: 'device_del', arguments: { id: s.id } }
-  const r = await x.send(command)()
+  const r = await call(() => x.send(command)())
   if (E.isLeft(r)) {
     const error: StepError = { _tag: 'TransportError', message: r.left.message }
     log.push({ step: i, phase: 'do', command, result: 'failed', error })
@@ -114,7 +126,7 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
   }
   log.push({ step: i, phase: 'do', command, result: 'ok' })
   const match = unplugEventFor(s.id)
-  const ev = await x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)()
+  const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
   if (E.isLeft(ev)) {
     const error: StepError = { _tag: 'TransportError', message: ev.left.message }
     log.push({ step: i, phase: 'wait', result: 'failed', error })

@@ -257,4 +257,25 @@ test('rolling back the removal of the boot disk re-creates it with its bootindex
   assert.is(undoOf(rt.disks[1]?.hvinfo?.id ?? ''), undefined)
 })
 
+test('an executor that throws instead of answering Left still gets a rollback and an outcome', async () => {
+  const plan = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) }))
+  const model = emptyModel()
+  const inner = scripted(model).executor
+  let n = 0
+  const throwing: typeof inner = {
+    send: (command, fd) => {
+      if (n++ === 2) return () => Promise.reject(new Error('socket exploded'))
+      return inner.send(command, fd)
+    },
+    waitEvent: inner.waitEvent
+  }
+  const r = await runPlan(plan, throwing)()
+  assert.ok(E.isRight(r))
+  if (E.isRight(r)) {
+    assert.is(r.right._tag, 'RolledBack')
+    if (r.right._tag === 'RolledBack') assert.match(r.right.error._tag === 'TransportError' ? r.right.error.message : '', 'socket exploded')
+  }
+  assert.is(model.nodes.size, 0)
+})
+
 test.run()
