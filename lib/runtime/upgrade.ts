@@ -110,6 +110,11 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  *   of them, whether or not the command has a `-vnc` (Ganeti skips two without it) — unless the
  *   file carries a stamp (this library wrote it; its command line is exactly as rendered).
  *
+ * Where Ganeti would crash, the upgrade goes on: a file whose hvparams lack `disk_type` /
+ * `nic_type` takes Ganeti's default (`paravirtual`) for the driver (Ganeti: KeyError); a
+ * 3-element file is upgraded as Ganeti 2.16 and 3.0 did (Ganeti 3.1's reader indexes the
+ * missing fourth element and fails).
+ *
  * Idempotent: upgrading an upgraded file returns it unchanged. The stamp, when present, is
  * checked first: a file from a newer format is `Unsupported`. Never throws; hostile JSON
  * (prototype keys, wrong types, huge arrays) is `InvalidInput` naming the path.
