@@ -136,6 +136,8 @@ export const DeviceUnplugGuestErrorData = DeviceDeletedData
 export const unplugEventFor =
   (id: string) =>
   (event: { readonly event: string; readonly data: unknown }): 'deleted' | 'refused' | undefined => {
+    // Events come from the caller's transport: read them as unknown.
+    if (typeof event !== 'object' || event === null) return undefined
     const r = DeviceDeletedData.decode(event.data)
     if (r._tag === 'Left' || r.right.device !== id) return undefined
     return event.event === 'DEVICE_DELETED' ? 'deleted' : event.event === 'DEVICE_UNPLUG_GUEST_ERROR' ? 'refused' : undefined

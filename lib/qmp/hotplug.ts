@@ -41,14 +41,31 @@ export interface HotplugOptions {
   /**
    * How long a removal waits for `DEVICE_DELETED` before it ends `Pending` (the executor measures
    * it). libvirt waits 5 s; SCSI devices without a guest go at once, PCI ones wait for the guest.
+   * A hot-add uses it too, when a rollback has to take back its `device_add`. Default 5000.
    */
   readonly unplugTimeoutMs?: number
+}
+
+const unplugTimeout = (options: HotplugOptions): E.Either<DevplanError, number> => {
+  const t = options.unplugTimeoutMs ?? 5000
+  // The executor measures it; NaN or Infinity would make a simple executor wait for ever.
+  return Number.isFinite(t) && t >= 0
+    ? E.right(t)
+    : E.left(invalidInput([{ path: 'options.unplugTimeoutMs', value: t, message: 'expected a finite number of milliseconds, 0 or more' }]))
 }
 
 const NODE_GONE: ReadonlyArray<AlreadyDone> = [{ desc: 'Failed to find node with node-name' }]
 const FD_GONE: ReadonlyArray<AlreadyDone> = [{ desc: 'not found' }]
 const NETDEV_GONE: ReadonlyArray<AlreadyDone> = [{ class: 'DeviceNotFound', desc: '' }, { desc: 'not found' }]
 const DEVICE_GONE: ReadonlyArray<AlreadyDone> = [{ class: 'DeviceNotFound', desc: '' }]
+// For undos that re-create what a step removed: when the step's command never took effect
+// (a transport failure leaves that open), the thing is still there, which is the undo's goal.
+const NODE_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate nodes with node-name' }]
+const DEVICE_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate device ID' }]
+const NETDEV_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate ID' }]
+
+/** Undoing a device_add is an unplug: it is done when DEVICE_DELETED arrives, not when accepted. */
+const undoDeviceAdd = (id: string, timeoutMs: number): Undo => ({ command: deviceDel(id), alreadyDone: DEVICE_GONE, awaitDeleted: { id, timeoutMs } })
 
 const step = (description: string, command: CommandStep['command'], undo?: Undo, extra: Partial<Pick<CommandStep, 'fd' | 'alreadyDone'>> = {}): CommandStep => ({
   _tag: 'command',
@@ -87,14 +104,14 @@ const checkTarget = (rt: Runtime, id: string, driver: string): E.Either<DevplanE
   return E.right(undefined)
 }
 
-const addDiskSteps = (dev: BlockDevice): ReadonlyArray<PlanStep> => [
+const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanStep> => [
   ...dev.graph.nodes.map((n) =>
     step(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
   ),
-  step(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), { command: deviceDel(dev.hvinfo.id), alreadyDone: DEVICE_GONE })
+  step(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.hvinfo.id, timeoutMs))
 ]
 
-const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk): E.Either<DevplanError, QmpPlan> => {
+const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const fe = diskFrontend(h)
   return pipe(
     checkTarget(rt, disk.id, fe.driver),
@@ -104,7 +121,7 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk): E.Either<DevplanErro
       const dev = diskDevice(disk, hvinfo, h)
       return {
         title: `hot-add disk ${disk.id}`,
-        steps: addDiskSteps(dev),
+        steps: addDiskSteps(dev, timeoutMs),
         before: rt,
         after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) })
       }
@@ -123,7 +140,7 @@ const fdSteps = (id: string, fds: ReadonlyArray<number>, prefix: string): { read
   }
 }
 
-const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, QmpPlan> => {
+const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const driver = nicDriver(h.nic_type)
   const errors = nicErrors(nic, h, 'nic')
   if (errors.length > 0) return E.left(invalidInput(errors))
@@ -143,7 +160,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, 
           ...taps.steps,
           ...vhosts.steps,
           step(`netdev_add ${String(netdev['type'])} ${nic.id}`, netdevAdd(netdev), { command: netdevDel(nic.id), alreadyDone: NETDEV_GONE }),
-          step(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), { command: deviceDel(nic.id), alreadyDone: DEVICE_GONE })
+          step(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(nic.id, timeoutMs))
         ],
         before: rt,
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
@@ -164,10 +181,12 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic): E.Either<DevplanError, 
  *
  * @since 0.1.0
  */
-export const planHotAdd = (runtime: Runtime, request: HotAddRequest): E.Either<DevplanError, QmpPlan> =>
+export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options: HotplugOptions = {}): E.Either<DevplanError, QmpPlan> =>
   pipe(
-    runtimeHvparams(runtime),
-    E.chain((h) => ('disk' in request ? planAddDisk(runtime, h, request.disk) : planAddNic(runtime, h, request.nic)))
+    E.Do,
+    E.apS('timeoutMs', unplugTimeout(options)),
+    E.apS('h', runtimeHvparams(runtime)),
+    E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs) : planAddNic(runtime, h, request.nic, timeoutMs)))
   )
 
 const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOptions>): PlanStep => ({
@@ -175,7 +194,7 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
   description: `device_del ${id}, then wait for its DEVICE_DELETED`,
   id,
   timeoutMs,
-  undo: { command: deviceAdd(readd), alreadyDone: [] }
+  undo: { command: deviceAdd(readd), alreadyDone: DEVICE_THERE }
 })
 
 const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bootindex: number | undefined): ReadonlyArray<PlanStep> => {
@@ -187,14 +206,14 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bo
     unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
-      return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: [] }, { alreadyDone: NODE_GONE })
+      return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE })
     })
   ]
 }
 
 const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number, bootindex: number | undefined): ReadonlyArray<PlanStep> => {
   // A tap netdev's fds are gone once it is deleted: it cannot be re-created in a rollback.
-  const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: [] } : undefined
+  const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: NETDEV_THERE } : undefined
   return [
     unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
     step(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
@@ -212,10 +231,11 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
  * @since 0.1.0
  */
 export const planHotRemove = (runtime: Runtime, deviceId: string, options: HotplugOptions = {}): E.Either<DevplanError, QmpPlan> => {
-  const timeoutMs = options.unplugTimeoutMs ?? 5000
   return pipe(
-    runtimeHvparams(runtime),
-    E.chain((h): E.Either<DevplanError, QmpPlan> => {
+    E.Do,
+    E.apS('timeoutMs', unplugTimeout(options)),
+    E.apS('h', runtimeHvparams(runtime)),
+    E.chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
       // A rollback re-creates the device as it was, boot order included.
       const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
       const di = runtime.disks.findIndex((d) => d.hvinfo?.id === deviceId)

@@ -27,6 +27,12 @@ export interface AlreadyDone {
 export interface Undo {
   readonly command: QmpCommand
   readonly alreadyDone: ReadonlyArray<AlreadyDone>
+  /**
+   * For an undo by `device_del`: the device is gone only when its `DEVICE_DELETED` arrives (a
+   * PCI device waits for the guest), so the rollback waits for it and reports a leftover when
+   * it does not come in time.
+   */
+  readonly awaitDeleted?: { readonly id: string; readonly timeoutMs: number }
 }
 
 /**

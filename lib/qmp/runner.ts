@@ -72,8 +72,32 @@ export type RunOutcome =
 
 type Sent = { readonly _tag: 'ok' } | { readonly _tag: 'already' } | { readonly _tag: 'failed'; readonly error: StepError }
 
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/**
+ * What an executor answered, read strictly: the documented `{_tag: 'Return' | 'Error'}` shapes,
+ * or QEMU's own `{"return": …}` / `{"error": {class, desc}}` passed through. Anything else is
+ * not a success: treating an unknown reply as one would record a device QEMU never created.
+ *
+ * @since 0.1.0
+ */
+export const readReply = (u: unknown): E.Either<string, QmpReply> => {
+  if (!isRecord(u)) return E.left(`the executor returned ${JSON.stringify(u) ?? String(u)} instead of a QMP reply`)
+  if (u['_tag'] === 'Return' && 'value' in u) return E.right({ _tag: 'Return', value: u['value'] })
+  const err = u['_tag'] === 'Error' ? u : isRecord(u['error']) ? u['error'] : undefined
+  if (err !== undefined && typeof err['class'] === 'string' && typeof err['desc'] === 'string') return E.right({ _tag: 'Error', class: err['class'], desc: err['desc'] })
+  if (u['_tag'] === undefined && 'return' in u) return E.right({ _tag: 'Return', value: u['return'] })
+  return E.left(`the executor returned a reply that is neither {_tag: "Return", value} nor {_tag: "Error", class, desc}: ${(JSON.stringify(u) ?? '').slice(0, 200)}`)
+}
+
 const toStepError = (reply: QmpReply): StepError | undefined =>
   reply._tag === 'Error' ? { _tag: 'QmpError', class: reply.class, desc: reply.desc } : undefined
+
+/** The executor's `send`, with its reply read by {@link readReply}. */
+const sendChecked = async (x: Executor, command: QmpCommand, fd?: number): Promise<E.Either<{ readonly message: string }, QmpReply>> => {
+  const r = await call(() => x.send(command, fd)())
+  return E.isLeft(r) ? r : E.mapLeft((message: string) => ({ message }))(readReply(r.right as unknown))
+}
 
 /**
  * Calls the executor; an executor that throws or rejects instead of answering `Left` is a
@@ -88,7 +112,7 @@ const call = async <A>(task: () => Promise<E.Either<{ readonly message: string }
 }
 
 const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number): Promise<Sent> => {
-  const r = await call(() => x.send(command, fd)())
+  const r = await sendChecked(x, command, fd)
   if (E.isLeft(r)) return { _tag: 'failed', error: { _tag: 'TransportError', message: r.left.message } }
   const err = toStepError(r.right)
   if (err === undefined) return { _tag: 'ok' }
@@ -105,10 +129,15 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
     return r._tag === 'failed' ? r : { _tag: 'ok' }
   }
   const command: QmpCommand = { execute: 'device_del', arguments: { id: s.id } }
-  const r = await call(() => x.send(command)())
+  const match = unplugEventFor(s.id)
+  const r = await sendChecked(x, command)
   if (E.isLeft(r)) {
     const error: StepError = { _tag: 'TransportError', message: r.left.message }
     log.push({ step: i, phase: 'do', command, result: 'failed', error })
+    // The device_del may have reached QEMU: let a deletion in progress finish before the
+    // rollback re-creates the device, or the new one would find its node still held.
+    const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
+    log.push({ step: i, phase: 'wait', result: E.isRight(ev) && O.isSome(ev.right) ? 'event' : 'timeout' })
     return { _tag: 'failed', error }
   }
   const err = toStepError(r.right)
@@ -125,7 +154,6 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
     }
   }
   log.push({ step: i, phase: 'do', command, result: 'ok' })
-  const match = unplugEventFor(s.id)
   const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
   if (E.isLeft(ev)) {
     const error: StepError = { _tag: 'TransportError', message: ev.left.message }
@@ -156,7 +184,20 @@ const rollback = async (x: Executor, plan: QmpPlan, completed: number, log: LogE
     }
     const r = await send(x, s.undo.command, s.undo.alreadyDone)
     log.push({ step: i, phase: 'undo', command: s.undo.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
-    if (r._tag === 'failed') leftovers.push({ step: i, description: s.description, undo: s.undo.command, error: r.error })
+    if (r._tag === 'failed') {
+      leftovers.push({ step: i, description: s.undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: s.undo.command, error: r.error })
+      continue
+    }
+    const awaited = s.undo.awaitDeleted
+    if (r._tag === 'ok' && awaited !== undefined) {
+      const match = unplugEventFor(awaited.id)
+      const ev = await call(() => x.waitEvent((e) => match(e) === 'deleted', awaited.timeoutMs)())
+      const gone = E.isRight(ev) && O.isSome(ev.right)
+      log.push({ step: i, phase: 'wait', result: gone ? 'event' : E.isLeft(ev) ? 'failed' : 'timeout' })
+      // Accepted is not done: without DEVICE_DELETED the device is still in QEMU (a PCI device
+      // waits for its guest), and the caller must hear of it.
+      if (!gone) leftovers.push({ step: i, description: `${s.description}: its device_del is pending (no DEVICE_DELETED within ${awaited.timeoutMs} ms)`, undo: s.undo.command, error: E.isLeft(ev) ? { _tag: 'TransportError', message: ev.left.message } : undefined })
+    }
   }
   return leftovers
 }
@@ -179,7 +220,9 @@ export const runPlan =
         return E.right({ _tag: 'Pending', deviceId: s.id, runtime: plan.before, log })
       }
       if (r._tag === 'failed') {
-        const leftovers = await rollback(executor, plan, i, log)
+        // A transport failure leaves open whether QEMU ran the command: undo it too (every undo
+        // accepts "already so"). A QMP error means it did not take effect.
+        const leftovers = await rollback(executor, plan, r.error._tag === 'TransportError' ? i + 1 : i, log)
         return E.right(
           leftovers.length === 0
             ? { _tag: 'RolledBack', failedStep: i, error: r.error, runtime: plan.before, log }

@@ -109,14 +109,38 @@ const failingAt = (inner: Executor, k: number): Executor => {
   }
 }
 
+/** An executor that sends command number k to QEMU and then loses the reply (a transport failure). */
+const losingReplyAt = (inner: Executor, k: number): Executor => {
+  let n = 0
+  return {
+    send: (command, fd) => async () => {
+      const i = n++
+      const r = await inner.send(command, fd)()
+      return i === k ? E.left({ _tag: 'TransportError', message: `reply to command ${k} (${command.execute}) lost` }) : r
+    },
+    waitEvent: inner.waitEvent
+  }
+}
+
 const countCommands = (plan: QmpPlan): number => plan.steps.length
 
-/** For every k: fail command k, then QEMU and the runtime must be what they were. */
-const faultInject = async (vm: Vm, plan: QmpPlan): Promise<void> => {
+/**
+ * For every k: fail command k — refused by QEMU, or run by QEMU with its reply lost — then
+ * QEMU and the runtime must be what they were.
+ */
+const faultInject = async (vm: Vm, plan: QmpPlan, lostReplies = true): Promise<void> => {
   for (let k = 0; k < countCommands(plan); k++) {
+    for (const fault of lostReplies ? [failingAt, losingReplyAt] : [failingAt]) {
+      await faultOnce(vm, plan, k, fault)
+    }
+  }
+}
+
+const faultOnce = async (vm: Vm, plan: QmpPlan, k: number, fault: (x: Executor, k: number) => Executor): Promise<void> => {
+  {
     const before = await snapshot(vm)
-    const o = await run(plan, failingAt(toExecutor(vm.qmp), k))
-    assert.is(o._tag, 'RolledBack', `${plan.title}, failing command ${k}: ${JSON.stringify(o._tag === 'RollbackIncomplete' ? o.leftovers : o._tag)}`)
+    const o = await run(plan, fault(toExecutor(vm.qmp), k))
+    assert.is(o._tag, 'RolledBack', `${plan.title}, ${fault.name} ${k}: ${JSON.stringify(o._tag === 'RollbackIncomplete' ? o.leftovers : o._tag)}`)
     assert.equal(o.runtime, plan.before, `${plan.title}, failing command ${k}: runtime changed`)
     assert.equal(await snapshot(vm), before, `${plan.title}, failing command ${k}: QEMU changed`)
   }
@@ -164,8 +188,11 @@ test('virtio-blk disk: hot-add equals the runtime; removal without a guest ends 
     await withQemu(argv, async (vm) => {
       const baseline = await snapshot(vm)
       const img = await makeImage(tmp.path, 'v1.raw', 'raw')
-      const plan = right(planHotAdd(runtime, { disk: right(decodeDisk({ uuid: uuid(1), path: img })) }))
-      await faultInject(vm, plan)
+      const plan = right(planHotAdd(runtime, { disk: right(decodeDisk({ uuid: uuid(1), path: img })) }, { unplugTimeoutMs: 300 }))
+      // Lost replies are injected for every step but the device_add: taking that back is a PCI
+      // unplug, which no guest acknowledges here (checked below).
+      await faultInject(vm, plan, false)
+      for (let k = 0; k < plan.steps.length - 1; k++) await faultOnce(vm, plan, k, losingReplyAt)
       const rt = await done(plan, vm)
       await assertQemuEqualsRuntime(vm, rt, baseline)
       const id = rt.disks[0]?.hvinfo?.id ?? ''
@@ -197,7 +224,8 @@ for (const nicType of ['paravirtual', 'e1000', 'rtl8139'] as const) {
       await withQemu(argv, async (vm) => {
         const baseline = await snapshot(vm)
         const plan = right(planHotAdd(runtime, { nic: right(decodeNic({ uuid: uuid(7), mac: 'aa:00:00:11:22:33', backend: { type: 'user' } })) }))
-        await faultInject(vm, plan)
+        await faultInject(vm, plan, false)
+        for (let k = 0; k < plan.steps.length - 1; k++) await faultOnce(vm, plan, k, losingReplyAt)
         const rt = await done(plan, vm)
         await assertQemuEqualsRuntime(vm, rt, baseline)
         assert.is(await qomGet(vm, `/machine/peripheral/${rt.nics[0]?.hvinfo?.id ?? ''}`, 'mac'), 'aa:00:00:11:22:33')
@@ -286,6 +314,33 @@ test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU wi
     const rebuilt = right(runtimeArgv(rt))
     await withQemu(rebuilt, async (vm) => {
       assert.equal(await tree(vm), live, 'QEMU started from runtimeArgv(runtime) has the hot-plugged tree')
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('a lost reply to a PCI device_add: the rollback unplugs it and, with no guest to ack, says the unplug is pending', async () => {
+  const tmp = await tempDir()
+  try {
+    const { argv, runtime } = await startRuntime(tmp.path, { disk_type: 'paravirtual' })
+    await withQemu(argv, async (vm) => {
+      const img = await makeImage(tmp.path, 'p1.raw', 'raw')
+      const plan = right(planHotAdd(runtime, { disk: right(decodeDisk({ uuid: uuid(1), path: img })) }, { unplugTimeoutMs: 200 }))
+      const last = plan.steps.length - 1
+      const o = await run(plan, losingReplyAt(toExecutor(vm.qmp), last))
+      assert.is(o._tag, 'RollbackIncomplete')
+      if (o._tag !== 'RollbackIncomplete') return
+      assert.equal(o.runtime, runtime)
+      const id = plan.after.disks[0]?.hvinfo?.id ?? ''
+      // The device waits for a guest, so its nodes stay in use: every step is left over, newest first.
+      assert.equal(o.leftovers.map((l) => l.step), [2, 1, 0])
+      assert.match(o.leftovers[0]?.description ?? '', 'pending')
+      assert.match(o.leftovers[1]?.error?._tag === 'QmpError' ? o.leftovers[1].error.desc : '', 'in use')
+      // Exactly what the leftovers say is in QEMU: the device and both of its nodes.
+      assert.ok((await peripheral(vm)).has(id))
+      const planned = plan.after.disks[0]?.blockdev?.map((n) => n['node-name']) ?? []
+      assert.equal((await namedNodes(vm)).map((n) => n.node_name).filter((n) => planned.includes(n)).sort(), [...planned].sort())
     }, { dir: tmp.path })
   } finally {
     await tmp.cleanup()

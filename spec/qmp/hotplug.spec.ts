@@ -278,4 +278,38 @@ test('an executor that throws instead of answering Left still gets a rollback an
   assert.is(model.nodes.size, 0)
 })
 
+test('replies are read strictly: QEMU\'s raw shapes work, anything else fails the step and rolls back', async () => {
+  const plan = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) }))
+  const viaRaw = (reply: (tagged: unknown) => unknown, model: Model): typeof scripted extends (...a: never[]) => { executor: infer X } ? X : never => {
+    const inner = scripted(model).executor
+    return {
+      send: (command, fd) => async () => {
+        const r = await inner.send(command, fd)()
+        return E.isLeft(r) ? r : (E.right(reply(r.right)) as never)
+      },
+      waitEvent: inner.waitEvent
+    }
+  }
+  // QEMU's wire format passed through: {"return": …} / {"error": {class, desc}}.
+  const wire = (t: unknown): unknown => {
+    const x = t as { _tag: string; value?: unknown; class?: string; desc?: string }
+    return x._tag === 'Return' ? { return: x.value } : { error: { class: x.class, desc: x.desc } }
+  }
+  const m1 = emptyModel()
+  const ok = await runPlan(plan, viaRaw(wire, m1))()
+  assert.ok(E.isRight(ok) && ok.right._tag === 'Done')
+  // A failing device_add in wire format is a failure, not a success.
+  const m2 = emptyModel()
+  m2.devices.set(plan.after.disks[0]?.hvinfo?.id ?? '', 'present')
+  const refused = await runPlan(plan, viaRaw(wire, m2))()
+  assert.ok(E.isRight(refused) && refused.right._tag === 'RolledBack', JSON.stringify(refused))
+  // Something that is no reply at all.
+  const m3 = emptyModel()
+  let replies = 0
+  const junk = await runPlan(plan, viaRaw((t) => (replies++ === 0 ? { ok: true } : t), m3))()
+  assert.ok(E.isRight(junk) && junk.right._tag === 'RolledBack')
+  if (E.isRight(junk) && junk.right._tag === 'RolledBack') assert.is(junk.right.error._tag, 'TransportError')
+  assert.is(m3.nodes.size, 0)
+})
+
 test.run()
