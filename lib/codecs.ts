@@ -135,11 +135,12 @@ export const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: str
 
 
 /**
- * A device uuid (Ganeti's): the device id is made from it, so only id characters are allowed.
+ * A device uuid (Ganeti's, a UUID): the device id is made from its first three groups, and a
+ * shorter or odd string would silently give an id Ganeti never used.
  *
  * @since 0.1.0
  */
-export const DeviceUuid = matching('a uuid whose first groups make a QEMU id (letters, digits, ".", "_", "-")', /^[A-Za-z0-9._-]{1,64}$/)
+export const DeviceUuid = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133" (Ganeti\'s device ids are made from its first three groups)', /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
 
 /**
  * Decodes one device with `codec`, then checks it with `convert`; errors are reported under `at`.
@@ -149,10 +150,26 @@ export const DeviceUuid = matching('a uuid whose first groups make a QEMU id (le
 export const decodeOne =
   <I, A>(codec: t.Type<I, unknown, unknown>, convert: (i: I, at: string) => E.Either<ReadonlyArray<FieldError>, A>, at: string) =>
   (input: unknown): E.Either<DevplanError, A> =>
-    pipe(
-      codec.decode(input),
-      E.mapLeft((errs) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` }))),
-      E.chain((i) => convert(i, at)),
-      E.mapLeft(invalidInput)
+    guarded(() =>
+      pipe(
+        codec.decode(input),
+        E.mapLeft((errs) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` }))),
+        E.chain((i) => convert(i, at)),
+        E.mapLeft(invalidInput)
+      )
     )
 
+
+/**
+ * Runs a decoder over input from outside. io-ts reads plain data; a hostile value (a throwing
+ * getter, a Proxy) could still make it throw, and a decoder must answer with an error instead.
+ *
+ * @since 0.1.0
+ */
+export const guarded = <A>(decode: () => E.Either<DevplanError, A>): E.Either<DevplanError, A> => {
+  try {
+    return decode()
+  } catch (e) {
+    return E.left(invalidInput([{ path: '', value: undefined, message: `cannot be read as plain JSON data (${e instanceof Error ? e.message : 'it threw'})` }]))
+  }
+}

@@ -51,6 +51,8 @@ export interface Disk {
   readonly source: ImageSource
   /** The userspace URI as given (recorded in runtime files), `null` for a local image. */
   readonly uri: string | null
+  /** The spec's `path`: Ganeti's link path, recorded in runtime files even when `uri` is used. */
+  readonly link: string
   readonly format: ImageFormat
   readonly backing: ReadonlyArray<{ readonly source: ImageSource; readonly format: ImageFormat }>
 }
@@ -94,6 +96,7 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     readOnly: d.mode === 'ro',
     source,
     uri: d.uri === '' ? null : d.uri,
+    link: d.path,
     format: d.format,
     backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format }))
   })

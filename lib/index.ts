@@ -23,10 +23,12 @@ export {
   type NicDevice,
   type ScsiController
 } from './devices.js'
-export type { Hvinfo, PciHvinfo, ScsiHvinfo, UnitHvinfo, IsaHvinfo } from './hvinfo.js'
-export type { BlockdevOptions, BlockGraph, FormatNode, ProtocolNode, ImageSource } from './block/node.js'
+export { placement, type Hvinfo, type PciHvinfo, type ScsiHvinfo, type UnitHvinfo, type IsaHvinfo, type Placement } from './hvinfo.js'
+export type { BlockdevOptions, BlockGraph, FormatNode, ProtocolNode, ImageSource, ImageFormat } from './block/node.js'
+export type { BusState } from './bus/state.js'
+export type { Json, JsonObject } from './qemu-opts.js'
 export type { SocketAddress, RemoteSource } from './block/uri.js'
-export { type Hvparams, DISK_TYPES, NIC_TYPES, SCSI_CONTROLLER_TYPES, DISK_CACHES, DISK_AIOS, BOOT_ORDERS } from './hvparams.js'
+export { type Hvparams, type DiskAio, type DiskCache, type DiskType, type NicType, type ScsiControllerType, type BootOrder, DISK_TYPES, NIC_TYPES, SCSI_CONTROLLER_TYPES, DISK_CACHES, DISK_AIOS, BOOT_ORDERS } from './hvparams.js'
 export { formatError, type DevplanError, type FieldError } from './errors.js'
 export { parseVersion, features, type QemuVersion } from './qemu-version.js'
 export type { Executor, QmpCommand, QmpReply, QmpEvent, TransportError } from './qmp/executor.js'

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { boundedArray, closed, intIn, matching, withDefault } from './codecs.js'
+import { boundedArray, closed, guarded, intIn, matching, withDefault } from './codecs.js'
 import { DiskInput, toDisk, type Disk } from './disk.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { HvparamsCodec, type Hvparams } from './hvparams.js'
@@ -80,6 +80,9 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   errors.push(...duplicates(inst.disks, (d) => d.id, (i) => `disks[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.id, (i) => `nics[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.mac, (i) => `nics[${i}].mac`, 'the MAC address'))
+  // One fd can back one queue of one NIC only: QEMU would share the tap and confuse both.
+  const fds = inst.nics.flatMap((n, i) => (n.backend.type === 'tap' && 'fds' in n.backend ? [...n.backend.fds, ...n.backend.vhostfds].map((fd) => ({ fd, at: `nics[${i}].backend` })) : []))
+  errors.push(...duplicates(fds, (f) => String(f.fd), (i) => fds[i]?.at ?? '', 'an fd it uses'))
   return errors
 }
 
@@ -99,17 +102,19 @@ const collect = <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either
  * @since 0.1.0
  */
 export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance> =>
-  pipe(
-    InstanceInput.decode(input),
-    E.mapLeft(fromValidationErrors),
-    E.chain((i) => {
-      const disks = collect(i.disks, (d, n) => toDisk(d, `disks[${n}]`))
-      const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
-      const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]
-      if (E.isLeft(disks) || E.isLeft(nics)) return E.left(errors)
-      const inst: Instance = { name: i.name, uuid: i.uuid.toLowerCase(), memory: i.memory, vcpus: i.vcpus, hvparams: i.hvparams, disks: disks.right, nics: nics.right }
-      const cross = crossFieldErrors(inst)
-      return cross.length > 0 ? E.left(cross) : E.right(inst)
-    }),
-    E.mapLeft(invalidInput)
+  guarded(() =>
+    pipe(
+      InstanceInput.decode(input),
+      E.mapLeft(fromValidationErrors),
+      E.chain((i) => {
+        const disks = collect(i.disks, (d, n) => toDisk(d, `disks[${n}]`))
+        const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
+        const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]
+        if (E.isLeft(disks) || E.isLeft(nics)) return E.left(errors)
+        const inst: Instance = { name: i.name, uuid: i.uuid.toLowerCase(), memory: i.memory, vcpus: i.vcpus, hvparams: i.hvparams, disks: disks.right, nics: nics.right }
+        const cross = crossFieldErrors(inst)
+        return cross.length > 0 ? E.left(cross) : E.right(inst)
+      }),
+      E.mapLeft(invalidInput)
+    )
   )

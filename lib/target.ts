@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { closed, matching, withDefault } from './codecs.js'
+import { closed, guarded, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
 import { QemuVersionFromString, type QemuVersion } from './qemu-version.js'
 
@@ -33,7 +33,7 @@ const TargetInput = closed(
  * @since 0.1.0
  */
 export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
-  pipe(TargetInput.decode(input), E.mapLeft((errs) => invalidInput(fromValidationErrors(errs))))
+  guarded(() => pipe(TargetInput.decode(input), E.mapLeft((errs) => invalidInput(fromValidationErrors(errs)))))
 
 /**
  * A target as callers write it: the version as a structure or as a string such as `"7.2"`.

@@ -523,4 +523,28 @@ test('strings that are not well-formed Unicode are refused: QEMU would open anot
   decodeOk({ ...spec({}, 0), disks: [diskSpec(0, { path: '/srv/\uD83D\uDE00.img' })] })
 })
 
+test('hostile inputs (a throwing getter, a Proxy) give an error, never a throw', () => {
+  const getter = { ...spec({}, 1) }
+  Object.defineProperty(getter, 'memory', { enumerable: true, get: () => { throw new Error('boom') } })
+  const proxy = new Proxy(spec({}, 1), { ownKeys: () => { throw new Error('ownKeys boom') } })
+  for (const input of [getter, proxy]) {
+    const r = decodeInstance(input)
+    assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput', JSON.stringify(r))
+  }
+})
+
+test('disk and NIC uuids must be UUIDs: a short one would silently give an id Ganeti never used', () => {
+  for (const bad of ['x', '-', '932df160-7a22-4067-a566', '932df160-7a22-4067-a566-7e0ca838613', 'g32df160-7a22-4067-a566-7e0ca8386133']) {
+    rejects({ ...spec({}, 0), disks: [diskSpec(0, { uuid: bad })] }, 'disks[0].uuid', bad)
+    rejects({ ...spec({ boot_order: 'network', kernel_path: '/k' }, 0), nics: [nicSpec(0, { uuid: bad })] }, 'nics[0].uuid', bad)
+  }
+})
+
+test('one fd serves one queue of one NIC: the same fd on two NICs (or twice on one) is refused', () => {
+  const tap = (fds: number[]) => ({ type: 'tap', fds })
+  rejects({ ...spec({}, 1), nics: [nicSpec(0, { backend: tap([7]) }), nicSpec(1, { backend: tap([7]) })] }, 'nics[1].backend', 7)
+  rejects({ ...spec({ virtio_net_queues: 2 }, 1), nics: [nicSpec(0, { backend: tap([5, 5]) })] }, 'nics[0].backend', 5)
+  decodeOk({ ...spec({}, 1), nics: [nicSpec(0, { backend: tap([7]) }), nicSpec(1, { backend: tap([8]) })] })
+})
+
 test.run()

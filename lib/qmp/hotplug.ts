@@ -142,7 +142,11 @@ const fdSteps = (id: string, fds: ReadonlyArray<number>, prefix: string): { read
 
 const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const driver = nicDriver(h.nic_type)
-  const errors = nicErrors(nic, h, 'nic')
+  const holder = rt.nics.find((n) => n.mac.toLowerCase() === nic.mac)
+  const errors = [
+    ...nicErrors(nic, h, 'nic'),
+    ...(holder === undefined ? [] : [{ path: 'nic.mac', value: nic.mac, message: `is the MAC address of ${holder.hvinfo?.id ?? holder.uuid} already` }])
+  ]
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, nic.id, driver),
@@ -240,6 +244,10 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
       const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
       const di = runtime.disks.findIndex((d) => d.hvinfo?.id === deviceId)
       const disk = runtime.disks[di]
+      const recorded = disk?.hvinfo ?? runtime.nics.find((n) => n.hvinfo?.id === deviceId)?.hvinfo
+      const why = recorded === undefined ? undefined : notHotpluggable(recorded.driver)
+      // QEMU answers "Bus 'ide.0' does not support hotplugging": refuse before sending anything.
+      if (why !== undefined) return unsupported(deviceId, why)
       if (disk !== undefined) {
         return pipe(
           runtimeBlockDevice(disk, `disks[${di}]`, h),

@@ -19,6 +19,7 @@ import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, bloc
 import type { CommandStep, QmpPlan } from './plan.js'
 
 const REMOVABLE = new Set(['ide-cd', 'scsi-cd'])
+const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_path', cdrom2: 'cdrom2_image_path' }
 const LOCATION = /^(\/[^\0]*|https?:\/\/[^\s\0]+)$/
 
 const step = (description: string, command: CommandStep['command'], undo?: CommandStep['command']): CommandStep => ({
@@ -80,6 +81,9 @@ export const planChangeMedium = (runtime: Runtime, id: string, location: string 
       before: runtime,
       after: produce(runtime, (d) => {
         d.cmd = setMedium(runtime.cmd, id, oldNames, fresh) as Draft<string[]>
+        // The hvparams the instance runs with say which image each drive holds.
+        const key = IMAGE_PARAM[id]
+        if (key !== undefined) d.hvparams[key] = location ?? ''
       })
     })
   )

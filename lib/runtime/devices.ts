@@ -23,7 +23,7 @@ export const diskRecord = (disk: Disk, hvinfo: Hvinfo, graph: BlockGraph): Runti
   uuid: disk.uuid,
   hvinfo,
   blockdev: graph.nodes,
-  link: sourcePath(disk.source),
+  link: disk.link !== '' ? disk.link : sourcePath(disk.source),
   uri: disk.uri,
   rest: { mode: disk.readOnly ? 'ro' : 'rw', ...(disk.name === '' ? {} : { name: disk.name }) }
 })

@@ -72,7 +72,7 @@ export const derivedDisk = (d: RuntimeDisk, hvinfo: Hvinfo, at: string): E.Eithe
   } else {
     return E.left(fieldError(`${at}.link`, d.link, 'a disk without recorded nodes needs its link path (or a userspace uri)'))
   }
-  return E.right({ uuid: d.uuid, id: hvinfo.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, format: 'raw', backing: [] })
+  return E.right({ uuid: d.uuid, id: hvinfo.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [] })
 }
 
 /**

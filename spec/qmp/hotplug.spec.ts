@@ -9,6 +9,7 @@ import {
   planDevices,
   planHotAdd,
   planHotRemove,
+  planChangeMedium,
   decodeRuntime,
   encodeRuntime,
   renderArgv,
@@ -310,6 +311,49 @@ test('replies are read strictly: QEMU\'s raw shapes work, anything else fails th
   assert.ok(E.isRight(junk) && junk.right._tag === 'RolledBack')
   if (E.isRight(junk) && junk.right._tag === 'RolledBack') assert.is(junk.right.error._tag, 'TransportError')
   assert.is(m3.nodes.size, 0)
+})
+
+test('removing a device QEMU cannot hot-unplug (IDE disk, ne2k_isa NIC) is refused before anything is sent', () => {
+  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'ide', nic_type: 'ne2k_isa' }
+  const inst = right(decodeInstance({ name: 'vm3', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e12', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }], nics: [{ uuid: uuid(2), mac: 'aa:00:00:00:00:02', backend: { type: 'user' } }] }))
+  const tree = right(planDevices(inst, { qemu: '7.2' }))
+  const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm3.qmp' })))
+  for (const id of [rt.disks[0]?.hvinfo?.id ?? '', rt.nics[0]?.hvinfo?.id ?? '']) {
+    const r = planHotRemove(rt, id)
+    assert.ok(E.isLeft(r) && r.left._tag === 'Unsupported', `${id}: ${JSON.stringify(r)}`)
+  }
+})
+
+test('a hot-added NIC may not reuse a MAC address of the instance', () => {
+  const rt = right(planHotAdd(bareRuntime({}), { nic: nic(1, { type: 'user' }) })).after
+  const again = right(decodeNic({ uuid: uuid(9), mac: rt.nics[0]?.mac.toUpperCase() ?? '', backend: { type: 'user' } }))
+  const r = planHotAdd(rt, { nic: again })
+  assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput' && r.left.errors.some((e) => e.path === 'nic.mac'), JSON.stringify(r))
+})
+
+test('unplugTimeoutMs must be a finite number of milliseconds', () => {
+  const rt = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) })).after
+  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+    const r = planHotRemove(rt, id, { unplugTimeoutMs: bad })
+    assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput' && r.left.errors[0]?.path === 'options.unplugTimeoutMs', String(bad))
+    assert.ok(E.isLeft(planHotAdd(rt, { disk: disk(2) }, { unplugTimeoutMs: bad })))
+  }
+  assert.ok(E.isRight(planHotRemove(rt, id, { unplugTimeoutMs: 0 })))
+})
+
+test('a medium change records the new image in the runtime hvparams, an eject records none', () => {
+  const rt = bareRuntime({ kernel_path: '', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'ide' })
+  const changed = right(planChangeMedium(rt, 'cdrom1', '/srv/b.iso')).after
+  assert.is(changed.hvparams['cdrom_image_path'], '/srv/b.iso')
+  assert.is(right(planChangeMedium(changed, 'cdrom1', null)).after.hvparams['cdrom_image_path'], '')
+})
+
+test('a disk given by uri records its path as Ganeti\'s link', () => {
+  const d = right(decodeDisk({ uuid: uuid(5), path: '/var/run/ganeti/instance-disks/vm1:0', uri: 'rbd:rbd/vm1-disk0' }))
+  const rt = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: d })).after
+  assert.is(rt.disks[0]?.link, '/var/run/ganeti/instance-disks/vm1:0')
+  assert.is(rt.disks[0]?.uri, 'rbd:rbd/vm1-disk0')
 })
 
 test.run()
