@@ -128,7 +128,12 @@ export const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: str
   return new t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown>(
     name,
     arr.is,
-    (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `at most ${max} entries (got ${u.length})`) : arr.validate(u, c)),
+    (u, c) =>
+      !Array.isArray(u)
+        ? t.failure(u, c, `expected an array (of at most ${max} entries)`)
+        : u.length > max
+          ? t.failure(u, c, `at most ${max} entries (got ${u.length})`)
+          : arr.validate(u, c),
     arr.encode
   )
 }
@@ -173,3 +178,15 @@ export const guarded = <A>(decode: () => E.Either<DevplanError, A>): E.Either<De
     return E.left(invalidInput([{ path: '', value: undefined, message: `cannot be read as plain JSON data (${e instanceof Error ? e.message : 'it threw'})` }]))
   }
 }
+
+/**
+ * A number, or `null` for "not given": one message instead of one per union member.
+ *
+ * @since 0.1.0
+ */
+export const numberOrNull = new t.Type<number | null, number | null, unknown>(
+  'number or null',
+  (u): u is number | null => u === null || (typeof u === 'number' && Number.isFinite(u)),
+  (u, c) => (u === null || (typeof u === 'number' && Number.isFinite(u)) ? t.success(u) : t.failure(u, c, 'expected a number or null')),
+  t.identity
+)

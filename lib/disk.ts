@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import type { ImageFormat, ImageSource } from './block/node.js'
 import { parseUri } from './block/uri.js'
-import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, oneOf, text, withDefault } from './codecs.js'
+import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
 import type { DevplanError, FieldError } from './errors.js'
 import { deviceId, isValidId, protocolNodeName } from './ids.js'
 
@@ -33,7 +33,7 @@ export const DiskInput = closed(
     kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), ''),
     backing: withDefault(boundedArray(ImageRef, 16, 'BackingChain'), []),
     name: withDefault(text, ''),
-    size: withDefault(t.union([t.number, t.null]), null)
+    size: withDefault(numberOrNull, null)
   },
   'Disk'
 )

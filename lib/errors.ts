@@ -48,7 +48,8 @@ export const fieldError = (path: string, value: unknown, message: string): Devpl
 export const showValue = (value: unknown): string => {
   let s: string
   try {
-    s = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value))
+    // A bigint looks like a valid number once stringified: keep its n.
+    s = value === undefined ? 'undefined' : typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
   } catch {
     // BigInt, cycles; String() itself throws on null-prototype objects.
     try { s = String(value) } catch { s = Object.prototype.toString.call(value) }
@@ -74,7 +75,9 @@ export const fromValidationErrors = (errors: t.Errors): ReadonlyArray<FieldError
   for (const e of errors) {
     const path = pathOf(e.context)
     const last = e.context[e.context.length - 1]
-    const message = e.message ?? `expected ${last?.type.name ?? 'a valid value'}`
+    // Fields with a default never fail on undefined: an undefined value is a missing field.
+    const expected = e.message ?? `expected ${last?.type.name ?? 'a valid value'}`
+    const message = e.value === undefined ? `is required: ${expected}` : expected
     const depth = e.message === undefined ? e.context.length : e.context.length + 1000
     const seen = byPath.get(path)
     if (seen === undefined || depth > seen.depth) byPath.set(path, { depth, error: { path, value: e.value, message } })
@@ -91,7 +94,7 @@ export const formatError = (error: DevplanError): string => {
   switch (error._tag) {
     case 'InvalidInput':
       return error.errors
-        .map((e) => `${e.path === '' ? '(input)' : e.path}: ${e.message.includes(showValue(e.value)) ? e.message : `${e.message}, got ${showValue(e.value)}`}`)
+        .map((e) => `${e.path === '' ? '(input)' : e.path}: ${e.value === undefined || e.message.includes(showValue(e.value)) ? e.message : `${e.message}, got ${showValue(e.value)}`}`)
         .join('\n')
     case 'BusFull':
       return `${error.device}: no free place on bus ${error.bus} (it holds ${error.capacity})`

@@ -547,4 +547,16 @@ test('one fd serves one queue of one NIC: the same fd on two NICs (or twice on o
   decodeOk({ ...spec({}, 1), nics: [nicSpec(0, { backend: tap([7]) }), nicSpec(1, { backend: tap([8]) })] })
 })
 
+test('messages speak the user\'s terms: one line per field, arrays, bigints, missing fields', () => {
+  const one = (input: unknown, path: string): string => {
+    const { error, text } = rejected(input)
+    assert.is(error.errors.filter((e) => e.path === path).length, 1, `one error for ${path}: ${text}`)
+    return text.split('\n').find((l) => l.startsWith(`${path}: `)) ?? ''
+  }
+  assert.is(one({ ...spec({}, 0), disks: [diskSpec(0, { size: '1G' })] }, 'disks[0].size'), 'disks[0].size: expected a number or null, got "1G"')
+  assert.match(one({ ...spec({}, 0), disks: {} }, 'disks'), 'expected an array')
+  assert.match(one({ ...spec({}, 1), memory: BigInt(512) }, 'memory'), 'got 512n')
+  assert.match(one({ ...spec({}, 0), disks: [{ path: '/srv/a' }] }, 'disks[0].uuid'), /^disks\[0\]\.uuid: is required/)
+})
+
 test.run()
