@@ -10,7 +10,7 @@ import type { ImageFormat, ImageSource } from './block/node.js'
 import { parseUri } from './block/uri.js'
 import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
 import type { DevplanError, FieldError } from './errors.js'
-import { deviceId, isValidId, protocolNodeName } from './ids.js'
+import { deviceId } from './ids.js'
 
 const Format = oneOf('ImageFormat', ['raw', 'qcow2'] as const)
 
@@ -31,7 +31,8 @@ export const DiskInput = closed(
     mode: withDefault(oneOf('DiskMode', ['rw', 'ro'] as const), 'rw'),
     format: withDefault(Format, 'raw'),
     kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), ''),
-    backing: withDefault(boundedArray(ImageRef, 16, 'BackingChain'), []),
+    // Node-names hold 31 characters: `<23-character id>-b<n>-file` fits for n ≤ 9.
+    backing: withDefault(boundedArray(ImageRef, 9, 'BackingChain'), []),
     name: withDefault(text, ''),
     size: withDefault(numberOrNull, null)
   },
@@ -72,9 +73,7 @@ type DiskIn = t.TypeOf<typeof DiskInput>
 
 export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
   const errors: FieldError[] = []
-  const id = deviceId('disk', d.uuid)
-  // The id also names the block nodes, the longest being "<id>-file": that must fit in 31 too.
-  if (!isValidId(protocolNodeName(id))) errors.push({ path: `${at}.uuid`, value: d.uuid, message: `gives the device id ${JSON.stringify(id)}, which QEMU refuses (a letter first, at most 26 characters so that its node-name ${JSON.stringify(protocolNodeName(id))} fits in 31)` })
+  const id = deviceId('disk', d.uuid.toLowerCase())
   let source: ImageSource | undefined
   if (d.uri !== '') {
     const r = parseUri(d.uri)
@@ -90,7 +89,7 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
   }
   if (errors.length > 0 || source === undefined) return E.left(errors)
   return E.right({
-    uuid: d.uuid,
+    uuid: d.uuid.toLowerCase(),
     id,
     name: d.name,
     readOnly: d.mode === 'ro',

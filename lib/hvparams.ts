@@ -105,13 +105,15 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
  */
 export const IGNORED_HVPARAMS = [
   'acpi', 'cpu_cores', 'cpu_mask', 'cpu_sockets', 'cpu_threads', 'cpu_type', 'keymap', 'mem_path',
-  'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_port', 'reboot_behavior',
+  'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port', 'reboot_behavior',
   'security_domain', 'security_model', 'serial_console', 'serial_speed', 'soundhw', 'spice_bind',
   'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
   'spice_playback_compression', 'spice_streaming_video', 'spice_tls_ciphers', 'spice_use_tls',
   'spice_use_vdagent', 'spice_zlib_glz_wan_compression', 'usb_devices', 'usb_mouse', 'use_chroot',
   'use_guest_agent', 'use_localtime', 'user_shutdown', 'vga', 'vnc_bind_address', 'vnc_password_file',
-  'vnc_tls', 'vnc_x509_path', 'vnc_x509_verify', 'vnet_hdr', 'cpu_cap', 'cpu_weight'
+  'vnc_tls', 'vnc_x509_path', 'vnc_x509_verify', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
+  // Newer than Ganeti 3.1:
+  'virtio_disk_iothreads', 'boot_type'
 ] as const
 
 const modelled = {

@@ -11,13 +11,12 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { cacheSettings } from './block/cache.js'
 import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
-import { busKind, emptyBusState, place, type BusState, type PciPolicy } from './bus/state.js'
+import { busKind, emptyBusState, place, type BusState } from './bus/state.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { cdromDriver, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
-import { isValidId } from './ids.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
 import type { Nic } from './nic.js'
@@ -90,17 +89,12 @@ const traverseSteps =
       E.right([[], s0] as const)
     )
 
-const placeAs =
-  (driver: string, id: string, policy: PciPolicy = 'guest'): Step<Hvinfo> =>
-  (s) =>
-    place(driver, id, policy)(s)
-
 const planDisk =
   (h: Hvparams) =>
   (disk: Disk): Step<BlockDevice> =>
   (s) =>
     pipe(
-      placeAs(diskDriver(h.disk_type), disk.id)(s),
+      place(diskDriver(h.disk_type), disk.id)(s),
       E.map(([hvinfo, next]) => [diskDevice(disk, hvinfo, h), next] as const)
     )
 
@@ -111,7 +105,7 @@ const planCdrom =
     const id = `cdrom${i + 1}`
     const driver = cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
     return pipe(
-      placeAs(driver, id, 'qemu')(s),
+      place(driver, id, 'qemu')(s),
       E.map(([hvinfo, next]) => [
         { kind: 'cdrom', uuid: '', hvinfo, graph: blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }) },
         next
@@ -124,7 +118,7 @@ const planFloppy =
   (path: string): Step<BlockDevice> =>
   (s) =>
     pipe(
-      placeAs('floppy', 'floppy0')(s),
+      place('floppy', 'floppy0')(s),
       E.map(([hvinfo, next]) => [
         {
           kind: 'floppy',
@@ -167,7 +161,7 @@ const planNic =
   (nic: Nic): Step<NicDevice> =>
   (s) =>
     pipe(
-      placeAs(nicDriver(h.nic_type), nic.id)(s),
+      place(nicDriver(h.nic_type), nic.id)(s),
       E.map(([hvinfo, next]) => [nicDevice(nic, hvinfo, h), next] as const)
     )
 
@@ -194,13 +188,6 @@ const targetErrors = (inst: Instance, target: Target, machine: string): Readonly
   else if (family === 'q35') errors.push({ path: field, value: machine, message: 'q35 placement (behind pcie-root-ports) is not planned yet; use a pc machine' })
   return errors
 }
-
-const nodeNameErrors = (devices: ReadonlyArray<BlockDevice>): ReadonlyArray<FieldError> =>
-  devices.flatMap((d) =>
-    d.graph.nodes
-      .filter((n) => !isValidId(n['node-name']))
-      .map((n) => ({ path: `${d.kind}:${d.hvinfo.id}`, value: n['node-name'], message: 'gives a block node-name QEMU refuses (at most 31 characters); shorten the backing chain' }))
-  )
 
 /**
  * Plans an instance for a target (`{ qemu: '7.2' }`, or a version structure, plus an optional
@@ -233,7 +220,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const controllerStep: Step<ReadonlyArray<ScsiController>> = (s) =>
     needsScsi
       ? pipe(
-          placeAs(h.scsi_controller_type, SCSI_CONTROLLER_ID, 'qemu')(s),
+          place(h.scsi_controller_type, SCSI_CONTROLLER_ID, 'qemu')(s),
           E.map(([hvinfo, next]) => [[{ kind: 'scsi-controller', hvinfo: hvinfo as PciHvinfo }], next] as const)
         )
       : E.right([[], s] as const)
@@ -252,10 +239,6 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         E.map(([floppies]) => ({ ...acc, floppies }))
       )
     ),
-    E.chain((acc) => {
-      const names = nodeNameErrors([...acc.disks, ...acc.cdroms, ...acc.floppies])
-      return names.length > 0 ? E.left(invalidInput(names)) : E.right(acc)
-    }),
     E.map(
       (acc): DeviceTree => ({
         qemu: target.qemu,

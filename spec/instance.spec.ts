@@ -559,4 +559,22 @@ test('messages speak the user\'s terms: one line per field, arrays, bigints, mis
   assert.match(one({ ...spec({}, 0), disks: [{ path: '/srv/a' }] }, 'disks[0].uuid'), /^disks\[0\]\.uuid: is required/)
 })
 
+test('a complete Ganeti 3.1 KVM hvparams dict decodes (every key of hv_kvm PARAMETERS)', () => {
+  const ganeti = {
+    kvm_path: '/usr/bin/kvm', kernel_path: '', initrd_path: '', root_path: '/dev/vda1', kernel_args: 'ro', acpi: true,
+    serial_console: true, serial_speed: 38400, vnc_bind_address: '', vnc_tls: false, vnc_x509_path: '', vnc_x509_verify: false,
+    vnc_password_file: '', spice_bind: '', spice_ip_version: 0, spice_password_file: '', spice_image_compression: '',
+    spice_jpeg_wan_compression: '', spice_zlib_glz_wan_compression: '', spice_streaming_video: '', spice_playback_compression: true,
+    spice_use_tls: false, spice_tls_ciphers: 'HIGH:-DES:-3DES:-EXPORT:-ADH', spice_use_vdagent: true, floppy_image_path: '',
+    cdrom_image_path: '', cdrom2_image_path: '', boot_order: 'disk', nic_type: 'paravirtual', disk_type: 'paravirtual',
+    scsi_controller_type: 'lsi', disk_discard: 'ignore', cdrom_disk_type: '', usb_mouse: '', keymap: '', migration_port: 8102,
+    migration_bandwidth: 32, migration_downtime: 30, migration_mode: 'live', use_guest_agent: false, use_localtime: false,
+    disk_cache: 'default', disk_aio: 'threads', security_model: 'none', security_domain: '', kvm_flag: '', vhost_net: false,
+    virtio_net_queues: 1, use_chroot: false, user_shutdown: false, mem_path: '', reboot_behavior: 'reboot', cpu_mask: 'all',
+    cpu_type: '', cpu_cores: 0, cpu_threads: 0, cpu_sockets: 0, soundhw: '', usb_devices: '', vga: '', kvm_extra: '',
+    machine_version: '', migration_caps: '', kvm_pci_reservations: 12, vnet_hdr: true
+  }
+  decodeOk({ ...spec({}, 1), hvparams: ganeti })
+})
+
 test.run()

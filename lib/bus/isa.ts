@@ -47,7 +47,11 @@ export const allocateIsa =
   (s: Slots): E.Either<DevplanError, readonly [IsaPlace, Slots]> =>
     pipe(
       allocate(owner)(s),
-      E.map(([i, next]) => [NE2K_ISA_PLACES[i] ?? { iobase: 0x300, irq: 9 }, next] as const)
+      E.chain(([i, next]) => {
+        const p = NE2K_ISA_PLACES[i]
+        // The bus has exactly as many places as the table: a miss would be a bug, not a default.
+        return p === undefined ? E.left<DevplanError, never>({ _tag: 'BusFull', bus: ISA_BUS, device: owner, capacity: NE2K_ISA_PLACES.length }) : E.right([p, next] as const)
+      })
     )
 
 /**

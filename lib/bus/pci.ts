@@ -56,14 +56,15 @@ export const pcPciBus = (reservations: number): PciBus => ({
 export const showSlot = (slot: number): string => `0x${slot.toString(16)}`
 
 /**
- * Reads an hvinfo `addr` back: `"0x10"`, `"16"`, or `"0x10.0"`; function 0 only.
+ * Reads an `addr` the way QEMU does (`%x[.%x]`: hex with or without `0x`, an optional
+ * function): `"0x10"`, `"10"` and `"10.0"` are all slot 0x10. Any function holds its slot.
  *
  * @since 0.1.0
  */
 export const parseSlot = (addr: string): number | undefined => {
-  const m = /^(0x[0-9a-fA-F]{1,2}|\d{1,2})(?:\.0)?$/.exec(addr)
+  const m = /^(?:0x)?([0-9a-fA-F]{1,2})(?:\.[0-7])?$/.exec(addr)
   if (m === null || m[1] === undefined) return undefined
-  const n = m[1].startsWith('0x') ? parseInt(m[1].slice(2), 16) : parseInt(m[1], 10)
+  const n = parseInt(m[1], 16)
   return n < PCI_SLOTS ? n : undefined
 }
 

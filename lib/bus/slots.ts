@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { produce } from 'immer'
+import { produce } from '../immer.js'
 import type { DevplanError } from '../errors.js'
 
 /**
@@ -24,14 +24,6 @@ export interface Slots {
  * @since 0.1.0
  */
 export const emptySlots = (bus: string, capacity: number): Slots => ({ bus, capacity, taken: {} })
-
-/**
- * @since 0.1.0
- */
-export const isFree =
-  (index: number) =>
-  (s: Slots): boolean =>
-    index >= 0 && index < s.capacity && s.taken[index] === undefined
 
 /**
  * Marks a place taken. Taking a taken place or one outside the bus is an error naming both.
@@ -64,15 +56,3 @@ export const allocate =
     }
     return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity })
   }
-
-/**
- * Frees every place held by `owner`.
- *
- * @since 0.1.0
- */
-export const release =
-  (owner: string) =>
-  (s: Slots): Slots =>
-    produce(s, (d) => {
-      for (const k of Object.keys(d.taken)) if (d.taken[Number(k)] === owner) delete d.taken[Number(k)]
-    })

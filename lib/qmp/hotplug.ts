@@ -10,7 +10,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { produce, type Draft } from 'immer'
+import type { Draft } from 'immer'
+import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
 import { busKind, place } from '../bus/state.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
@@ -94,13 +95,19 @@ const notHotpluggable = (driver: string): string | undefined => {
 
 const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
 
-const checkTarget = (rt: Runtime, id: string, driver: string): E.Either<DevplanError, void> => {
+const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string, driver: string): E.Either<DevplanError, void> => {
   const why = notHotpluggable(driver)
   if (why !== undefined) return unsupported(id, why)
   if (busKind(driver) === 'scsi' && !hasScsiController(rt)) {
     return unsupported(id, `${driver} needs the SCSI controller (id "${SCSI_CONTROLLER_ID}"), and this instance was started without one`)
   }
   if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
+  // A uuid recorded under another id (a legacy one) is the same device: decodeRuntime would
+  // refuse the runtime this plan produces.
+  const uuids = [...rt.disks.map((d) => d.uuid), ...rt.nics.map((n) => n.uuid)]
+  if (uuids.some((u) => u.toLowerCase() === uuid.toLowerCase())) {
+    return E.left(invalidInput([{ path: `${kind}.uuid`, value: uuid, message: 'is the uuid of a device the instance has already' }]))
+  }
   return E.right(undefined)
 }
 
@@ -114,7 +121,7 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const fe = diskFrontend(h)
   return pipe(
-    checkTarget(rt, disk.id, fe.driver),
+    checkTarget(rt, 'disk', disk.uuid, disk.id, fe.driver),
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(fe.driver, disk.id)),
     E.map(([hvinfo]) => {
@@ -149,7 +156,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
   ]
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
-    checkTarget(rt, nic.id, driver),
+    checkTarget(rt, 'nic', nic.uuid, nic.id, driver),
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(driver, nic.id)),
     E.map(([hvinfo]) => {

@@ -7,7 +7,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { produce, type Draft } from 'immer'
+import type { Draft } from 'immer'
+import { produce } from '../immer.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
 import type { DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'

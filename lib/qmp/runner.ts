@@ -12,6 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { showValue } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
 import { unplugEventFor } from './commands.js'
 import type { Executor, QmpCommand, QmpReply } from './executor.js'
@@ -82,12 +83,12 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
  * @since 0.1.0
  */
 export const readReply = (u: unknown): E.Either<string, QmpReply> => {
-  if (!isRecord(u)) return E.left(`the executor returned ${JSON.stringify(u) ?? String(u)} instead of a QMP reply`)
+  if (!isRecord(u)) return E.left(`the executor returned ${showValue(u)} instead of a QMP reply`)
   if (u['_tag'] === 'Return' && 'value' in u) return E.right({ _tag: 'Return', value: u['value'] })
   const err = u['_tag'] === 'Error' ? u : isRecord(u['error']) ? u['error'] : undefined
   if (err !== undefined && typeof err['class'] === 'string' && typeof err['desc'] === 'string') return E.right({ _tag: 'Error', class: err['class'], desc: err['desc'] })
   if (u['_tag'] === undefined && 'return' in u) return E.right({ _tag: 'Return', value: u['return'] })
-  return E.left(`the executor returned a reply that is neither {_tag: "Return", value} nor {_tag: "Error", class, desc}: ${(JSON.stringify(u) ?? '').slice(0, 200)}`)
+  return E.left(`the executor returned a reply that is neither {_tag: "Return", value} nor {_tag: "Error", class, desc}: ${showValue(u)}`)
 }
 
 const toStepError = (reply: QmpReply): StepError | undefined =>
@@ -95,8 +96,11 @@ const toStepError = (reply: QmpReply): StepError | undefined =>
 
 /** The executor's `send`, with its reply read by {@link readReply}. */
 const sendChecked = async (x: Executor, command: QmpCommand, fd?: number): Promise<E.Either<{ readonly message: string }, QmpReply>> => {
-  const r = await call(() => x.send(command, fd)())
-  return E.isLeft(r) ? r : E.mapLeft((message: string) => ({ message }))(readReply(r.right as unknown))
+  // Reading the reply is guarded too: a hostile value must end the step, not the task.
+  return call(async () => {
+    const r = await x.send(command, fd)()
+    return E.isLeft(r) ? r : E.mapLeft((message: string) => ({ message }))(readReply(r.right as unknown))
+  })
 }
 
 /**

@@ -12,6 +12,7 @@ import { fieldError, fromValidationErrors, invalidInput, type DevplanError } fro
 import { HvinfoCodec, normalize, type Hvinfo } from '../hvinfo.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
+import { splitWords } from '../shell.js'
 import type { Runtime } from './types.js'
 
 /**
@@ -58,6 +59,22 @@ export const cmdDevices = (cmd: ReadonlyArray<string>): ReadonlyArray<CmdDevice>
     return [{ driver: o['driver'], id, hvinfo: h !== undefined && E.isRight(h) ? normalize(h.right) : undefined }]
   })
 
+/** The buses the planner places devices on. */
+const PLANNED_BUS = /^(pci\.0|scsi\.0|ide\.[0-5]|isa\.0|floppy-bus\.0)$/
+
+/**
+ * `kvm_cmd` without the trailing `kvm_extra` words: the README promises they are never parsed
+ * for buses (a file Ganeti wrote may have them elsewhere; its own devices carry no places).
+ *
+ * @since 0.1.0
+ */
+export const withoutExtra = (cmd: ReadonlyArray<string>, kvmExtra: string): ReadonlyArray<string> => {
+  const extra = splitWords(kvmExtra)
+  if (E.isLeft(extra) || extra.right.length === 0 || extra.right.length > cmd.length) return cmd
+  const tail = cmd.slice(cmd.length - extra.right.length)
+  return tail.every((w, i) => w === extra.right[i]) ? cmd.slice(0, cmd.length - extra.right.length) : cmd
+}
+
 /**
  * Every device id the runtime knows of: recorded disks and NICs and the ids in `kvm_cmd`.
  *
@@ -80,15 +97,15 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
   pipe(
     runtimeHvparams(rt),
     E.chain((h) => {
-      const placed = [
-        ...cmdDevices(rt.cmd).flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo])),
-        ...rt.disks.flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo])),
-        ...rt.nics.flatMap((n) => (n.hvinfo === undefined ? [] : [n.hvinfo]))
-      ]
-      return placed.reduce<E.Either<DevplanError, BusState>>(
-        (acc, hv) => pipe(acc, E.chain(occupy(hv))),
-        E.right(emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type))
-      )
+      const empty = emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type)
+      // Devices of kvm_cmd that sit on a bus the planner owns (the controller, CD-ROMs, the
+      // floppy) hold their places; anything else there is not the library's to account for,
+      // and never makes the bus state fail.
+      const fromCmd = cmdDevices(withoutExtra(rt.cmd, h.kvm_extra))
+        .flatMap((d) => (d.hvinfo === undefined || !PLANNED_BUS.test(d.hvinfo.bus) ? [] : [d.hvinfo]))
+        .reduce<BusState>((s, hv) => pipe(occupy(hv)(s), E.getOrElse(() => s)), empty)
+      const recorded = [...rt.disks.flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo])), ...rt.nics.flatMap((n) => (n.hvinfo === undefined ? [] : [n.hvinfo]))]
+      return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(fromCmd))
     }),
     E.mapLeft((e) => (e._tag === 'Unsupported' ? fieldError('runtime', e.device, e.reason) : e))
   )

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { produce } from 'immer'
+import { produce } from '../immer.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { fixCmd, fixedDiscard } from './cmd-fixes.js'

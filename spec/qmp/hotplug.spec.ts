@@ -356,4 +356,34 @@ test('a disk given by uri records its path as Ganeti\'s link', () => {
   assert.is(rt.disks[0]?.uri, 'rbd:rbd/vm1-disk0')
 })
 
+test('review regressions: kvm_extra devices, hex addr, uuids recorded under legacy ids, hostile replies, frozen inputs', async () => {
+  // kvm_extra devices are never taken for placements, not even behind a bridge at "0x10".
+  const extra = '-device pci-bridge,id=br1,chassis_nr=1,addr=0x5 -device virtio-rng-pci,bus=br1,addr=0x10'
+  const withExtra = bareRuntime({ disk_type: 'paravirtual', kvm_extra: extra })
+  const a = right(planHotAdd(withExtra, { disk: disk(1) }))
+  const h = a.after.disks[0]?.hvinfo
+  assert.is(h !== undefined && 'addr' in h ? h.addr : '', '0x10')
+  // QEMU reads addr as hex: a recorded device at "11" holds slot 0x11.
+  const hexRt: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, hvinfo: d.hvinfo === undefined ? undefined : { ...d.hvinfo, addr: '11' } })) }
+  const b = right(planHotAdd(hexRt, { disk: disk(2) }))
+  const h2 = b.after.disks[1]?.hvinfo
+  assert.is(h2 !== undefined && 'addr' in h2 ? h2.addr : '', '0x10')
+  // The same uuid under another (legacy) id is the same device.
+  const legacy: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, hvinfo: d.hvinfo === undefined ? undefined : { ...d.hvinfo, id: 'hotdisk-10000001-pci-16' } })) }
+  const dup = planHotAdd(legacy, { disk: disk(1) })
+  assert.ok(E.isLeft(dup) && dup.left._tag === 'InvalidInput' && dup.left.errors[0]?.path === 'disk.uuid', JSON.stringify(dup))
+  // A reply JSON cannot show still ends in an outcome.
+  const inner = scripted(emptyModel()).executor
+  const hostile = { send: () => async () => E.right({ _tag: 'Return', value: BigInt(1), weird: BigInt(2) } as never), waitEvent: inner.waitEvent }
+  const odd = { send: () => async () => E.right({ nonsense: BigInt(1) } as never), waitEvent: inner.waitEvent }
+  for (const x of [hostile, odd]) {
+    const r = await runPlan(right(planHotAdd(bareRuntime({}), { disk: disk(3) })), x)()
+    assert.ok(E.isRight(r))
+  }
+  // Planning never freezes the caller's runtime.
+  const mine = bareRuntime({ disk_type: 'scsi-hd' })
+  right(planHotAdd(mine, { disk: disk(4) }))
+  assert.not.ok(Object.isFrozen(mine.cmd) || Object.isFrozen(mine.hvparams) || Object.isFrozen(mine))
+})
+
 test.run()
