@@ -51,7 +51,8 @@ export const flatten = (obj: JsonObject, prefix = ''): ReadonlyArray<readonly [s
   })
 
 /**
- * `key=value,…` with every value escaped. Keys are the library's own, never user input.
+ * `key=value,…` with every value escaped. Keys are the library's own or, from a runtime file,
+ * checked to be QAPI member names when decoded: key=value syntax has no escape for keys.
  *
  * @since 0.1.0
  */

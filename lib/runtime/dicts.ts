@@ -94,6 +94,27 @@ export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<Readonly
   return errors.length > 0 ? E.left(errors) : E.right(u as unknown as Hvinfo)
 }
 
+/** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
+const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/
+
+/** The path of the first key, at any depth, that is not a QAPI member name. */
+const foreignKey = (v: Json, at: string): string | undefined => {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const k = foreignKey(v[i] as Json, child(at, i))
+      if (k !== undefined) return k
+    }
+    return undefined
+  }
+  if (!isJsonObject(v)) return undefined
+  for (const [key, value] of Object.entries(v)) {
+    if (!MEMBER.test(key)) return child(at, key)
+    const k = foreignKey(value, child(at, key))
+    if (k !== undefined) return k
+  }
+  return undefined
+}
+
 /** The recorded nodes: children first, each referencing only earlier ones, the top named `top`. */
 const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<BlockdevOptions>> => {
   if (!Array.isArray(u) || u.length === 0 || u.length > MAX_NODES) return E.left(err(at, u, `expected the list of block nodes (1 to ${MAX_NODES})`))
@@ -106,6 +127,8 @@ const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArra
     const name = n['node-name']
     if (typeof name !== 'string' || !isValidId(name) || seen.has(name)) return E.left(err(child(p, 'node-name'), name, 'expected a valid node-name, not used by an earlier node'))
     if (typeof n['driver'] !== 'string' || !BLOCK_DRIVERS.has(n['driver'])) return E.left(err(child(p, 'driver'), n['driver'], `expected one of ${[...BLOCK_DRIVERS].join(', ')}`))
+    const badKey = foreignKey(n, p)
+    if (badKey !== undefined) return E.left(err(badKey, undefined, 'is not a QAPI member name: recorded nodes are rendered into -blockdev, where such a key would change the options'))
     for (const ref of ['file', 'backing']) {
       const r = n[ref]
       if (r !== undefined && (typeof r !== 'string' || !seen.has(r))) return E.left(err(child(p, ref), r, 'expected the node-name of an earlier node'))

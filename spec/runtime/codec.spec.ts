@@ -113,6 +113,9 @@ test('recorded nodes and netdev are checked: only what this library writes is ac
   assert.equal(invalid(file([disk({ blockdev: [node({ file: 'not-yet-defined' })] })])).paths, ['disks[0].blockdev[0].file'])
   assert.equal(invalid(file([disk({ blockdev: [] })])).paths, ['disks[0].blockdev'])
   assert.equal(invalid(file([disk({ hvinfo: {}, blockdev: [node({})] })])).paths, ['disks[0].blockdev'])
+  // A key key=value syntax cannot escape (`x,filename` would add an option) is refused, at any depth.
+  assert.equal(invalid(file([disk({ blockdev: [node({ 'x,filename': '/etc/shadow' })] })])).paths, ['disks[0].blockdev[0]["x,filename"]'])
+  assert.equal(invalid(file([disk({ blockdev: [node({ cache: { 'direct=on,locking': 'off' } })] })])).paths, ['disks[0].blockdev[0].cache["direct=on,locking"]'])
   const nic = (netdev: unknown) => file([], [{ uuid: 'u1', mac: 'aa:00:00:00:00:01', hvinfo: { driver: 'e1000', id: 'n1', bus: 'pci.0', addr: '0x11' }, netdev }])
   assert.ok(E.isRight(decodeRuntime(nic({ type: 'user', id: 'n1' }))))
   assert.ok(E.isRight(decodeRuntime(nic({ type: 'tap', id: 'n1', fd: '3' }))))
