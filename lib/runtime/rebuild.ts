@@ -13,11 +13,12 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { deviceArgs } from '../argv.js'
 import type { BlockGraph, ImageSource } from '../block/node.js'
 import { parseUri } from '../block/uri.js'
-import { busKind } from '../bus/state.js'
+import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
+import { parseStructured } from '../qemu-opts.js'
 import type { BlockDevice, NicDevice } from '../devices.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import type { Hvinfo } from '../hvinfo.js'
-import { cdromDriver, diskDriver, DISK_TYPES, nicDriver, NIC_TYPES, type Hvparams } from '../hvparams.js'
+import { diskDriver, DISK_TYPES, nicDriver, NIC_TYPES, type Hvparams } from '../hvparams.js'
 import { localSource, type Disk } from '../disk.js'
 import type { NicBackend } from '../nic.js'
 import { diskDevice, diskGraph, nicDevice, writeCacheFor } from '../plan.js'
@@ -147,12 +148,6 @@ export const runtimeNicDevices = (rt: Runtime, options: RebuildOptions = {}): E.
     E.chain((h) => E.sequenceArray(rt.nics.map((n, i) => runtimeNicDevice(n, i, h, options.nicBackend))))
   )
 
-/** Whether the planner gives this instance a SCSI controller (the rule of `planDevices`). */
-const hasScsiController = (h: Hvparams): boolean => {
-  const cdroms = [h.cdrom_image_path, h.cdrom2_image_path].filter((p) => p !== '')
-  return busKind(diskDriver(h.disk_type)) === 'scsi' || (cdroms.length > 0 && busKind(cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)) === 'scsi')
-}
-
 /**
  * The recorded device that gets `bootindex=1`, as the planner chooses it: the first disk
  * (`boot_order` disk) or NIC (network), unless a kernel is booted.
@@ -165,18 +160,18 @@ export const runtimeBootId = (rt: Runtime, h: Hvparams): string | undefined =>
 /**
  * Where the disk and NIC options go in `cmd`: right after the `-mon` of the QMP socket and the
  * controllers that follow it (a command line this library rendered), or at the end (Ganeti's
- * `kvm_cmd`, to which Ganeti appended them). `undefined` when a rendered command line lacks
- * the controller the hvparams call for.
+ * `kvm_cmd`, to which Ganeti appended them).
  *
  * @since 0.1.0
  */
-export const devicesPosition = (cmd: ReadonlyArray<string>, h: Hvparams): number | 'end' | undefined => {
+export const devicesPosition = (cmd: ReadonlyArray<string>): number | 'end' => {
   const mon = cmd.findIndex((w, i) => w === QMP_MONITOR[0] && cmd[i + 1] === QMP_MONITOR[1])
   if (mon < 0) return 'end'
-  const at = mon + 2
-  const controllers = hasScsiController(h) ? 1 : 0
-  for (let c = 0; c < controllers; c++) if (cmd[at + 2 * c] !== '-device' || cmd[at + 2 * c + 1] === undefined) return undefined
-  return at + 2 * controllers
+  // The controllers are read from the command line itself, not re-derived from hvparams, which a
+  // medium change may have changed since (an ejected SCSI CD-ROM keeps its controller).
+  let at = mon + 2
+  while (cmd[at] === '-device' && parseStructured(cmd[at + 1] ?? '')?.['id'] === SCSI_CONTROLLER_ID) at += 2
+  return at
 }
 
 /**
@@ -207,8 +202,7 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
       const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.hvinfo.id === boot ? 1 : undefined)
       const diskWords = disks.flatMap(render)
       const nicWords = nics.length === 0 ? [] : nics.flatMap(render)
-      const at = devicesPosition(rt.cmd, h)
-      if (at === undefined) return E.left(fieldError('cmd', QMP_MONITOR.join(' '), 'expected the SCSI controller\'s -device right after the QMP monitor, where the command line was rendered'))
+      const at = devicesPosition(rt.cmd)
       if (at === 'end') return E.right([...rt.cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])
       return E.right([...rt.cmd.slice(0, at), ...diskWords, ...nicWords, ...rt.cmd.slice(at)])
     })

@@ -14,6 +14,7 @@ import {
   encodeRuntime,
   renderArgv,
   runPlan,
+  runtimeArgv,
   toRuntime,
   type QmpPlan,
   type RunOutcome,
@@ -384,6 +385,23 @@ test('review regressions: kvm_extra devices, hex addr, uuids recorded under lega
   const mine = bareRuntime({ disk_type: 'scsi-hd' })
   right(planHotAdd(mine, { disk: disk(4) }))
   assert.not.ok(Object.isFrozen(mine.cmd) || Object.isFrozen(mine.hvparams) || Object.isFrozen(mine))
+})
+
+test('after ejecting a SCSI CD-ROM the rebuilt argv keeps the controller ahead of the disks', () => {
+  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'paravirtual', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'scsi-cd', scsi_controller_type: 'lsi' }
+  const inst = right(decodeInstance({ name: 'vm4', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e13', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }] }))
+  const tree = right(planDevices(inst, { qemu: '7.2' }))
+  const argv = renderArgv(tree, { qmpSocket: '/tmp/vm4.qmp' })
+  const rt = right(toRuntime(inst, tree, argv))
+  const ejected = right(planChangeMedium(rt, 'cdrom1', null)).after
+  const rebuilt = right(runtimeArgv(ejected))
+  const controller = rebuilt.findIndex((w) => w.includes('"id":"scsi"'))
+  const firstDisk = rebuilt.findIndex((w) => w.includes('"node-name":"disk-'))
+  assert.ok(controller > 0 && controller < firstDisk, `controller at ${controller}, first disk node at ${firstDisk}`)
+  // Everything but the CD-ROM's own options is unchanged.
+  const withoutCd = (words: ReadonlyArray<string>): ReadonlyArray<string> =>
+    words.filter((w, i) => !w.includes('cdrom1') && !(w.startsWith('-') && (words[i + 1] ?? '').includes('cdrom1')))
+  assert.equal(withoutCd(rebuilt), withoutCd(argv))
 })
 
 test.run()
