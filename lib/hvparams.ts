@@ -92,8 +92,12 @@ export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
  */
 export type BootOrder = (typeof BOOT_ORDERS)[number]
 
-/** An image path or an http(s) URL (read through QEMU's curl driver). */
-const ImageLocation = matching('"" or an absolute path or an http:// or https:// URL', /^(|\/[^\0]*|https?:\/\/[^\s\0]+)$/)
+/**
+ * An image path or an http(s) URL (read through QEMU's curl driver), or `""` for none.
+ *
+ * @since 0.1.0
+ */
+export const ImageLocation = matching('"" or an absolute path or an http:// or https:// URL', /^(|\/[^\0]*|https?:\/\/[^\s\0]+)$/)
 const OptionalPath = matching('"" or an absolute path', /^(|\/[^\0]*)$/)
 const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7.2", "q35"', /^(|[a-z0-9][a-z0-9._-]*)$/)
 

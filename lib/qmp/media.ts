@@ -12,6 +12,7 @@ import { produce } from '../immer.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
 import type { DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'
+import { ImageLocation } from '../hvparams.js'
 import { cdromSource } from '../plan.js'
 import { cmdDevices } from '../runtime/bus.js'
 import { cmdNodes, deviceDrive, setMedium } from '../runtime/cmd.js'
@@ -21,7 +22,6 @@ import type { CommandStep, QmpPlan } from './plan.js'
 
 const REMOVABLE = new Set(['ide-cd', 'scsi-cd'])
 const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_path', cdrom2: 'cdrom2_image_path' }
-const LOCATION = /^(\/[^\0]*|https?:\/\/[^\s\0]+)$/
 
 const step = (description: string, command: CommandStep['command'], undo?: CommandStep['command']): CommandStep => ({
   _tag: 'command',
@@ -42,12 +42,19 @@ export const planChangeMedium = (runtime: Runtime, id: string, location: string 
   const dev = cmdDevices(runtime.cmd).find((d) => d.id === id)
   if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })
   if (!REMOVABLE.has(dev.driver)) return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
-  if (location !== null && !LOCATION.test(location)) {
-    return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL' }] })
+  // The same rule as hvparams.cdrom_image_path, where the location is recorded.
+  if (location !== null && (location === '' || !ImageLocation.is(location))) {
+    return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL (no NUL, no lone surrogate)' }] })
   }
   const current = deviceDrive(runtime.cmd, id)
   const oldNames = new Set(current === undefined ? [] : [current, protocolNodeName(current)])
-  const oldNodes = cmdNodes(runtime.cmd, oldNames) as ReadonlyArray<BlockdevOptions>
+  // The old medium's nodes are rebuilt from the location the runtime records, typed as
+  // blockdev-add needs them; read back from a key=value command line every value is a string.
+  const recorded = IMAGE_PARAM[id] === undefined ? undefined : runtime.hvparams[IMAGE_PARAM[id] ?? '']
+  const oldNodes: ReadonlyArray<BlockdevOptions> =
+    current === id && typeof recorded === 'string' && recorded !== ''
+      ? blockGraph(id, { source: cdromSource(recorded), format: 'raw', backing: [], readOnly: true }).nodes
+      : (cmdNodes(runtime.cmd, oldNames) as ReadonlyArray<BlockdevOptions>)
   const byName = new Map(oldNodes.map((n) => [n['node-name'], n]))
   const fresh = location === null ? [] : blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }).nodes
   const top = fresh[fresh.length - 1]

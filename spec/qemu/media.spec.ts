@@ -35,15 +35,15 @@ const failingAt = (inner: Executor, k: number): Executor => {
 
 const state = async (vm: Vm) => ({ block: await medium(vm, 'cdrom1'), nodes: (await namedNodes(vm)).map((n) => n.node_name).sort() })
 
-for (const cdType of ['ide', 'scsi-cd'] as const) {
-  test(`${cdType}: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
+for (const [cdType, major, minor] of [['ide', 7, 2], ['scsi-cd', 7, 2], ['ide', 6, 0], ['scsi-cd', 6, 0]] as const) {
+  test(`${cdType}, target ${major}.${minor}: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
     const tmp = await tempDir()
     try {
       const first = await makeImage(tmp.path, 'first.iso', 'raw')
       const second = await makeImage(tmp.path, 'second, with comma.iso', 'raw')
       const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: first, cdrom_disk_type: cdType, disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd' }
       const inst = right(decodeInstance({ name: 'media1', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
-      const argv = renderArgv(right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } })), { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
+      const argv = renderArgv(right(planDevices(inst, { qemu: { major, minor, micro: 0 } })), { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
       let rt: Runtime = { cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined }
       await withQemu(argv, async (vm) => {
         assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, first)
@@ -105,6 +105,17 @@ test('a CD-ROM on virtio-blk has no medium to change, and unknown ids are refuse
   assert.ok(E.isLeft(a) && a.left._tag === 'Unsupported')
   const b = planChangeMedium(rt, 'cdrom9', '/srv/b.iso')
   assert.ok(E.isLeft(b) && b.left._tag === 'UnknownDevice')
+})
+
+test('a medium location follows the rule of cdrom_image_path', () => {
+  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'ide' }
+  const inst = right(decodeInstance({ name: 'media3', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5d', memory: 64, hvparams: hv }))
+  const rt: Runtime = { cmd: renderArgv(right(planDevices(inst, { qemu: '7.2' })), { qmpSocket: '/tmp/x.sock' }), nics: [], hvparams: hv, disks: [], stamp: undefined }
+  for (const bad of ['', 'relative.iso', '/srv/\uD800.iso', 'ftp://x/y.iso']) {
+    const r = planChangeMedium(rt, 'cdrom1', bad)
+    assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput', JSON.stringify(bad))
+  }
+  assert.ok(E.isRight(planChangeMedium(rt, 'cdrom1', 'https://mirror.example.org/b.iso')))
 })
 
 test.run()
