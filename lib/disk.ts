@@ -107,3 +107,16 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
  * @since 0.1.0
  */
 export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput as unknown as t.Type<DiskIn, unknown, unknown>, toDisk, 'disk')
+
+/**
+ * What a disk must be under a pass-through frontend: `scsi-block` and `scsi-generic` hand a host
+ * SCSI device to the guest, so QEMU refuses anything but a raw block device ("cannot get SG_IO
+ * version number"). Checked at decode time and on hot-add alike.
+ *
+ * @since 0.1.0
+ */
+export const passthroughErrors = (disk: Disk, driver: string, at: string): ReadonlyArray<FieldError> =>
+  (driver === 'scsi-block' || driver === 'scsi-generic') &&
+  !(disk.source._tag === 'local' && disk.source.driver === 'host_device' && disk.format === 'raw' && disk.backing.length === 0)
+    ? [{ path: at, value: disk.source._tag === 'local' ? disk.source.path : disk.uri, message: `${driver} passes a host SCSI device through: the disk must be a raw block device (kind "block" or a /dev/ path), without backing chain` }]
+    : []

@@ -7,9 +7,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { boundedArray, closed, guarded, intIn, matching, withDefault } from './codecs.js'
-import { DiskInput, toDisk, type Disk } from './disk.js'
+import { DiskInput, passthroughErrors, toDisk, type Disk } from './disk.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
-import { HvparamsCodec, type Hvparams } from './hvparams.js'
+import { diskDriver, HvparamsCodec, type Hvparams } from './hvparams.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
 
 const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
@@ -71,6 +71,7 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   if (h.vhost_net && h.nic_type !== 'paravirtual') {
     errors.push({ path: 'hvparams.vhost_net', value: true, message: `vhost works with nic_type "paravirtual" only (it is ${JSON.stringify(h.nic_type)})` })
   }
+  inst.disks.forEach((d, i) => errors.push(...passthroughErrors(d, diskDriver(h.disk_type), `disks[${i}]`)))
   if (h.disk_type === 'ide') {
     inst.disks.forEach((d, i) => {
       // QEMU refuses ide-hd on a read-only node ("Block node is read-only"): IDE disks are writable.

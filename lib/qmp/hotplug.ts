@@ -18,7 +18,7 @@ import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import { nicDriver, type Hvparams } from '../hvparams.js'
-import type { Disk } from '../disk.js'
+import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, type Nic, type NicBackend } from '../nic.js'
 import { diskDevice, diskFrontend, nicDevice } from '../plan.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
@@ -120,6 +120,8 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
 
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const fe = diskFrontend(h)
+  const errors = passthroughErrors(disk, fe.driver, 'disk')
+  if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'disk', disk.uuid, disk.id, fe.driver),
     E.chain(() => runtimeBusState(rt)),

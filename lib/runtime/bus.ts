@@ -16,14 +16,19 @@ import { splitWords } from '../shell.js'
 import type { Runtime } from './types.js'
 
 /**
- * The hvparams a runtime runs with, defaults filled.
+ * The hvparams a runtime runs with, defaults filled, with Ganeti's own override of the cache
+ * mode under native aio applied.
  *
  * @since 0.1.0
  */
 export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
   pipe(
     HvparamsLenientCodec.decode(rt.hvparams),
-    E.mapLeft((errs) => invalidInput(fromValidationErrors(errs).map((e) => ({ ...e, path: `hvparams.${e.path}` }))))
+    E.mapLeft((errs) => invalidInput(fromValidationErrors(errs).map((e) => ({ ...e, path: `hvparams.${e.path}` })))),
+    // Ganeti runs disk_aio=native with any other cache as cache=none ("overriding disk_cache
+    // setting … to prevent QEMU failures in version 2.6+"): that is what its instances run with,
+    // and QEMU refuses native aio without O_DIRECT.
+    E.map((h) => (h.disk_aio === 'native' && h.disk_cache !== 'none' && h.disk_cache !== 'directsync' ? { ...h, disk_cache: 'none' } : h))
   )
 
 /**
