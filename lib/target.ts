@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { closed, guarded, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
-import { QemuVersionFromString, type QemuVersion } from './qemu-version.js'
+import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
 
 /**
  * @since 0.1.0
@@ -66,7 +66,7 @@ export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
       ? input.machine === undefined
         ? E.right({ qemu: input.qemu })
         : pipe(
-            decodeTarget({ qemu: `${input.qemu.major}.${input.qemu.minor}.${input.qemu.micro}`, machine: input.machine }),
+            decodeTarget({ qemu: showVersion(input.qemu), machine: input.machine }),
             E.bimap(underTarget, (t) => ({ ...t, qemu: input.qemu as QemuVersion }))
           )
       : E.left(invalidInput([{ path: 'target.qemu', value: input.qemu, message: 'expected a QEMU version such as "7.2" or {"major": 7, "minor": 2, "micro": 0}' }]))

@@ -9,7 +9,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { produce } from '../immer.js'
+import { PCI_BUS, showSlot } from '../bus/pci.js'
 import { invalidInput, type DevplanError } from '../errors.js'
+import { legacyDeviceId } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { fixCmd, fixedDiscard } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
@@ -59,7 +61,7 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
   return E.right(
     produce(dict, (d) => {
       // Ganeti's key order: driver, id, addr, bus (hex() gives "0x5").
-      d['hvinfo'] = { driver: legacyDriver(kind, type.right), id: `hot${kind}-${uuid.split('-')[0] ?? ''}-pci-${pci}`, addr: `0x${pci.toString(16)}`, bus: 'pci.0' }
+      d['hvinfo'] = { driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), addr: showSlot(pci), bus: PCI_BUS }
       delete d['pci']
     })
   )
