@@ -516,6 +516,35 @@ test('an ide disk cannot be read-only (QEMU refuses ide-hd on a read-only node);
   for (const t of ['scsi-hd', 'paravirtual']) decodeOk({ ...spec({ disk_type: t }, 0), disks: [diskSpec(0, { mode: 'ro' })] })
 })
 
+test('scsi-block and scsi-generic take a raw block device without backing chain only (QEMU: "cannot get SG_IO version number")', () => {
+  const withDisks = (disk_type: string, ...disks: JsonObj[]): JsonObj => ({ ...spec({ disk_type }, 0), disks })
+  const refused: Array<[string, JsonObj, string]> = [
+    ['a file image', diskSpec(0, { path: '/srv/vm1/disk0' }), '/srv/vm1/disk0'],
+    ['a qcow2 image on a block device', diskSpec(0, { path: '/dev/sdb', format: 'qcow2' }), '/dev/sdb'],
+    ['a backing chain', diskSpec(0, { path: '/dev/sdb', format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] }), '/dev/sdb'],
+    ['an rbd URI', { uuid: diskSpec(0)['uuid'] ?? '', uri: 'rbd:rbd/img:id=vm1' }, 'rbd:rbd/img:id=vm1'],
+    ['a /dev/ path declared a file', diskSpec(0, { path: '/dev/sdb', kind: 'file' }), '/dev/sdb']
+  ]
+  for (const t of ['scsi-block', 'scsi-generic']) {
+    for (const [what, disk, value] of refused) {
+      const line = rejects(withDisks(t, disk), 'disks[0]', value)
+      assert.ok(line.includes(t), `${t} with ${what}: ${line}`)
+    }
+  }
+  // The index names the offending disk, not the first one.
+  rejects(withDisks('scsi-block', diskSpec(0, { path: '/dev/sdb' }), diskSpec(1, { path: '/srv/vm1/disk1' })), 'disks[1]', '/srv/vm1/disk1')
+  // Raw block devices pass, by a /dev/ path or by kind "block".
+  decodeOk(withDisks('scsi-block', diskSpec(0, { path: '/dev/sdb' })))
+  decodeOk(withDisks('scsi-block', diskSpec(0, { path: '/dev/sdb', format: 'raw', mode: 'ro' })))
+  decodeOk(withDisks('scsi-block', diskSpec(0, { path: '/srv/luns/lun0', kind: 'block' })))
+  decodeOk(withDisks('scsi-generic', diskSpec(0, { path: '/dev/sg0' })))
+  // The other frontends keep taking file images, qcow2 chains and URIs.
+  for (const t of ['scsi-hd', 'paravirtual']) {
+    decodeOk(withDisks(t, diskSpec(0, { path: '/srv/vm1/disk0', format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] })))
+    decodeOk(withDisks(t, { uuid: diskSpec(0)['uuid'] ?? '', uri: 'rbd:rbd/img:id=vm1' }))
+  }
+})
+
 test('strings that are not well-formed Unicode are refused: QEMU would open another file', () => {
   const line = rejects({ ...spec({}, 0), disks: [diskSpec(0, { path: '/srv/a\uD800b' })] }, 'disks[0].path')
   assert.match(line, 'surrogate')

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { decodeInstance, formatError, planDevices, renderArgv, type BlockDevice, type BlockdevOptions, type DevplanError, type Disk, type Instance } from '../lib/index.js'
 import {
   decodeOk,
+  diskFor,
   diskSpec,
   fail,
   ganetiId,
@@ -119,7 +120,7 @@ const scsiHvinfo = (driver: string, id: string, target: number): Record<string, 
 
 test('SCSI: one controller id=scsi inside the reserved range; targets 0,1,2… channel 0 lun 0', () => {
   for (const type of ['scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd']) {
-    const tree = planOk(spec({ disk_type: type, scsi_controller_type: 'megasas' }, 3, 1))
+    const tree = planOk({ ...spec({ disk_type: type, scsi_controller_type: 'megasas' }, 0, 1), disks: [0, 1, 2].map((i) => diskFor(type, i)) })
     assert.is(tree.controllers.length, 1)
     const c = tree.controllers[0]?.hvinfo
     assert.is(c?.driver, 'megasas')
@@ -217,7 +218,7 @@ test('CD-ROM driver follows disk_type unless cdrom_disk_type is set (DOMAIN §1)
     [{ disk_type: 'scsi-hd', cdrom_disk_type: 'paravirtual' }, 'virtio-blk-pci']
   ]
   for (const [hv, driver] of cases) {
-    const tree = planOk(spec({ ...hv, cdrom_image_path: '/iso/a.iso' }, 1, 0))
+    const tree = planOk({ ...spec({ ...hv, cdrom_image_path: '/iso/a.iso' }, 0, 0), disks: [diskFor(String(hv['disk_type']), 0)] })
     assert.is(tree.cdroms[0]?.hvinfo.driver, driver, JSON.stringify(hv))
   }
 })
@@ -358,7 +359,7 @@ test('cache table (DOMAIN §5): device write-cache; cache.direct and cache.no-fl
 })
 
 test('scsi-block and scsi-generic have no write-cache property', () => {
-  for (const t of ['scsi-block', 'scsi-generic']) assert.is(planOk(spec({ disk_type: t }, 1, 0)).disks[0]?.writeCache, undefined)
+  for (const t of ['scsi-block', 'scsi-generic']) assert.is(planOk({ ...spec({ disk_type: t }, 0, 0), disks: [diskFor(t, 0)] }).disks[0]?.writeCache, undefined)
 })
 
 test('aio on the protocol node of local disks; discard on the format node', () => {

@@ -330,7 +330,35 @@ const hostLacks = async (need: HostNeed, dir: string): Promise<string | undefine
         await rm(probe, { force: true })
       }
     }
+    case 'loop_device': {
+      // Attaching a probe image is the test: losetup missing, no /dev/loop-control, not root…
+      const probe = await makeImage(dir, 'loop.probe', 'raw')
+      try {
+        const dev = await attachLoop(probe)
+        await detachLoop(dev)
+        return undefined
+      } catch (e) {
+        const err = e as { code?: unknown; stderr?: unknown; message?: unknown }
+        return err.code === 'ENOENT'
+          ? 'losetup is not installed (util-linux): no loop device to stand for a block device that is not SCSI'
+          : `losetup cannot attach a loop device on this host: ${String(err.stderr ?? err.message).trim()}`
+      } finally {
+        await rm(probe, { force: true })
+      }
+    }
   }
+}
+
+/** Attaches `image` to a free loop device (`losetup --find --show`) and returns its path. */
+const attachLoop = async (image: string): Promise<string> => {
+  const { stdout } = await execFileP('losetup', ['--find', '--show', image])
+  const dev = stdout.trim()
+  assert.ok(dev.startsWith('/dev/'), `losetup printed no device: ${JSON.stringify(stdout)}`)
+  return dev
+}
+
+const detachLoop = async (dev: string): Promise<void> => {
+  await execFileP('losetup', ['-d', dev])
 }
 
 const skipLoudly = (name: string, why: string): void => {
@@ -339,8 +367,17 @@ const skipLoudly = (name: string, why: string): void => {
 
 const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise<void> => {
   const tmp = await tempDir()
+  const loops = new Map<string, string>()
   try {
-    const env: Env = { qemu: qemuPath(), path: (name) => join(tmp.path, name) }
+    const env: Env = {
+      qemu: qemuPath(),
+      path: (name) => join(tmp.path, name),
+      device: (name) => {
+        const dev = loops.get(name)
+        if (dev === undefined) throw new Error(`${name} is not among the blockDevices of ${c.name}`)
+        return dev
+      }
+    }
     for (const need of c.needs ?? []) {
       const why = await hostLacks(need, tmp.path)
       if (why !== undefined) {
@@ -350,6 +387,7 @@ const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise
       }
     }
     await prepare(c, env)
+    for (const name of c.blockDevices ?? []) loops.set(name, await attachLoop(env.path(name)))
     const spec = c.spec(env)
     if (c.expect._tag === 'invalid') {
       const decoded = decodeInstance(spec)
@@ -391,7 +429,11 @@ const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise
       { dir: tmp.path }
     )
   } finally {
-    await tmp.cleanup()
+    try {
+      for (const dev of loops.values()) await detachLoop(dev)
+    } finally {
+      await tmp.cleanup()
+    }
   }
 }
 
@@ -405,7 +447,7 @@ for (const c of MATRIX) {
 
 qemu('the matrix covers every disk_type, nic_type, controller, cache, aio, boot order and driver', () => {
   assert.ok(MATRIX.length >= 18, `${MATRIX.length} cases`)
-  const env: Env = { qemu: '/usr/bin/qemu-system-x86_64', path: (name) => join('/matrix', name) }
+  const env: Env = { qemu: '/usr/bin/qemu-system-x86_64', path: (name) => join('/matrix', name), device: (name) => join('/dev/matrix', name) }
   const instances = MATRIX.filter((c) => c.expect._tag !== 'invalid').map((c) => unwrap(c.name, decodeInstance(c.spec(env))))
   const used = (key: keyof Instance['hvparams']): ReadonlySet<unknown> => new Set(instances.map((i) => i.hvparams[key]))
   const lists: ReadonlyArray<readonly [keyof Instance['hvparams'], ReadonlyArray<string>]> = [

@@ -32,6 +32,8 @@ export interface Env {
   readonly qemu: string
   /** Absolute path of an image or file of this case. */
   readonly path: (name: string) => string
+  /** The block device (a loop device) attached over image `name` of the case's `blockDevices`. */
+  readonly device: (name: string) => string
 }
 
 /**
@@ -47,12 +49,14 @@ export type Expect =
   | { readonly _tag: 'busFull'; readonly bus: string; readonly device: string }
 
 /** A host capability a case depends on; see `instances.spec.ts` for how each is detected. */
-export type HostNeed = 'io_uring' | 'o_direct'
+export type HostNeed = 'io_uring' | 'o_direct' | 'loop_device'
 
 export interface MatrixCase {
   readonly name: string
   readonly images?: ReadonlyArray<ImageReq>
   readonly files?: ReadonlyArray<FileReq>
+  /** Images (of `images`) attached to loop devices before planning: `env.device(name)`. */
+  readonly blockDevices?: ReadonlyArray<string>
   readonly spec: (env: Env) => Spec
   readonly expect: Expect
   readonly needs?: ReadonlyArray<HostNeed>
@@ -153,18 +157,24 @@ const diskTypes: ReadonlyArray<MatrixCase> = [
       }),
     expect: starts
   },
-  {
-    name: 'disk_type scsi-block: QEMU refuses a regular file for SCSI passthrough',
-    images: [raw('a.raw')],
-    spec: (env) => instance(env, { hvparams: { disk_type: 'scsi-block' }, disks: [disk(env, 1, 'a.raw')] }),
-    expect: { _tag: 'refused', mentions: ['scsi-block', diskId(1), 'SG_IO'] }
-  },
-  {
-    name: 'disk_type scsi-generic: QEMU refuses a regular file for SCSI passthrough',
-    images: [raw('a.raw')],
-    spec: (env) => instance(env, { hvparams: { disk_type: 'scsi-generic' }, disks: [disk(env, 1, 'a.raw')] }),
-    expect: { _tag: 'refused', mentions: ['scsi-generic', diskId(1), 'SG_IO'] }
-  }
+  ...(['scsi-block', 'scsi-generic'] as const).flatMap((t): MatrixCase[] => [
+    {
+      // QEMU would refuse it ("cannot get SG_IO version number"): decoding refuses it first.
+      name: `disk_type ${t}: a regular file is refused by decoding (pass-through needs a raw block device)`,
+      images: [raw('a.raw')],
+      spec: (env) => instance(env, { hvparams: { disk_type: t }, disks: [disk(env, 1, 'a.raw')] }),
+      expect: { _tag: 'invalid', paths: ['disks[0]'] }
+    },
+    {
+      // A block device the decoder accepts, but no SCSI device: QEMU's own check must still hold.
+      name: `disk_type ${t}: QEMU refuses a block device that is not SCSI (a loop device) for SCSI passthrough`,
+      images: [raw('a.raw')],
+      blockDevices: ['a.raw'],
+      needs: ['loop_device'],
+      spec: (env) => instance(env, { hvparams: { disk_type: t }, disks: [{ uuid: diskUuid(1), path: env.device('a.raw'), kind: 'block' }] }),
+      expect: { _tag: 'refused', mentions: [t, diskId(1), 'cannot get SG_IO version number'] }
+    }
+  ])
 ]
 
 const nicTypes: ReadonlyArray<MatrixCase> = NIC_TYPES.map((t) => ({

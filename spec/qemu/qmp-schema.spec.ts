@@ -156,6 +156,17 @@ const DISK_SOURCES: ReadonlyArray<Readonly<Record<string, unknown>>> = [
   { uri: 'iscsi://san.example.com/iqn.2001-04.com.example:storage.vm1/0', mode: 'ro' }
 ]
 
+/**
+ * What the pass-through frontends take: raw host block devices (a /dev/ path or kind "block"),
+ * no backing chain, no URI — decoding and planHotAdd refuse anything else, as QEMU does.
+ */
+const PASSTHROUGH_SOURCES: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>>>> = {
+  'scsi-block': [{ path: '/dev/sdb' }, { path: '/dev/sdc', mode: 'ro', format: 'raw' }, { path: '/srv/luns/lun0', kind: 'block' }, { path: '/dev/disk/by-id/scsi-36001405a1b2c3d4', kind: 'block' }],
+  'scsi-generic': [{ path: '/dev/sg0' }, { path: '/dev/sg1', mode: 'ro', format: 'raw' }, { path: '/srv/luns/sg2', kind: 'block' }]
+}
+
+const sourcesFor = (diskType: string): ReadonlyArray<Readonly<Record<string, unknown>>> => PASSTHROUGH_SOURCES[diskType] ?? DISK_SOURCES
+
 /** At most this many devices per runtime: the smallest SCSI bus (lsi) has 7 targets. */
 const CHUNK = 5
 
@@ -233,7 +244,7 @@ const diskPlans = (): ReadonlyArray<Emitted> =>
           scsi_controller_type: CONTROLLERS[(t + c + a) % CONTROLLERS.length] ?? 'lsi'
         }
         const label = `disks ${JSON.stringify(hv)}`
-        return chunks(DISK_SOURCES, CHUNK).flatMap((group, g) => {
+        return chunks(sourcesFor(diskType), CHUNK).flatMap((group, g) => {
           const disks = group.map((src) => ({ disk: right(`decodeDisk ${JSON.stringify(src)}`, decodeDisk({ uuid: nextUuid(), ...src })) }))
           const { emitted, full } = addAndRemove(bareRuntime(hv), disks, `${label} #${g}`)
           return [...emitted, ...removeAsGaneti(full, `${label} #${g}`)]

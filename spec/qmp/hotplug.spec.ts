@@ -168,8 +168,37 @@ const faultMatrix = async (name: string, makePlan: (model: Model) => Promise<Qmp
 }
 
 test('fault injection: every failing step of a disk hot-add rolls back completely', async () => {
-  for (const t of ['paravirtual', 'scsi-hd', 'scsi-block']) {
-    await faultMatrix(`add ${t}`, async () => right(planHotAdd(bareRuntime({ disk_type: t }), { disk: disk(1, { format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] }) })))
+  const chain = { format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] }
+  // scsi-block and scsi-generic pass a host device through: a raw block device, no chain.
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['paravirtual', chain],
+    ['scsi-hd', chain],
+    ['scsi-block', { path: '/dev/sdb', format: 'raw' }],
+    ['scsi-generic', { path: '/dev/sg0', format: 'raw' }]
+  ]
+  for (const [t, extra] of cases) {
+    await faultMatrix(`add ${t}`, async () => right(planHotAdd(bareRuntime({ disk_type: t }), { disk: disk(1, extra) })))
+  }
+})
+
+test('refused: a scsi-block or scsi-generic hot-add of anything but a raw block device, naming disk', () => {
+  const refused: Array<Record<string, unknown>> = [
+    {},
+    { path: '/dev/sdb', format: 'qcow2' },
+    { path: '/dev/sdb', format: 'qcow2', backing: [{ path: '/srv/base.qcow2', format: 'qcow2' }] },
+    { path: '', uri: 'rbd:rbd/img:id=vm1' }
+  ]
+  for (const t of ['scsi-block', 'scsi-generic']) {
+    const rt = bareRuntime({ disk_type: t })
+    for (const extra of refused) {
+      const d = disk(1, extra)
+      const r = planHotAdd(rt, { disk: d })
+      const value = d.source._tag === 'local' ? d.source.path : d.uri
+      assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput' && r.left.errors.some((e) => e.path === 'disk' && e.value === value), `${t} ${JSON.stringify(extra)}: ${JSON.stringify(r)}`)
+      if (E.isLeft(r)) assert.ok(formatError(r.left).includes(t), formatError(r.left))
+    }
+    assert.ok(E.isRight(planHotAdd(rt, { disk: disk(1, { path: '/dev/sdb' }) })))
+    assert.ok(E.isRight(planHotAdd(rt, { disk: disk(1, { path: '/srv/lun1', kind: 'block' }) })))
   }
 })
 

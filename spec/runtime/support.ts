@@ -118,7 +118,7 @@ const BACKENDS: ReadonlyArray<JsonObj> = [{ type: 'user' }, { type: 'tap', ifnam
 
 /**
  * A spec from the shared generator, with varied NIC backends (tap fds matching the queue count),
- * userspace disks, kvm_extra and QEMU versions on both sides of JSON -device (6.2) and -netdev
+ * userspace disks (not under the pass-through scsi-block/scsi-generic), kvm_extra and QEMU versions on both sides of JSON -device (6.2) and -netdev
  * (7.1), planned, rendered and recorded. `undefined` when the variation does not plan.
  */
 export const recordedArb: fc.Arbitrary<Recorded | undefined> = fc
@@ -143,9 +143,11 @@ export const recordedArb: fc.Arbitrary<Recorded | undefined> = fc
       const backend = pick < 2 ? BACKENDS[pick] : { type: 'tap', fds, ...(vhost && pick === 3 ? { vhostfds: fds.map((f) => f + 100) } : {}) }
       return { ...n, backend: backend ?? { type: 'user' } }
     })
+    // Pass-through frontends (scsi-block, scsi-generic) take a local block device only: no URI.
+    const passthrough = hv['disk_type'] === 'scsi-block' || hv['disk_type'] === 'scsi-generic'
     const disks = (r.spec['disks'] as JsonObj[]).map((d, i) => {
       const uri = r.uri[i]
-      return uri === undefined || d['format'] === 'qcow2' ? d : { uuid: d['uuid'] ?? '', uri, mode: d['mode'] ?? 'rw' }
+      return uri === undefined || passthrough || d['format'] === 'qcow2' ? d : { uuid: d['uuid'] ?? '', uri, mode: d['mode'] ?? 'rw' }
     })
     const spec = { ...r.spec, nics, disks, hvparams: { ...hv, kvm_extra: r.extra, virtio_net_queues: queues, vhost_net: vhost } }
     const inst = decodeInstance(spec)

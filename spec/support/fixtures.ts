@@ -26,6 +26,17 @@ export const ganetiId = (kind: 'disk' | 'nic', uuid: string): string => `${kind}
 export const macN = (n: number): string => `aa:00:00:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`
 
 export const diskSpec = (n: number, extra: JsonObj = {}): JsonObj => ({ uuid: uuidN(n, 'a'), path: `/srv/vm1/disk${n}`, ...extra })
+/**
+ * A disk for a disk_type: under the pass-through frontends (scsi-block, scsi-generic) a raw host
+ * block device without backing chain (`/dev/sdb`, `/dev/sdc`… or `/dev/sg0`, `/dev/sg1`…), as
+ * QEMU requires; otherwise `diskSpec`'s file image.
+ */
+export const diskFor = (diskType: string, n: number, extra: JsonObj = {}): JsonObj =>
+  diskType === 'scsi-block'
+    ? diskSpec(n, { path: `/dev/sd${String.fromCharCode(98 + n)}`, format: 'raw', ...extra })
+    : diskType === 'scsi-generic'
+      ? diskSpec(n, { path: `/dev/sg${n}`, format: 'raw', ...extra })
+      : diskSpec(n, extra)
 export const nicSpec = (n: number, extra: JsonObj = {}): JsonObj => ({ uuid: uuidN(n, 'b'), mac: macN(n), backend: { type: 'user' }, ...extra })
 
 /** A minimal valid spec with `disks` disks, `nics` NICs and the given hvparams. */
@@ -144,7 +155,8 @@ export const CACHES_ = ['default', 'writeback', 'writethrough', 'none', 'directs
 
 /**
  * Specs that satisfy every rule of DOMAIN §1 and fit every bus (at most 6 disks, 2 CD-ROMs and 4
- * NICs; IDE at most 4 places; ISA 6), so that each must decode and plan.
+ * NICs; IDE at most 4 places; ISA 6), so that each must decode and plan. Disks under scsi-block and
+ * scsi-generic are raw `/dev/` block devices without backing chain, as pass-through requires.
  */
 export const validSpecArb: fc.Arbitrary<JsonObj> = fc
   .record({
@@ -192,9 +204,12 @@ export const validSpecArb: fc.Arbitrary<JsonObj> = fc
     return {
       ...spec(hvparams, 0, 0),
       vcpus: r.vcpus,
-      disks: Array.from({ length: disks }, (_, i) =>
-        diskSpec(i, { mode: r.ro[i] === true && r.disk_type !== 'ide' ? 'ro' : 'rw', ...(r.qcow2[i] === true ? { format: 'qcow2', backing: [{ path: `/srv/base${i}.qcow2`, format: 'qcow2' }] } : {}) })
-      ),
+      disks: Array.from({ length: disks }, (_, i) => {
+        const mode = r.ro[i] === true && r.disk_type !== 'ide' ? 'ro' : 'rw'
+        // Pass-through frontends hand a host SCSI device over: a raw block device, no backing chain.
+        if (r.disk_type === 'scsi-block' || r.disk_type === 'scsi-generic') return diskFor(r.disk_type, i, { mode })
+        return diskSpec(i, { mode, ...(r.qcow2[i] === true ? { format: 'qcow2', backing: [{ path: `/srv/base${i}.qcow2`, format: 'qcow2' }] } : {}) })
+      }),
       nics: Array.from({ length: Math.min(r.nics, 6) }, (_, i) => nicSpec(i))
     }
   })
