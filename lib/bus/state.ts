@@ -14,7 +14,7 @@ import { allocateIde, pcIdeBus, takeIde } from './ide.js'
 import { allocateIsa, ISA_BUS, ne2kIsaBus, takeIsa } from './isa.js'
 import { allocateControllerSlot, allocateSlot, pcPciBus, PCI_BUS, takeSlot, type PciBus } from './pci.js'
 import { allocateTarget, SCSI_BUS, scsiBus, takeTarget, type ScsiBus } from './scsi.js'
-import type { Slots } from './slots.js'
+import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
  * @since 0.1.0
@@ -24,9 +24,12 @@ export interface BusState {
   readonly scsi: ScsiBus
   readonly ide: Slots
   readonly isa: Slots
-  /** Floppy units in use (the pc FDC has units 0 and 1). */
-  readonly floppy: ReadonlyArray<number>
+  /** The units of the pc's floppy controller (0 and 1). */
+  readonly floppy: Slots
 }
+
+/** The floppy controller's bus, built in even with -nodefaults. */
+const FLOPPY_BUS = 'floppy-bus.0'
 
 /**
  * Where a driver sits.
@@ -59,7 +62,7 @@ export const emptyBusState = (reservations: number, controller: ScsiControllerTy
   scsi: scsiBus(controller),
   ide: pcIdeBus(),
   isa: ne2kIsaBus(),
-  floppy: []
+  floppy: emptySlots(FLOPPY_BUS, 2)
 })
 
 /**
@@ -99,12 +102,11 @@ export const place =
           allocateIsa(id)(s.isa),
           E.map(([p, isa]) => [{ driver, id, bus: ISA_BUS, iobase: p.iobase, irq: p.irq }, { ...s, isa }] as const)
         )
-      case 'floppy': {
-        const unit = [0, 1].find((u) => !s.floppy.includes(u))
-        return unit === undefined
-          ? E.left({ _tag: 'BusFull', bus: 'floppy-bus.0', device: id, capacity: 2 })
-          : E.right([{ driver, id, bus: 'floppy-bus.0', unit }, { ...s, floppy: [...s.floppy, unit] }] as const)
-      }
+      case 'floppy':
+        return pipe(
+          allocate(id)(s.floppy),
+          E.map(([unit, floppy]) => [{ driver, id, bus: FLOPPY_BUS, unit }, { ...s, floppy }] as const)
+        )
     }
   }
 
@@ -127,11 +129,7 @@ export const occupy =
         }
         return pipe(takeTarget(p.hvinfo['scsi-id'], h.id)(s.scsi), E.map((scsi) => ({ ...s, scsi })))
       case 'unit':
-        if (h.driver === 'floppy') {
-          return s.floppy.includes(p.hvinfo.unit)
-            ? E.left({ _tag: 'Unsupported', device: h.id, reason: `floppy unit ${p.hvinfo.unit} is taken` })
-            : E.right({ ...s, floppy: [...s.floppy, p.hvinfo.unit] })
-        }
+        if (h.driver === 'floppy') return pipe(take(p.hvinfo.unit, h.id)(s.floppy), E.map((floppy) => ({ ...s, floppy })))
         return pipe(takeIde({ bus: p.hvinfo.bus, unit: p.hvinfo.unit }, h.id)(s.ide), E.map((ide) => ({ ...s, ide })))
       case 'isa':
         return pipe(takeIsa({ iobase: p.hvinfo.iobase, irq: p.hvinfo.irq }, h.id)(s.isa), E.map((isa) => ({ ...s, isa })))
