@@ -27,6 +27,8 @@ export type DevplanError =
   | { readonly _tag: 'BusFull'; readonly bus: string; readonly device: string; readonly capacity: number }
   | { readonly _tag: 'Unsupported'; readonly device: string; readonly reason: string }
   | { readonly _tag: 'DuplicateId'; readonly id: string }
+  | { readonly _tag: 'PlaceTaken'; readonly bus: string; readonly place: string; readonly device: string; readonly holder: string }
+  | { readonly _tag: 'NoSuchPlace'; readonly bus: string; readonly place: string; readonly device: string }
   | { readonly _tag: 'UnknownDevice'; readonly id: string }
 
 /**
@@ -102,6 +104,10 @@ export const formatError = (error: DevplanError): string => {
       return `${error.device}: ${error.reason}`
     case 'DuplicateId':
       return `${error.id}: a device with this id exists already`
+    case 'PlaceTaken':
+      return `${error.device}: ${error.place} on ${error.bus} is held by ${error.holder} already`
+    case 'NoSuchPlace':
+      return `${error.device}: ${error.place} is not a place on ${error.bus}`
     case 'UnknownDevice':
       return `${error.id}: no such device in the runtime`
   }

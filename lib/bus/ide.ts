@@ -45,7 +45,7 @@ export const takeIde =
   (s: Slots): E.Either<DevplanError, Slots> => {
     const m = /^ide\.([01])$/.exec(p.bus)
     if (m === null || (p.unit !== 0 && p.unit !== 1)) {
-      return E.left({ _tag: 'Unsupported', device: owner, reason: `${p.bus} unit ${p.unit} is not an IDE place of a pc machine` })
+      return E.left({ _tag: 'NoSuchPlace', bus: p.bus, place: `unit ${p.unit}`, device: owner })
     }
     return take(Number(m[1]) * 2 + p.unit, owner)(s)
   }

@@ -62,6 +62,6 @@ export const takeIsa =
   (s: Slots): E.Either<DevplanError, Slots> => {
     const i = NE2K_ISA_PLACES.findIndex((q) => q.iobase === p.iobase && q.irq === p.irq)
     return i < 0
-      ? E.left({ _tag: 'Unsupported', device: owner, reason: `iobase ${p.iobase} irq ${p.irq} is not an NE2000 ISA place` })
+      ? E.left({ _tag: 'NoSuchPlace', bus: s.bus, place: `iobase 0x${p.iobase.toString(16)} irq ${p.irq}`, device: owner })
       : take(i, owner)(s)
   }

@@ -105,6 +105,6 @@ export const takeSlot =
   (addr: string, owner: string) =>
   (bus: PciBus): E.Either<DevplanError, PciBus> => {
     const slot = parseSlot(addr)
-    if (slot === undefined) return E.left({ _tag: 'Unsupported', device: owner, reason: `addr ${JSON.stringify(addr)} is not a slot of ${PCI_BUS}` })
+    if (slot === undefined) return E.left({ _tag: 'NoSuchPlace', bus: PCI_BUS, place: `addr ${JSON.stringify(addr)}`, device: owner })
     return pipe(take(slot, owner)(bus.slots), E.map((slots) => ({ ...bus, slots })))
   }

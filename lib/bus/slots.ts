@@ -34,11 +34,11 @@ export const take =
   (index: number, owner: string) =>
   (s: Slots): E.Either<DevplanError, Slots> => {
     if (!Number.isInteger(index) || index < 0 || index >= s.capacity) {
-      return E.left({ _tag: 'Unsupported', device: owner, reason: `place ${index} does not exist on ${s.bus} (0 to ${s.capacity - 1})` })
+      return E.left({ _tag: 'NoSuchPlace', bus: s.bus, place: `place ${index} (0 to ${s.capacity - 1})`, device: owner })
     }
     const holder = s.taken[index]
     if (holder !== undefined) {
-      return E.left({ _tag: 'Unsupported', device: owner, reason: `place ${index} on ${s.bus} is already held by ${holder}` })
+      return E.left({ _tag: 'PlaceTaken', bus: s.bus, place: `place ${index}`, device: owner, holder })
     }
     return E.right(produce(s, (d) => { d.taken[index] = owner }))
   }

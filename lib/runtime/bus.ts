@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { emptyBusState, occupy, type BusState } from '../bus/state.js'
-import { fieldError, fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
+import { fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
 import { HvinfoCodec, normalize, type Hvinfo } from '../hvinfo.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
@@ -111,6 +111,5 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
         .reduce<BusState>((s, hv) => pipe(occupy(hv)(s), E.getOrElse(() => s)), empty)
       const recorded = [...rt.disks.flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo])), ...rt.nics.flatMap((n) => (n.hvinfo === undefined ? [] : [n.hvinfo]))]
       return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(fromCmd))
-    }),
-    E.mapLeft((e) => (e._tag === 'Unsupported' ? fieldError('runtime', e.device, e.reason) : e))
+    })
   )
