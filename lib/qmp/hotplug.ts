@@ -206,6 +206,9 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
   _tag: 'unplug',
   description: `device_del ${id}, then wait for its DEVICE_DELETED`,
   id,
+  command: deviceDel(id),
+  alreadyDone: DEVICE_GONE,
+  stillPending: [{ desc: 'in the process of unplug' }],
   timeoutMs,
   undo: { command: deviceAdd(readd), alreadyDone: DEVICE_THERE }
 })

@@ -61,6 +61,12 @@ export interface UnplugStep {
   readonly _tag: 'unplug'
   readonly description: string
   readonly id: string
+  /** `device_del` of `id`. */
+  readonly command: QmpCommand
+  /** Errors meaning the device is gone already (a previous run, or the guest, finished it). */
+  readonly alreadyDone: ReadonlyArray<AlreadyDone>
+  /** Errors meaning an earlier `device_del` still waits for the guest: wait for the same event. */
+  readonly stillPending: ReadonlyArray<AlreadyDone>
   readonly timeoutMs: number
   /** Re-creates the device (`device_add` with its recorded properties) for a rollback. */
   readonly undo: Undo

@@ -132,7 +132,7 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
     log.push({ step: i, phase: 'do', command: s.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
     return r._tag === 'failed' ? r : { _tag: 'ok' }
   }
-  const command: QmpCommand = { execute: 'device_del', arguments: { id: s.id } }
+  const command = s.command
   const match = unplugEventFor(s.id)
   const r = await sendChecked(x, command)
   if (E.isLeft(r)) {
@@ -146,13 +146,11 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
   }
   const err = toStepError(r.right)
   if (err !== undefined && err._tag === 'QmpError') {
-    // Gone already: a previous run (or the guest) finished it.
-    if (err.class === 'DeviceNotFound') {
+    if (isAlreadyDone(s.alreadyDone)(err)) {
       log.push({ step: i, phase: 'do', command, result: 'already-done' })
       return { _tag: 'ok' }
     }
-    // A previous device_del is still waiting for the guest: keep waiting for the same event.
-    if (!err.desc.includes('in the process of unplug')) {
+    if (!isAlreadyDone(s.stillPending)(err)) {
       log.push({ step: i, phase: 'do', command, result: 'failed', error: err })
       return { _tag: 'failed', error: err }
     }
