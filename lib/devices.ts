@@ -53,6 +53,9 @@ export interface NicDevice {
 }
 
 /**
+ * Any device the plan gives a `-device` option: what {@link allDevices} lists and
+ * {@link deviceOptions} renders. Tell them apart by `kind`.
+ *
  * @since 0.1.0
  */
 export type Device = ScsiController | BlockDevice | NicDevice

@@ -23,6 +23,12 @@ const ImageRef = closed(
   'BackingImage'
 )
 
+/**
+ * io-ts codec for one entry of the spec's `disks[]`, filling its defaults (`mode` rw, `format`
+ * raw) and refusing unknown fields. The checks across fields are {@link toDisk}'s.
+ *
+ * @since 0.1.0
+ */
 export const DiskInput = closed(
   {
     uuid: DeviceUuid,
@@ -71,6 +77,12 @@ export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSou
 
 type DiskIn = t.TypeOf<typeof DiskInput>
 
+/**
+ * Completes a decoded disk: its QEMU id from the uuid, Ganeti's way, and its image located (a
+ * `uri` wins over `path`, which is kept as the link path). Every problem is reported under `at`.
+ *
+ * @since 0.1.0
+ */
 export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
   const errors: FieldError[] = []
   const id = deviceId('disk', d.uuid.toLowerCase())

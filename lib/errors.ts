@@ -32,11 +32,17 @@ export type DevplanError =
   | { readonly _tag: 'UnknownDevice'; readonly id: string }
 
 /**
+ * Wraps field errors into one `InvalidInput`, so that a caller gets every rejected field of an
+ * input at once rather than only the first.
+ *
  * @since 0.1.0
  */
 export const invalidInput = (errors: ReadonlyArray<FieldError>): DevplanError => ({ _tag: 'InvalidInput', errors })
 
 /**
+ * An `InvalidInput` about one field: for checks made after decoding, where the path (such as
+ * `hvparams.kvm_extra`) must still lead the caller to the value at fault.
+ *
  * @since 0.1.0
  */
 export const fieldError = (path: string, value: unknown, message: string): DevplanError =>

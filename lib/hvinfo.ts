@@ -43,6 +43,9 @@ export type UnitHvinfo = { readonly driver: string; readonly id: string; readonl
 export type IsaHvinfo = { readonly driver: string; readonly id: string; readonly bus: string; readonly iobase: number; readonly irq: number }
 
 /**
+ * A placement record of any kind: PCI slot, SCSI target, IDE or floppy unit, or ISA resources.
+ * It has no tag, being stored and rendered in Ganeti's form: {@link placement} tells them apart.
+ *
  * @since 0.1.0
  */
 export type Hvinfo = PciHvinfo | ScsiHvinfo | UnitHvinfo | IsaHvinfo
@@ -59,6 +62,9 @@ export type Placement =
   | { readonly _tag: 'isa'; readonly hvinfo: IsaHvinfo }
 
 /**
+ * Which kind of placement an hvinfo is, narrowed for a `switch`. Decided by the values of the
+ * placement keys, as an hvinfo read from a runtime file carries no tag.
+ *
  * @since 0.1.0
  */
 export const placement = (h: Hvinfo): Placement =>

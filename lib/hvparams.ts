@@ -16,6 +16,8 @@ import { showValue } from './errors.js'
 export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd', 'ide'] as const
 
 /**
+ * A `disk_type` value: which frontend a disk gets (see {@link diskDriver}), and so which bus.
+ *
  * @since 0.1.0
  */
 export type DiskType = (typeof DISK_TYPES)[number]
@@ -48,46 +50,71 @@ const DiskTypeCodec = new t.Type<DiskType, DiskType, unknown>(
 export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er', 'ne2k_pci', 'pcnet', 'rtl8139', 'ne2k_isa'] as const
 
 /**
+ * A `nic_type` value: the NIC model, which is also QEMU's driver name except for `paravirtual`
+ * (virtio-net-pci).
+ *
  * @since 0.1.0
  */
 export type NicType = (typeof NIC_TYPES)[number]
 
 /**
+ * `scsi_controller_type` values: the driver of the one SCSI controller, added when `disk_type`
+ * or the CD-ROMs' type is SCSI. Its type bounds how many SCSI devices fit.
+ *
  * @since 0.1.0
  */
 export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as const
 
 /**
+ * A `scsi_controller_type` value, also the controller's QEMU driver name.
+ *
  * @since 0.1.0
  */
 export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
 
 /**
+ * `disk_cache` values, Ganeti's names for QEMU's cache modes (`default` is writeback). Under
+ * `-blockdev` each splits into the device's `write-cache` and the nodes' `cache.*` options.
+ *
  * @since 0.1.0
  */
 export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'directsync', 'unsafe'] as const
 
 /**
+ * A `disk_cache` value. `none` and `directsync` open images with O_DIRECT, which `disk_aio`
+ * `native` needs.
+ *
  * @since 0.1.0
  */
 export type DiskCache = (typeof DISK_CACHES)[number]
 
 /**
+ * `disk_aio` values: how QEMU submits the I/O of local images. `native` needs O_DIRECT (checked
+ * on decoding: `disk_cache` none or directsync), `io_uring` QEMU 5.0 (checked on planning).
+ *
  * @since 0.1.0
  */
 export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
 
 /**
+ * A `disk_aio` value, set as `aio` on the protocol node of a local file or block device.
+ *
  * @since 0.1.0
  */
 export type DiskAio = (typeof DISK_AIOS)[number]
 
 /**
+ * `boot_order` values: the first disk, first CD-ROM or first NIC gets `bootindex=1`, while the
+ * floppy, which has no bootindex, is chosen with `-boot order=a`. Unused when a kernel is booted.
+ *
  * @since 0.1.0
  */
 export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
 
 /**
+ * A `boot_order` value. When the instance has no such disk, CD-ROM or NIC, no bootindex is set
+ * and the firmware decides.
+ *
  * @since 0.1.0
  */
 export type BootOrder = (typeof BOOT_ORDERS)[number]

@@ -8,11 +8,17 @@
  */
 
 /**
+ * QEMU's grammar for device ids and node-names, at most 31 characters so that an id fits as a
+ * node-name too. Ids read from runtime files are checked against it before reaching a command line.
+ *
  * @since 0.1.0
  */
 export const ID_PATTERN = /^[A-Za-z][A-Za-z0-9._-]{0,30}$/
 
 /**
+ * Whether QEMU accepts `id` both as a device id and as a node-name, as it must: one id names a
+ * device, its top block node and its netdev.
+ *
  * @since 0.1.0
  */
 export const isValidId = (id: string): boolean => ID_PATTERN.test(id)

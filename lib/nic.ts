@@ -43,9 +43,18 @@ const Backend = new t.Type<NicBackend, NicBackend, unknown>(
   t.identity
 )
 
+/**
+ * io-ts codec for one entry of the spec's `nics[]`, refusing unknown fields. {@link toNic}
+ * completes what it decodes.
+ *
+ * @since 0.1.0
+ */
 export const NicInput = closed({ uuid: DeviceUuid, mac: Mac, backend: Backend, name: withDefault(text, '') }, 'Nic')
 
 /**
+ * A NIC after decoding: its QEMU id derived from its uuid (`nic-<first three groups>`), and uuid
+ * and MAC lowercased as Ganeti records them, so duplicates are found whatever the spelling.
+ *
  * @since 0.1.0
  */
 export interface Nic {
@@ -58,6 +67,12 @@ export interface Nic {
 
 type NicIn = t.TypeOf<typeof NicInput>
 
+/**
+ * Completes a decoded NIC with its Ganeti-style id. It cannot fail, since the codec already
+ * checked the uuid; it returns an `Either` to fit {@link decodeOne} like `toDisk`.
+ *
+ * @since 0.1.0
+ */
 export const toNic = (n: NicIn, _at: string): E.Either<ReadonlyArray<FieldError>, Nic> => {
   // A UUID always gives a valid 23-character id; lowercase, as Ganeti's ids are.
   const uuid = n.uuid.toLowerCase()

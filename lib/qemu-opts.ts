@@ -22,6 +22,9 @@ export type Json = string | number | boolean | null | ReadonlyArray<Json> | { re
 export type JsonObject = { readonly [key: string]: Json }
 
 /**
+ * Doubles every `,` in a key=value option value, so that a path or name from the spec stays one
+ * value: `/srv/a,file.driver=nbd` would otherwise add an option.
+ *
  * @since 0.1.0
  */
 export const escapeValue = (value: string): string => value.replace(/,/g, ',,')

@@ -7,6 +7,9 @@
 import * as t from 'io-ts'
 
 /**
+ * A target QEMU version. `micro` is kept for display and runtime stamps; features depend on
+ * major.minor only.
+ *
  * @since 0.1.0
  */
 export interface QemuVersion {
@@ -46,6 +49,9 @@ export const QemuVersionFromString = new t.Type<QemuVersion, string, unknown>(
 )
 
 /**
+ * Whether a version is `major.minor` or later. Micro releases are ignored: QEMU adds features
+ * only in major.minor releases.
+ *
  * @since 0.1.0
  */
 export const atLeast =
@@ -54,23 +60,38 @@ export const atLeast =
     v.major > major || (v.major === major && v.minor >= minor)
 
 /**
+ * What a target QEMU can do, as far as the plan cares: each flag picks a syntax or allows a
+ * setting. The result of {@link features}.
+ *
+ * @since 0.1.0
+ */
+export interface Features {
+  /** `-blockdev` became stable in 2.9; the library renders nothing older. */
+  readonly blockdev: boolean
+  /** `-device` parses JSON since 6.2 (keyval before: QemuOpts with `,,` escaping). */
+  readonly jsonDevice: boolean
+  /** `-netdev` parses JSON since 7.1. */
+  readonly jsonNetdev: boolean
+  /** `aio=io_uring` since 5.0. */
+  readonly ioUring: boolean
+}
+
+/**
  * What a version can do. Thresholds are the QEMU releases that introduced each feature.
  *
  * @since 0.1.0
  */
-export const features = (v: QemuVersion) =>
+export const features = (v: QemuVersion): Features =>
   ({
-    /** `-blockdev` became stable in 2.9; the library renders nothing older. */
     blockdev: atLeast(2, 9)(v),
-    /** `-device` parses JSON since 6.2 (keyval before: QemuOpts with `,,` escaping). */
     jsonDevice: atLeast(6, 2)(v),
-    /** `-netdev` parses JSON since 7.1. */
     jsonNetdev: atLeast(7, 1)(v),
-    /** `aio=io_uring` since 5.0. */
     ioUring: atLeast(5, 0)(v)
   }) as const
 
 /**
+ * A version as messages and runtime stamps show it, always with all three parts (`7.2.0`).
+ *
  * @since 0.1.0
  */
 export const showVersion = (v: QemuVersion): string => `${v.major}.${v.minor}.${v.micro}`

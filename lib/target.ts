@@ -11,6 +11,9 @@ import { fromValidationErrors, invalidInput, type DevplanError } from './errors.
 import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
 
 /**
+ * A checked target: the QEMU version to render for and, optionally, the machine type. The
+ * version is an input, never probed, so the same plan comes out on every host.
+ *
  * @since 0.1.0
  */
 export interface Target {
@@ -79,6 +82,9 @@ export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
 export type MachineFamily = 'pc' | 'q35'
 
 /**
+ * The family of a machine type (`pc-i440fx-7.2` is `pc`), which decides the bus layout;
+ * `undefined` for a machine the planner does not know, which `planDevices` refuses.
+ *
  * @since 0.1.0
  */
 export const machineFamily = (machine: string): MachineFamily | undefined =>

@@ -6,6 +6,9 @@
 import type { DiskCache } from '../hvparams.js'
 
 /**
+ * What one `disk_cache` mode becomes in QEMU: part of it is the guest device's `write-cache`,
+ * part the nodes' `cache.*` options, since `-blockdev` has no single `cache=` any more.
+ *
  * @since 0.1.0
  */
 export interface CacheSettings {

@@ -22,6 +22,9 @@ export type ImageSource =
   | { readonly _tag: 'remote'; readonly remote: RemoteSource }
 
 /**
+ * The driver of a format node: `raw`, or `qcow2`, the only one that may have a backing chain.
+ * `-blockdev` never probes an image, so the spec must say which (`raw` unless given).
+ *
  * @since 0.1.0
  */
 export type ImageFormat = 'raw' | 'qcow2'
@@ -56,6 +59,9 @@ export type ProtocolNode =
 export type FormatNode = { readonly driver: ImageFormat; readonly file: string; readonly backing?: string } & NodeCommon
 
 /**
+ * Any one node, as a `-blockdev` option or as the arguments of `blockdev-add` (the same object
+ * serves both, so a hot-added disk gets the nodes it would have had at start).
+ *
  * @since 0.1.0
  */
 export type BlockdevOptions = ProtocolNode | FormatNode

@@ -10,6 +10,9 @@ import type { DevplanError } from '../errors.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
+ * An IDE address as `-device` takes it: `bus` (`ide.0`, `ide.1`) and `unit` (0 master,
+ * 1 slave). hvinfo records it for ide-hd and ide-cd instead of a PCI slot.
+ *
  * @since 0.1.0
  */
 export interface IdePlace {
@@ -27,6 +30,9 @@ export const pcIdeBus = (): Slots => emptySlots('ide.0/ide.1', 4)
 const place = (index: number): IdePlace => ({ bus: `ide.${index >> 1}`, unit: index & 1 })
 
 /**
+ * Gives a new IDE disk or CD-ROM the first free place, in the order ide.0 unit 0, ide.0 unit 1,
+ * ide.1 unit 0, ide.1 unit 1; a fifth IDE device is `BusFull`.
+ *
  * @since 0.1.0
  */
 export const allocateIde =
@@ -38,6 +44,9 @@ export const allocateIde =
     )
 
 /**
+ * Marks the place a recorded hvinfo names as taken, when the bus state of a running instance
+ * is rebuilt. Only the four places of a pc machine exist: any other bus or unit is refused.
+ *
  * @since 0.1.0
  */
 export const takeIde =

@@ -10,11 +10,17 @@ import type { DevplanError } from '../errors.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
+ * The pc machine's ISA bus, which every `ne2k_isa` NIC names as its `bus`. It has no slots:
+ * a card's place is its iobase/irq pair.
+ *
  * @since 0.1.0
  */
 export const ISA_BUS = 'isa.0'
 
 /**
+ * Where an ISA NIC sits: its I/O port base and IRQ line. QEMU gives every ne2k_isa the same
+ * defaults, so each card must be given its own pair explicitly.
+ *
  * @since 0.1.0
  */
 export interface IsaPlace {
@@ -23,6 +29,9 @@ export interface IsaPlace {
 }
 
 /**
+ * The pairs an NE2000 ISA card may take, in QEMU's order (hw/i386/pc.c), so the n-th card gets
+ * what `-net nic,model=ne2k_isa` would give it. Six places: a seventh ISA NIC is `BusFull`.
+ *
  * @since 0.1.0
  */
 export const NE2K_ISA_PLACES: ReadonlyArray<IsaPlace> = [
@@ -35,11 +44,16 @@ export const NE2K_ISA_PLACES: ReadonlyArray<IsaPlace> = [
 ]
 
 /**
+ * A fresh ISA bus with one free place per entry of {@link NE2K_ISA_PLACES}.
+ *
  * @since 0.1.0
  */
 export const ne2kIsaBus = (): Slots => emptySlots(ISA_BUS, NE2K_ISA_PLACES.length)
 
 /**
+ * Gives a new ne2k_isa NIC the first free iobase/irq pair of the table; `BusFull` once all six
+ * are held.
+ *
  * @since 0.1.0
  */
 export const allocateIsa =
@@ -55,6 +69,9 @@ export const allocateIsa =
     )
 
 /**
+ * Marks the pair a recorded hvinfo names as taken, when the bus state of a running instance is
+ * rebuilt. A pair that is not in the table is refused rather than ignored.
+ *
  * @since 0.1.0
  */
 export const takeIsa =

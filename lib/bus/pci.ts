@@ -11,11 +11,16 @@ import type { DevplanError } from '../errors.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
+ * The root PCI bus of an i440fx pc machine: the `bus` of every PCI device's hvinfo.
+ *
  * @since 0.1.0
  */
 export const PCI_BUS = 'pci.0'
 
 /**
+ * Slots of one conventional PCI bus, 0x00 to 0x1f. Only function 0 is used, so this is also
+ * the most devices the bus holds; an `addr` of 0x20 or more does not exist.
+ *
  * @since 0.1.0
  */
 export const PCI_SLOTS = 32
@@ -27,6 +32,9 @@ const PC_FIXED: ReadonlyArray<readonly [number, string]> = [
 ]
 
 /**
+ * The slots of `pci.0` with the `kvm_pci_reservations` boundary: disks and NICs are placed at or
+ * above it, the SCSI controller and virtio CD-ROMs on the lowest free slot, as QEMU would.
+ *
  * @since 0.1.0
  */
 export interface PciBus {

@@ -12,16 +12,25 @@ import type { ScsiControllerType } from '../hvparams.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
+ * The id of the instance's one SCSI controller, Ganeti's `scsi`. QEMU names the controller's bus
+ * after it (`scsi.0`), the bus that SCSI hvinfo in Ganeti's runtime files records.
+ *
  * @since 0.1.0
  */
 export const SCSI_CONTROLLER_ID = 'scsi'
 
 /**
+ * The bus of the SCSI controller, named by QEMU after its id: the `bus` of every SCSI device's
+ * hvinfo.
+ *
  * @since 0.1.0
  */
 export const SCSI_BUS = 'scsi.0'
 
 /**
+ * How many targets (`scsi-id`s on channel 0) each controller type accepts, measured on QEMU 7.2.
+ * One device too many is refused as `BusFull` when planning, not by QEMU with `bad scsi device id`.
+ *
  * @since 0.1.0
  */
 export const SCSI_TARGETS: Readonly<Record<ScsiControllerType, number>> = {
@@ -31,6 +40,9 @@ export const SCSI_TARGETS: Readonly<Record<ScsiControllerType, number>> = {
 }
 
 /**
+ * The targets of the one SCSI controller, with the controller type that bounds them: the type
+ * decides how many SCSI disks and CD-ROMs fit.
+ *
  * @since 0.1.0
  */
 export interface ScsiBus {
@@ -39,6 +51,8 @@ export interface ScsiBus {
 }
 
 /**
+ * A fresh SCSI bus for a controller type, every target free, sized by {@link SCSI_TARGETS}.
+ *
  * @since 0.1.0
  */
 export const scsiBus = (controller: ScsiControllerType): ScsiBus => ({

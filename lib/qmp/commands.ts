@@ -12,46 +12,117 @@ import type { QmpCommand } from './executor.js'
 
 const cmd = (execute: string, args?: JsonObject): QmpCommand => (args === undefined ? { execute } : { execute, arguments: args })
 
-/** @since 0.1.0 */
+/**
+ * `blockdev-add`: creates one node from the same options as `-blockdev`, so that a hot-added
+ * disk has the nodes it would have had at start.
+ *
+ * @since 0.1.0
+ */
 export const blockdevAdd = (node: BlockdevOptions): QmpCommand => cmd('blockdev-add', node)
-/** @since 0.1.0 */
+/**
+ * `blockdev-del`: deletes a node nothing uses any more; a graph is deleted top node first.
+ *
+ * @since 0.1.0
+ */
 export const blockdevDel = (nodeName: string): QmpCommand => cmd('blockdev-del', { 'node-name': nodeName })
 /** `device_add`: the same properties as `-device` (see `deviceOptions`). @since 0.1.0 */
 export const deviceAdd = (options: JsonObject): QmpCommand => cmd('device_add', options)
-/** @since 0.1.0 */
+/**
+ * `device_del`: only asks for the removal. The device is gone when `DEVICE_DELETED` arrives,
+ * which for a PCI device waits on the guest.
+ *
+ * @since 0.1.0
+ */
 export const deviceDel = (id: string): QmpCommand => cmd('device_del', { id })
 /** `netdev_add`: the same options as `-netdev` (see `netdevOptions`). @since 0.1.0 */
 export const netdevAdd = (options: JsonObject): QmpCommand => cmd('netdev_add', options)
-/** @since 0.1.0 */
+/**
+ * `netdev_del`: removes a NIC's backend, once `DEVICE_DELETED` says its device is gone.
+ *
+ * @since 0.1.0
+ */
 export const netdevDel = (id: string): QmpCommand => cmd('netdev_del', { id })
 /** `getfd`: names the file descriptor that travels with this command (SCM_RIGHTS). @since 0.1.0 */
 export const getfd = (fdname: string): QmpCommand => cmd('getfd', { fdname })
-/** @since 0.1.0 */
+/**
+ * `closefd`: closes an fd that `getfd` named; the undo of a `getfd` step.
+ *
+ * @since 0.1.0
+ */
 export const closefd = (fdname: string): QmpCommand => cmd('closefd', { fdname })
 /** `add-fd`: puts the descriptor that travels with this command into an fd set. @since 0.1.0 */
 export const addFd = (fdsetId?: number, opaque?: string): QmpCommand =>
   cmd('add-fd', { ...(fdsetId === undefined ? {} : { 'fdset-id': fdsetId }), ...(opaque === undefined ? {} : { opaque }) })
-/** @since 0.1.0 */
+/**
+ * `remove-fd`: takes `fd`, or without it every fd, out of an fd set that `add-fd` filled. QEMU
+ * closes it once no node opened through `/dev/fdset/N` still uses it.
+ *
+ * @since 0.1.0
+ */
 export const removeFd = (fdsetId: number, fd?: number): QmpCommand => cmd('remove-fd', { 'fdset-id': fdsetId, ...(fd === undefined ? {} : { fd }) })
-/** @since 0.1.0 */
+/**
+ * `query-pci`: what QEMU put on each slot, to compare a running instance with its hvinfo (the
+ * library never probes; this is for callers and tests).
+ *
+ * @since 0.1.0
+ */
 export const queryPci = (): QmpCommand => cmd('query-pci')
-/** @since 0.1.0 */
+/**
+ * `query-block`: every drive with its medium and tray state, e.g. to see a CD-ROM change take
+ * effect. `-blockdev` drives are named by `qdev`, not `device`.
+ *
+ * @since 0.1.0
+ */
 export const queryBlock = (): QmpCommand => cmd('query-block')
 /** `flat: true` lists every node, children included. @since 0.1.0 */
 export const queryNamedBlockNodes = (): QmpCommand => cmd('query-named-block-nodes', { flat: true })
-/** @since 0.1.0 */
+/**
+ * `qom-list`: the properties and children of a QOM path; `/machine/peripheral` lists every
+ * device that has an id.
+ *
+ * @since 0.1.0
+ */
 export const qomList = (path: string): QmpCommand => cmd('qom-list', { path })
-/** @since 0.1.0 */
+/**
+ * `qom-get`: one property of a device (`/machine/peripheral/<id>`), to check a placement against
+ * its hvinfo. A PCI `addr` comes back as devfn, slot × 8.
+ *
+ * @since 0.1.0
+ */
 export const qomGet = (path: string, property: string): QmpCommand => cmd('qom-get', { path, property })
-/** @since 0.1.0 */
+/**
+ * `blockdev-open-tray`: the first step of a medium change. `force` (the default here) opens a
+ * tray the guest has locked, instead of only asking the guest to eject.
+ *
+ * @since 0.1.0
+ */
 export const blockdevOpenTray = (id: string, force = true): QmpCommand => cmd('blockdev-open-tray', { id, force })
-/** @since 0.1.0 */
+/**
+ * `blockdev-remove-medium`: takes the medium out of an open tray, so that its nodes can be
+ * deleted.
+ *
+ * @since 0.1.0
+ */
 export const blockdevRemoveMedium = (id: string): QmpCommand => cmd('blockdev-remove-medium', { id })
-/** @since 0.1.0 */
+/**
+ * `blockdev-insert-medium`: puts node `nodeName`, added by `blockdev-add` first, into the open
+ * tray of drive `id`.
+ *
+ * @since 0.1.0
+ */
 export const blockdevInsertMedium = (id: string, nodeName: string): QmpCommand => cmd('blockdev-insert-medium', { id, 'node-name': nodeName })
-/** @since 0.1.0 */
+/**
+ * `blockdev-close-tray`: ends a medium change, so that the guest sees the new medium.
+ *
+ * @since 0.1.0
+ */
 export const blockdevCloseTray = (id: string): QmpCommand => cmd('blockdev-close-tray', { id })
-/** @since 0.1.0 */
+/**
+ * `query-commands`: the commands a running QEMU offers. The library takes its target as given;
+ * this is for callers and tests that check a QEMU against it.
+ *
+ * @since 0.1.0
+ */
 export const queryCommands = (): QmpCommand => cmd('query-commands')
 
 /**
@@ -62,6 +133,9 @@ export const queryCommands = (): QmpCommand => cmd('query-commands')
 export const PciDeviceInfo = t.type({ bus: t.number, slot: t.number, function: t.number, qdev_id: t.string, class_info: t.type({ class: t.number }) })
 
 /**
+ * io-ts codec for the `query-pci` reply: each bus with its devices, so that a caller can see
+ * which id (`qdev_id`) holds which slot.
+ *
  * @since 0.1.0
  */
 export const QueryPciReply = t.readonlyArray(t.type({ bus: t.number, devices: t.readonlyArray(PciDeviceInfo) }))

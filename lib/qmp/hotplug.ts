@@ -36,6 +36,9 @@ import type { AlreadyDone, CommandStep, PlanStep, QmpPlan, Undo } from './plan.j
 export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
 
 /**
+ * Options of {@link planHotAdd} and {@link planHotRemove}. Both may wait for a guest to release a
+ * device; this bounds the wait.
+ *
  * @since 0.1.0
  */
 export interface HotplugOptions {

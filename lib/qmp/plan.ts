@@ -73,11 +73,16 @@ export interface UnplugStep {
 }
 
 /**
+ * One step of a plan: send a command, or unplug a device and wait for the guest to release it.
+ *
  * @since 0.1.0
  */
 export type PlanStep = CommandStep | UnplugStep
 
 /**
+ * A hotplug or medium change as data: nothing is sent until the caller hands it to `runPlan`,
+ * so it can be inspected or logged first. `after` is the runtime to keep once every step succeeded.
+ *
  * @since 0.1.0
  */
 export interface QmpPlan {

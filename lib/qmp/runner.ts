@@ -55,6 +55,9 @@ export interface Leftover {
 }
 
 /**
+ * How a plan ended, always with the runtime the caller must keep: the plan's `after` only when
+ * `Done`, else the runtime before the plan, which QEMU still matches (but for any `leftovers`).
+ *
  * @since 0.1.0
  */
 export type RunOutcome =
