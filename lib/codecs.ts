@@ -140,12 +140,19 @@ export const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: str
 
 
 /**
+ * The 8-4-4-4-12 hex form of a UUID (either case).
+ *
+ * @since 0.1.0
+ */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+
+/**
  * A device uuid (Ganeti's, a UUID): the device id is made from its first three groups, and a
  * shorter or odd string would silently give an id Ganeti never used.
  *
  * @since 0.1.0
  */
-export const DeviceUuid = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133" (Ganeti\'s device ids are made from its first three groups)', /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
+export const DeviceUuid = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133" (Ganeti\'s device ids are made from its first three groups)', UUID_PATTERN)
 
 /**
  * Decodes one device with `codec`, then checks it with `convert`; errors are reported under `at`.

@@ -236,6 +236,14 @@ export const cdromDriver = (type: DiskType): string =>
   type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-cd' : 'scsi-cd'
 
 /**
+ * The CD-ROM driver these hvparams give: `cdrom_disk_type`, or `disk_type` when it is empty.
+ *
+ * @since 0.1.0
+ */
+export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; readonly disk_type: DiskType }): string =>
+  cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
+
+/**
  * The frontend driver a nic_type means.
  *
  * @since 0.1.0

@@ -6,13 +6,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { boundedArray, closed, guarded, intIn, matching, withDefault } from './codecs.js'
+import { boundedArray, closed, guarded, intIn, matching, UUID_PATTERN, withDefault } from './codecs.js'
 import { DiskInput, passthroughErrors, toDisk, type Disk } from './disk.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { diskDriver, HvparamsCodec, type Hvparams } from './hvparams.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
 
-const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/)
+const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', UUID_PATTERN)
 const Hostname = matching('an instance name (letters, digits, ".", "_", "-", at most 253)', /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/)
 
 const InstanceInput = closed(

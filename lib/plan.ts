@@ -15,7 +15,7 @@ import { busKind, emptyBusState, place, type BusState } from './bus/state.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from './errors.js'
-import { cdromDriver, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
+import { cdromDriverOf, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
@@ -103,7 +103,7 @@ const planCdrom =
   (location: string, i: number): Step<BlockDevice> =>
   (s) => {
     const id = `cdrom${i + 1}`
-    const driver = cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
+    const driver = cdromDriverOf(h)
     return pipe(
       place(driver, id, 'qemu')(s),
       E.map(([hvinfo, next]) => [
@@ -212,7 +212,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   if (E.isLeft(extra)) return E.left(fieldError('hvparams.kvm_extra', h.kvm_extra, extra.left))
 
   const cdromLocations = [h.cdrom_image_path, h.cdrom2_image_path].filter((p) => p !== '')
-  const cdDriver = cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
+  const cdDriver = cdromDriverOf(h)
   // Like Ganeti, a SCSI disk_type brings its controller even with no disk yet, so that disks can
   // be hot-added to the running instance.
   const needsScsi = busKind(diskDriver(h.disk_type)) === 'scsi' || (cdromLocations.length > 0 && busKind(cdDriver) === 'scsi')
