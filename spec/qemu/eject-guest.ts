@@ -23,6 +23,7 @@
  * @since 0.1.0
  */
 import { writeFile } from 'node:fs/promises'
+import type { Vm } from './harness.js'
 
 /** The PIIX4 ACPI PCI hotplug register block on a `pc` machine. */
 export const PCIHP_DOWN = 0xae04
@@ -96,4 +97,30 @@ export const writeEjectGuest = async (path: string, sizeMiB = 1): Promise<string
   image.set(ejectBootSector(), 0)
   await writeFile(path, image)
   return path
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Resumes the VM and waits until the vCPU sits in the eject loop: CS:IP (from HMP `info
+ * registers`) inside the boot sector's code at 0x7c00. That is the proof SeaBIOS booted it.
+ */
+export const bootGuest = async (vm: Vm, timeoutMs = 15_000): Promise<number> => {
+  const started = Date.now()
+  await vm.qmp.executeOk('cont')
+  const status = await vm.qmp.executeOk('query-status')
+  if (!(typeof status === 'object' && status !== null && (status as Record<string, unknown>)['running'] === true)) throw new Error(`query-status after cont: ${JSON.stringify(status)}`)
+  let last = ''
+  while (Date.now() - started < timeoutMs) {
+    const regs = await vm.qmp.executeOk('human-monitor-command', { 'command-line': 'info registers' })
+    last = typeof regs === 'string' ? regs : JSON.stringify(regs)
+    const eip = /EIP=([0-9a-f]+)/i.exec(last)?.[1]
+    const cs = /\bCS =([0-9a-f]{4})/i.exec(last)?.[1]
+    if (eip !== undefined && cs !== undefined) {
+      const linear = Number.parseInt(cs, 16) * 16 + Number.parseInt(eip, 16)
+      if (linear >= 0x7c00 && linear < 0x7c00 + EJECT_LOOP.length) return Date.now() - started
+    }
+    await sleep(50)
+  }
+  throw new Error(`the eject guest did not reach its loop within ${timeoutMs} ms; registers:\n${last}\nstderr: ${vm.stderr()}`)
 }

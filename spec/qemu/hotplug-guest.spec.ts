@@ -29,7 +29,7 @@ import {
   type RunOutcome,
   type Runtime
 } from '../../lib/index.js'
-import { ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
+import { bootGuest, ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
 import { right } from '../support/either.js'
 
@@ -43,7 +43,6 @@ const BOOT_UUID = 'b0000001-7a22-4067-a566-7e0ca8386133'
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 // ---------------------------------------------------------------------------------------------
 // The instance: one virtio-blk boot disk holding the eject guest, nothing else.
@@ -115,30 +114,6 @@ const presence = async (vm: Vm, id: string, slot: number, nodes: ReadonlyArray<s
     pci: (await pciSlots(vm)).some((s) => s.slot === slot && s.qdev_id === id),
     nodes: nodes.filter((n) => names.has(n))
   }
-}
-
-/**
- * Resumes the VM and waits until the vCPU sits in the eject loop: CS:IP (from HMP `info
- * registers`) inside the boot sector's code at 0x7c00. That is the proof SeaBIOS booted it.
- */
-const bootGuest = async (vm: Vm, timeoutMs = 15_000): Promise<number> => {
-  const started = Date.now()
-  await vm.qmp.executeOk('cont')
-  const status = await vm.qmp.executeOk('query-status')
-  assert.ok(isRecord(status) && status['running'] === true, `query-status after cont: ${JSON.stringify(status)}`)
-  let last = ''
-  while (Date.now() - started < timeoutMs) {
-    const regs = await vm.qmp.executeOk('human-monitor-command', { 'command-line': 'info registers' })
-    last = typeof regs === 'string' ? regs : JSON.stringify(regs)
-    const eip = /EIP=([0-9a-f]+)/i.exec(last)?.[1]
-    const cs = /\bCS =([0-9a-f]{4})/i.exec(last)?.[1]
-    if (eip !== undefined && cs !== undefined) {
-      const linear = Number.parseInt(cs, 16) * 16 + Number.parseInt(eip, 16)
-      if (linear >= 0x7c00 && linear < 0x7c00 + EJECT_LOOP.length) return Date.now() - started
-    }
-    await sleep(50)
-  }
-  throw new Error(`the eject guest did not reach its loop within ${timeoutMs} ms; registers:\n${last}\nstderr: ${vm.stderr()}`)
 }
 
 /** Resolves once QEMU has reported `DEVICE_DELETED` for `id` (already or later); rejects after `ms`. */

@@ -15,7 +15,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
-import { EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
+import { bootGuest, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
 import { right } from '../support/either.js'
 
@@ -65,24 +65,6 @@ const waitDeleted = async (vm: Vm, id: string, ms = 5000): Promise<number> => {
   return deletedEvents(vm, id)
 }
 
-/** Resumes the VM and waits until the vCPU runs the eject loop at 0x7c00 (SeaBIOS booted it). */
-const bootGuest = async (vm: Vm, timeoutMs = 15_000): Promise<void> => {
-  const started = Date.now()
-  await vm.qmp.executeOk('cont')
-  let last = ''
-  while (Date.now() - started < timeoutMs) {
-    const regs = await vm.qmp.executeOk('human-monitor-command', { 'command-line': 'info registers' })
-    last = typeof regs === 'string' ? regs : JSON.stringify(regs)
-    const eip = /EIP=([0-9a-f]+)/i.exec(last)?.[1]
-    const cs = /\bCS =([0-9a-f]{4})/i.exec(last)?.[1]
-    if (eip !== undefined && cs !== undefined) {
-      const linear = Number.parseInt(cs, 16) * 16 + Number.parseInt(eip, 16)
-      if (linear >= 0x7c00 && linear < 0x7c00 + EJECT_LOOP.length) return
-    }
-    await sleep(50)
-  }
-  throw new Error(`the eject guest did not reach its loop within ${timeoutMs} ms:\n${last}\nstderr: ${vm.stderr()}`)
-}
 
 test('a Ganeti 2.12 runtime, upgraded: QEMU starts from runtimeArgv, every device at its recorded slot under its legacy id', async () => {
   const tmp = await tempDir()
