@@ -45,7 +45,7 @@ export const allocateIde =
 
 /**
  * Marks the place a recorded hvinfo names as taken, when the bus state of a running instance
- * is rebuilt. Only the four places of a pc machine exist: any other bus or unit is refused.
+ * is rebuilt. Only the four places of a pc machine exist: every other bus or unit is refused.
  *
  * @since 0.1.0
  */
