@@ -11,7 +11,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { cacheSettings } from './block/cache.js'
 import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
-import { busKind, emptyBusState, place, type BusState } from './bus/state.js'
+import { emptyBusState, place, type BusState } from './bus/state.js'
+import { busKind, frontend } from './frontend.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from './errors.js'
@@ -24,8 +25,6 @@ import { features, showVersion } from './qemu-version.js'
 import { splitWords } from './shell.js'
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 
-/** Frontends without a `write-cache` property (measured: `-device scsi-block,help`). */
-const NO_WRITE_CACHE = new Set(['scsi-block', 'scsi-generic'])
 
 /**
  * The graph of one disk, with the instance's cache, aio and discard settings.
@@ -60,7 +59,7 @@ export const diskFrontend = (h: Hvparams): { readonly driver: string; readonly w
  * @since 0.1.0
  */
 export const writeCacheFor = (driver: string, mode: Hvparams['disk_cache']): 'on' | 'off' | undefined =>
-  NO_WRITE_CACHE.has(driver) ? undefined : cacheSettings(mode).writeCache
+  frontend(driver)?.writeCache === false ? undefined : cacheSettings(mode).writeCache
 
 /**
  * Where a CD-ROM image lives: a local file or host CD-ROM, or an http(s) URL.

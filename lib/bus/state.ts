@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { ScsiControllerType } from '../hvparams.js'
+import { busKind } from '../frontend.js'
 import { placement, type Hvinfo } from '../hvinfo.js'
 import { allocateIde, pcIdeBus, takeIde } from './ide.js'
 import { allocateIsa, ISA_BUS, ne2kIsaBus, takeIsa } from './isa.js'
@@ -30,27 +31,6 @@ export interface BusState {
 
 /** The floppy controller's bus, built in even with -nodefaults. */
 const FLOPPY_BUS = 'floppy-bus.0'
-
-/**
- * Where a driver sits.
- *
- * @since 0.1.0
- */
-export type BusKind = 'pci' | 'scsi' | 'ide' | 'isa' | 'floppy'
-
-/**
- * @since 0.1.0
- */
-export const busKind = (driver: string): BusKind =>
-  driver.startsWith('scsi-')
-    ? 'scsi'
-    : driver === 'ide-hd' || driver === 'ide-cd'
-      ? 'ide'
-      : driver === 'ne2k_isa'
-        ? 'isa'
-        : driver === 'floppy'
-          ? 'floppy'
-          : 'pci'
 
 /**
  * The buses of a fresh pc machine.

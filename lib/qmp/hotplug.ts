@@ -13,7 +13,8 @@ import { pipe } from 'fp-ts/lib/function.js'
 import type { Draft } from 'immer'
 import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
-import { busKind, place } from '../bus/state.js'
+import { place } from '../bus/state.js'
+import { busKind, notHotpluggable } from '../frontend.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
@@ -81,20 +82,6 @@ const step = (description: string, command: CommandStep['command'], undo?: Undo,
 })
 
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
-
-/** Why a driver cannot be hot-plugged, if it cannot. */
-const notHotpluggable = (driver: string): string | undefined => {
-  switch (busKind(driver)) {
-    case 'ide':
-      return 'IDE devices cannot be hot-plugged (the IDE controller has no hotplug support)'
-    case 'isa':
-      return 'ISA devices (ne2k_isa) cannot be hot-plugged'
-    case 'floppy':
-      return 'the floppy drive cannot be hot-plugged'
-    default:
-      return undefined
-  }
-}
 
 const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
 

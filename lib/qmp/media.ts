@@ -12,6 +12,7 @@ import { produce } from '../immer.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
 import type { DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'
+import { frontend } from '../frontend.js'
 import { ImageLocation } from '../hvparams.js'
 import { cdromSource } from '../plan.js'
 import { cmdDevices } from '../runtime/bus.js'
@@ -20,7 +21,6 @@ import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
 import type { CommandStep, QmpPlan } from './plan.js'
 
-const REMOVABLE = new Set(['ide-cd', 'scsi-cd'])
 const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_path', cdrom2: 'cdrom2_image_path' }
 
 const step = (description: string, command: CommandStep['command'], undo?: CommandStep['command']): CommandStep => ({
@@ -41,7 +41,7 @@ const step = (description: string, command: CommandStep['command'], undo?: Comma
 export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
   const dev = cmdDevices(runtime.cmd).find((d) => d.id === id)
   if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })
-  if (!REMOVABLE.has(dev.driver)) return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
+  if (frontend(dev.driver)?.role !== 'cdrom' || frontend(dev.driver)?.removable !== true) return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
   // The same rule as hvparams.cdrom_image_path, where the location is recorded.
   if (location !== null && (location === '' || !ImageLocation.is(location))) {
     return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL (no NUL, no lone surrogate)' }] })

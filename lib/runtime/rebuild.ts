@@ -18,7 +18,8 @@ import { parseStructured } from '../qemu-opts.js'
 import type { BlockDevice, NicDevice } from '../devices.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import type { Hvinfo } from '../hvinfo.js'
-import { diskDriver, DISK_TYPES, nicDriver, NIC_TYPES, type Hvparams } from '../hvparams.js'
+import { frontend } from '../frontend.js'
+import type { Hvparams } from '../hvparams.js'
 import { localSource, type Disk } from '../disk.js'
 import type { NicBackend } from '../nic.js'
 import { diskDevice, diskGraph, nicDevice, writeCacheFor } from '../plan.js'
@@ -42,8 +43,9 @@ export interface RebuildOptions {
 /** The `-mon` this library renders right before the devices; `toRuntime` cuts there. */
 export const QMP_MONITOR: readonly [string, string] = ['-mon', 'chardev=qmp,mode=control']
 
-const DISK_DRIVERS = new Set([...DISK_TYPES.map(diskDriver), 'ide-cd'])
-const NIC_DRIVERS = new Set(NIC_TYPES.map(nicDriver))
+
+/** disk_type scsi-cd makes disks of CD frontends: a recorded disk may have either role. */
+const DISK_ROLES: ReadonlySet<string> = new Set(['disk', 'cdrom'])
 
 const unsupported = (device: string, reason: string): DevplanError => ({ _tag: 'Unsupported', device, reason })
 
@@ -96,7 +98,7 @@ export const derivedGraph = (d: RuntimeDisk, hvinfo: Hvinfo, h: Hvparams, at: st
 export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams): E.Either<DevplanError, BlockDevice> => {
   const hv = d.hvinfo
   if (hv === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
-  if (!DISK_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
+  if (!DISK_ROLES.has(frontend(hv.driver)?.role ?? '')) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
   if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, hv, h))(derivedDisk(d, hv, at))
   const writeCache = writeCacheFor(hv.driver, h.disk_cache)
   return E.right({ kind: 'disk', uuid: d.uuid, hvinfo: hv, graph: { top: hv.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
@@ -124,7 +126,7 @@ export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBacke
   const at = `nics[${i}]`
   const hv = n.hvinfo
   if (hv === undefined) return E.left(unsupported(`${at} (${n.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance; restart the instance from a new plan'))
-  if (!NIC_DRIVERS.has(hv.driver)) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
+  if (frontend(hv.driver)?.role !== 'nic') return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
   const base = { kind: 'nic', uuid: n.uuid, hvinfo: hv, mac: n.mac } as const
   if (n.netdev !== undefined) {
     return pipe(
