@@ -43,17 +43,6 @@ export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
   })
 
 /**
- * The frontend of a disk: driver from `disk_type`, `write-cache` from `disk_cache`.
- *
- * @since 0.1.0
- */
-export const diskFrontend = (h: Hvparams): { readonly driver: string; readonly writeCache?: 'on' | 'off' } => {
-  const driver = diskDriver(h.disk_type)
-  const writeCache = writeCacheFor(driver, h.disk_cache)
-  return writeCache === undefined ? { driver } : { driver, writeCache }
-}
-
-/**
  * The `write-cache` a frontend gets under a cache mode; `undefined` where the driver has none.
  *
  * @since 0.1.0

@@ -18,16 +18,16 @@ import { busKind, notHotpluggable } from '../frontend.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
-import { nicDriver, type Hvparams } from '../hvparams.js'
+import { diskDriver, nicDriver, type Hvparams } from '../hvparams.js'
 import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, type Nic, type NicBackend } from '../nic.js'
-import { diskDevice, diskFrontend, nicDevice } from '../plan.js'
+import { diskDevice, nicDevice } from '../plan.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
 import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
-import type { AlreadyDone, CommandStep, PlanStep, QmpPlan, Undo } from './plan.js'
+import { commandStep, type AlreadyDone, type PlanStep, type QmpPlan, type Undo } from './plan.js'
 
 /**
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
@@ -72,15 +72,6 @@ const NETDEV_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate ID' }]
 /** Undoing a device_add is an unplug: it is done when DEVICE_DELETED arrives, not when accepted. */
 const undoDeviceAdd = (id: string, timeoutMs: number): Undo => ({ command: deviceDel(id), alreadyDone: DEVICE_GONE, awaitDeleted: { id, timeoutMs } })
 
-const step = (description: string, command: CommandStep['command'], undo?: Undo, extra: Partial<Pick<CommandStep, 'fd' | 'alreadyDone'>> = {}): CommandStep => ({
-  _tag: 'command',
-  description,
-  command,
-  alreadyDone: extra.alreadyDone ?? [],
-  ...(extra.fd === undefined ? {} : { fd: extra.fd }),
-  ...(undo === undefined ? {} : { undo })
-})
-
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
 
 const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
@@ -103,19 +94,19 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
 
 const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanStep> => [
   ...dev.graph.nodes.map((n) =>
-    step(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
+    commandStep(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
   ),
-  step(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.hvinfo.id, timeoutMs))
+  commandStep(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.hvinfo.id, timeoutMs))
 ]
 
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
-  const fe = diskFrontend(h)
-  const errors = passthroughErrors(disk, fe.driver, 'disk')
+  const driver = diskDriver(h.disk_type)
+  const errors = passthroughErrors(disk, driver, 'disk')
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
-    checkTarget(rt, 'disk', disk.uuid, disk.id, fe.driver),
+    checkTarget(rt, 'disk', disk.uuid, disk.id, driver),
     E.chain(() => runtimeBusState(rt)),
-    E.chain(place(fe.driver, disk.id)),
+    E.chain(place(driver, disk.id)),
     E.map(([hvinfo]) => {
       const dev = diskDevice(disk, hvinfo, h)
       return {
@@ -134,7 +125,7 @@ const fdSteps = (id: string, fds: ReadonlyArray<number>, prefix: string): { read
     names,
     steps: fds.map((fd, i) =>
       // netdev_add consumes the names it uses, so closing one afterwards finds nothing: fine.
-      step(`getfd ${names[i] ?? ''} for ${id}`, getfd(names[i] ?? ''), { command: closefd(names[i] ?? ''), alreadyDone: FD_GONE }, { fd })
+      commandStep(`getfd ${names[i] ?? ''} for ${id}`, getfd(names[i] ?? ''), { command: closefd(names[i] ?? ''), alreadyDone: FD_GONE }, { fd })
     )
   }
 }
@@ -162,8 +153,8 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         steps: [
           ...taps.steps,
           ...vhosts.steps,
-          step(`netdev_add ${String(netdev['type'])} ${nic.id}`, netdevAdd(netdev), { command: netdevDel(nic.id), alreadyDone: NETDEV_GONE }),
-          step(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(nic.id, timeoutMs))
+          commandStep(`netdev_add ${String(netdev['type'])} ${nic.id}`, netdevAdd(netdev), { command: netdevDel(nic.id), alreadyDone: NETDEV_GONE }),
+          commandStep(`device_add ${driver} ${nic.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(nic.id, timeoutMs))
         ],
         before: rt,
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
@@ -212,7 +203,7 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bo
     unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
-      return step(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE })
+      return commandStep(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE })
     })
   ]
 }
@@ -222,7 +213,7 @@ const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number, bootin
   const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: NETDEV_THERE } : undefined
   return [
     unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
-    step(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
+    commandStep(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
   ]
 }
 

@@ -19,17 +19,12 @@ import { cmdDevices } from '../runtime/bus.js'
 import { cmdNodes, deviceDrive, setMedium } from '../runtime/cmd.js'
 import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
-import type { CommandStep, QmpPlan } from './plan.js'
+import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
+
+/** Media steps undo by the opposite tray or medium command. */
+const undo = (command: CommandStep['command']): Undo => ({ command, alreadyDone: [] })
 
 const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_path', cdrom2: 'cdrom2_image_path' }
-
-const step = (description: string, command: CommandStep['command'], undo?: CommandStep['command']): CommandStep => ({
-  _tag: 'command',
-  description,
-  command,
-  alreadyDone: [],
-  ...(undo === undefined ? {} : { undo: { command: undo, alreadyDone: [] } })
-})
 
 /**
  * Plans a medium change of CD-ROM `id` (`cdrom1`, `cdrom2`): `location` is an absolute path or
@@ -63,28 +58,28 @@ export const planChangeMedium = (runtime: Runtime, id: string, location: string 
     current === undefined
       ? []
       : [
-          step(`remove the medium of ${id}`, blockdevRemoveMedium(id), blockdevInsertMedium(id, current)),
+          commandStep(`remove the medium of ${id}`, blockdevRemoveMedium(id), undo(blockdevInsertMedium(id, current))),
           ...[current, protocolNodeName(current)].flatMap((name) => {
             const node = byName.get(name)
-            return node === undefined ? [] : [step(`blockdev-del ${name}`, blockdevDel(name), blockdevAdd(node))]
+            return node === undefined ? [] : [commandStep(`blockdev-del ${name}`, blockdevDel(name), undo(blockdevAdd(node)))]
           })
         ]
   const insert: ReadonlyArray<CommandStep> =
     top === undefined
       ? []
       : [
-          ...fresh.map((n) => step(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), blockdevDel(n['node-name']))),
-          step(`insert ${top['node-name']} into ${id}`, blockdevInsertMedium(id, top['node-name']), blockdevRemoveMedium(id))
+          ...fresh.map((n) => commandStep(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), undo(blockdevDel(n['node-name'])))),
+          commandStep(`insert ${top['node-name']} into ${id}`, blockdevInsertMedium(id, top['node-name']), undo(blockdevRemoveMedium(id)))
         ]
   return pipe(
     E.right<DevplanError, QmpPlan>({
       title: location === null ? `eject ${id}` : `change the medium of ${id} to ${location}`,
       steps: [
         // force: open even if the guest locked the tray, as a change requested by the host must.
-        step(`open the tray of ${id}`, blockdevOpenTray(id, true), blockdevCloseTray(id)),
+        commandStep(`open the tray of ${id}`, blockdevOpenTray(id, true), undo(blockdevCloseTray(id))),
         ...eject,
         ...insert,
-        step(`close the tray of ${id}`, blockdevCloseTray(id), blockdevOpenTray(id, true))
+        commandStep(`close the tray of ${id}`, blockdevCloseTray(id), undo(blockdevOpenTray(id, true)))
       ],
       before: runtime,
       after: produce(runtime, (d) => {

@@ -95,6 +95,25 @@ export interface QmpPlan {
 }
 
 /**
+ * A command step; `undo` and the extras default to none.
+ *
+ * @since 0.1.0
+ */
+export const commandStep = (
+  description: string,
+  command: QmpCommand,
+  undo?: Undo,
+  extra: { readonly fd?: number; readonly alreadyDone?: ReadonlyArray<AlreadyDone> } = {}
+): CommandStep => ({
+  _tag: 'command',
+  description,
+  command,
+  alreadyDone: extra.alreadyDone ?? [],
+  ...(extra.fd === undefined ? {} : { fd: extra.fd }),
+  ...(undo === undefined ? {} : { undo })
+})
+
+/**
  * Does an error reply match one of the "already so" cases?
  *
  * @since 0.1.0

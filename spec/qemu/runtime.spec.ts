@@ -66,13 +66,19 @@ const waitDeleted = async (vm: Vm, id: string, ms = 5000): Promise<number> => {
 }
 
 
+/** A Ganeti 2.12 runtime over fresh images (the boot disk is the eject guest), upgraded and rendered. */
+const legacyInstance = async (dir: string) => {
+  const boot = await writeEjectGuest(join(dir, 'boot.raw'))
+  const data = await makeImage(dir, 'data.raw', 'raw')
+  const rt = right(parseRuntime(JSON.stringify(ganeti212File(dir, boot, data))), 'parseRuntime')
+  const argv = right(runtimeArgv(rt, { qemu: QEMU_7_2, nicBackend: user }), 'runtimeArgv')
+  return { boot, data, rt, argv }
+}
+
 test('a Ganeti 2.12 runtime, upgraded: QEMU starts from runtimeArgv, every device at its recorded slot under its legacy id', async () => {
   const tmp = await tempDir()
   try {
-    const boot = await writeEjectGuest(join(tmp.path, 'boot.raw'))
-    const data = await makeImage(tmp.path, 'data.raw', 'raw')
-    const rt = right(parseRuntime(JSON.stringify(ganeti212File(tmp.path, boot, data))), 'parseRuntime')
-    const argv = right(runtimeArgv(rt, { qemu: QEMU_7_2, nicBackend: user }), 'runtimeArgv')
+    const { boot, rt, argv } = await legacyInstance(tmp.path)
     assert.ok(argv.includes('-rtc') && !argv.includes('-localtime') && !argv.includes('-balloon'), 'the upgrade rewrote the options QEMU 7.2 no longer has')
     await withQemu(
       argv,
@@ -115,10 +121,7 @@ test('a Ganeti 2.12 runtime, upgraded: QEMU starts from runtimeArgv, every devic
 test('a legacy disk is hot-removed by its legacy id: Pending while no guest runs, Done once the guest ejects it', async () => {
   const tmp = await tempDir()
   try {
-    const boot = await writeEjectGuest(join(tmp.path, 'boot.raw'))
-    const data = await makeImage(tmp.path, 'data.raw', 'raw')
-    const rt = right(parseRuntime(JSON.stringify(ganeti212File(tmp.path, boot, data))), 'parseRuntime')
-    const argv = right(runtimeArgv(rt, { qemu: QEMU_7_2, nicBackend: user }), 'runtimeArgv')
+    const { rt, argv } = await legacyInstance(tmp.path)
     const id = 'hotdisk-3a2b1c0d-pci-6'
     await withQemu(
       argv,
