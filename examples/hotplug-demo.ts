@@ -14,7 +14,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import {
   allDevices, decodeDisk, decodeInstance, encodeRuntime, formatError, planDevices, planHotAdd, planHotRemove,
-  qmp, renderArgv, runPlan, toRuntime, type DevplanError, type QmpCommand, type QmpPlan, type RunOutcome
+  parseVersion, qmp, renderArgv, runPlan, toRuntime, type DevplanError, type QemuVersion, type QmpCommand, type QmpPlan,
+  type RunOutcome
 } from '../lib/index.js'
 import { connectQmp, toExecutor, type QmpClient } from './qmp-client.js'
 
@@ -33,6 +34,17 @@ const onPath = (name: string): string => {
   const dir = (process.env['PATH'] ?? '').split(delimiter).find((d) => d !== '' && existsSync(join(d, name)))
   if (dir === undefined) throw new Error(`${name} not found on PATH (apt-get install qemu-system-x86 qemu-utils)`)
   return resolve(dir, name)
+}
+
+/**
+ * The library never probes: the caller tells it which QEMU the plan is for. Here that is the
+ * binary's own answer to `--version` ("QEMU emulator version 10.0.2 (Debian …)").
+ */
+const versionOf = async (binary: string): Promise<QemuVersion> => {
+  const { stdout } = await execFileP(binary, ['--version'])
+  const v = parseVersion(/version (\d+\.\d+\.\d+)/.exec(stdout)?.[1] ?? '')
+  if (v === undefined) throw new Error(`${binary} --version printed no version: ${stdout}`)
+  return v
 }
 
 /** Resolves with `p`'s value, or `undefined` after `ms`: shutdown must never hang on a stuck QEMU. */
@@ -82,7 +94,7 @@ const main = async (): Promise<void> => {
       disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: root, format: 'qcow2' }],
       nics: [{ uuid: 'c4a1e2f3-8b7d-4e6c-9a5b-1d2e3f4a5b6c', mac: 'aa:00:00:35:d5:1f', backend: { type: 'user' } }]
     }))
-    const tree = orThrow(planDevices(instance, { qemu: { major: 7, minor: 2, micro: 0 } }))
+    const tree = orThrow(planDevices(instance, { qemu: await versionOf(instance.hvparams.kvm_path) }))
     const socket = join(dir, 'qmp.sock')
     const argv = renderArgv(tree, { qmpSocket: socket, accel: 'tcg' }) // tcg: runs where /dev/kvm is absent
     let runtime = orThrow(toRuntime(instance, tree, argv))

@@ -9,6 +9,7 @@ import type { BlockGraph } from './block/node.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import type { NicBackend } from './nic.js'
 import type { JsonObject } from './qemu-opts.js'
+import type { PlanWarning } from './qemu-changes.js'
 import type { QemuVersion } from './qemu-version.js'
 
 /**
@@ -95,6 +96,8 @@ export interface DeviceTree {
   readonly boot: Boot
   /** `kvm_extra`, split into words, appended last and never parsed for buses. */
   readonly extra: ReadonlyArray<string>
+  /** What the target QEMU deprecates and the plan still uses; empty when nothing. */
+  readonly warnings: ReadonlyArray<PlanWarning>
 }
 
 /**

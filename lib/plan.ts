@@ -21,7 +21,8 @@ import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
 import type { Nic } from './nic.js'
-import { features, showVersion } from './qemu-version.js'
+import { deprecation, type PlanWarning } from './qemu-changes.js'
+import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { splitWords } from './shell.js'
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 
@@ -61,6 +62,15 @@ export const cdromSource = (location: string): ImageSource =>
     : location.startsWith('http://')
       ? { _tag: 'url', driver: 'http', url: location }
       : { _tag: 'local', driver: location.startsWith('/dev/') ? 'host_cdrom' : 'file', path: location }
+
+/**
+ * What a block graph uses that `qemu` deprecates (the gluster driver from 9.2), reported at
+ * `path`, the input that chose it.
+ *
+ * @since 0.2.0
+ */
+export const graphWarnings = (graph: BlockGraph, path: string, qemu: QemuVersion): ReadonlyArray<PlanWarning> =>
+  graph.nodes.some((n) => n.driver === 'gluster') ? deprecation('gluster', path, qemu) : []
 
 /** A step of the planner: takes the bus state, gives a result and the next state. */
 type Step<A> = (s: BusState) => E.Either<DevplanError, readonly [A, BusState]>
@@ -243,7 +253,8 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         floppies: acc.floppies,
         nics: acc.nics,
         boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
-        extra: extra.right
+        extra: extra.right,
+        warnings: acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu))
       })
     )
   )

@@ -542,4 +542,19 @@ test('kvm_flag: "disabled" plans TCG, otherwise KVM; renderArgv accel overrides'
   assert.is(machineOf({ kvm_flag: 'disabled' }, 'kvm'), 'type=pc,accel=kvm')
 })
 
+
+// ---------------------------------------------------------------------------------------------
+// Warnings: what the target deprecates
+
+test('warnings: a gluster disk warns from QEMU 9.2 on, naming the disk; nothing else warns', () => {
+  const gluster = { ...spec({}, 0, 0), disks: [diskSpec(0), diskSpec(1, { uri: 'gluster://gl1.example.com/vol0/vm1.img' })] }
+  for (const [qemu, warns] of [['7.2', false], ['9.1', false], ['9.2', true], ['10.0', true]] as const) {
+    const tree = planOk(gluster, qemu)
+    const expected = warns ? [{ _tag: 'Deprecated', feature: 'gluster', path: 'disks[1].uri' }] : []
+    assert.equal(tree.warnings.map((w) => ({ _tag: w._tag, feature: w.feature, path: w.path })), expected, qemu)
+    if (warns) assert.match(tree.warnings[0]?.message ?? '', /gluster block driver is deprecated since QEMU 9\.2 \(target /)
+  }
+  assert.equal(planOk(spec({}, 2, 1), '10.0').warnings, [])
+})
+
 test.run()

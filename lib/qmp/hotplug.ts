@@ -21,7 +21,8 @@ import { invalidInput, type DevplanError } from '../errors.js'
 import { diskDriver, nicDriver, type Hvparams } from '../hvparams.js'
 import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, type Nic, type NicBackend } from '../nic.js'
-import { diskDevice, nicDevice } from '../plan.js'
+import { diskDevice, graphWarnings, nicDevice } from '../plan.js'
+import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
 import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
@@ -49,7 +50,16 @@ export interface HotplugOptions {
    * A hot-add uses it too, when a rollback has to take back its `device_add`. Default 5000.
    */
   readonly unplugTimeoutMs?: number
+  /**
+   * The version of the QEMU the instance runs on, for the warnings of what it deprecates.
+   * Default: the version in the runtime's stamp; a runtime Ganeti wrote has none, and its plans
+   * then carry no such warning.
+   */
+  readonly qemu?: QemuVersion
 }
+
+const runningQemu = (rt: Runtime, options: HotplugOptions): QemuVersion | undefined =>
+  options.qemu ?? (rt.stamp === undefined ? undefined : parseVersion(rt.stamp.qemu))
 
 const unplugTimeout = (options: HotplugOptions): E.Either<DevplanError, number> => {
   const t = options.unplugTimeoutMs ?? 5000
@@ -99,7 +109,7 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
   commandStep(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.hvinfo.id, timeoutMs))
 ]
 
-const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
+const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qemu: QemuVersion | undefined): E.Either<DevplanError, QmpPlan> => {
   const driver = diskDriver(h.disk_type)
   const errors = passthroughErrors(disk, driver, 'disk')
   if (errors.length > 0) return E.left(invalidInput(errors))
@@ -113,7 +123,8 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number): E
         title: `hot-add disk ${disk.id}`,
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
-        after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) })
+        after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
+        warnings: qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)
       }
     })
   )
@@ -159,7 +170,8 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         before: rt,
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
         // names, which netdev_add consumes: a restart or migration gets fresh fds.
-        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) })
+        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) }),
+        warnings: []
       }
     })
   )
@@ -180,7 +192,7 @@ export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options: Ho
     E.Do,
     E.apS('timeoutMs', unplugTimeout(options)),
     E.apS('h', runtimeHvparams(runtime)),
-    E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs) : planAddNic(runtime, h, request.nic, timeoutMs)))
+    E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, options)) : planAddNic(runtime, h, request.nic, timeoutMs)))
   )
 
 const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOptions>): PlanStep => ({
@@ -248,7 +260,8 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
             title: `hot-remove disk ${deviceId}`,
             steps: removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)),
             before: runtime,
-            after: produce(runtime, (d) => { d.disks.splice(di, 1) })
+            after: produce(runtime, (d) => { d.disks.splice(di, 1) }),
+            warnings: []
           }))
         )
       }
@@ -261,7 +274,8 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
             title: `hot-remove nic ${deviceId}`,
             steps: removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)),
             before: runtime,
-            after: produce(runtime, (d) => { d.nics.splice(ni, 1) })
+            after: produce(runtime, (d) => { d.nics.splice(ni, 1) }),
+            warnings: []
           }))
         )
       }

@@ -87,7 +87,9 @@ export const planChangeMedium = (runtime: Runtime, id: string, location: string 
         // The hvparams the instance runs with say which image each drive holds.
         const key = IMAGE_PARAM[id]
         if (key !== undefined) d.hvparams[key] = location ?? ''
-      })
+      }),
+      // CD-ROM media are file, host_cdrom or http(s): nothing any target deprecates yet.
+      warnings: []
     })
   )
 }

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { PlanWarning } from '../qemu-changes.js'
 import type { Runtime } from '../runtime/types.js'
 import type { QmpCommand } from './executor.js'
 
@@ -92,6 +93,8 @@ export interface QmpPlan {
   readonly before: Runtime
   /** The runtime once every step succeeded. */
   readonly after: Runtime
+  /** What the running QEMU deprecates and the plan still uses; empty when nothing. */
+  readonly warnings: ReadonlyArray<PlanWarning>
 }
 
 /**

@@ -14,11 +14,14 @@ import { promisify } from 'node:util'
 import { suite, type Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connectQmp, type QmpClient } from '../../examples/qmp-client.js'
+import type { QemuVersion } from '../../lib/index.js'
 
 const execFileP = promisify(execFile)
 
 /**
- * The emulator binary the tests start.
+ * The emulator the tests start: the first `qemu-system-x86_64` on PATH. `scripts/test.mjs` runs
+ * the real-QEMU suites once per QEMU, each time with that QEMU's directory first on PATH, so the
+ * same name reaches the QEMU under test (and its qemu-img, qemu-nbd, qemu-io where it has them).
  *
  * @since 0.1.0
  */
@@ -29,14 +32,6 @@ const onPath = (name: string): boolean =>
     .split(delimiter)
     .some((dir) => dir.length > 0 && existsSync(join(dir, name)))
 
-let qemuPresent: boolean | undefined
-
-/**
- * Whether both `qemu-system-x86_64` and `qemu-img` are on PATH (memoised: PATH does not change
- * during a test run).
- *
- * @since 0.1.0
- */
 /**
  * The absolute path of qemu-system-x86_64 on PATH (`kvm_path` must be absolute).
  *
@@ -49,10 +44,63 @@ export const qemuPath = (): string =>
     .map((d) => join(d, qemuBinary))
     .find((p) => existsSync(p)) ?? `/usr/bin/${qemuBinary}`
 
+let qemuPresent: boolean | undefined
+
+/**
+ * Whether both `qemu-system-x86_64` and `qemu-img` are on PATH (memoised: PATH does not change
+ * during a test run).
+ *
+ * @since 0.1.0
+ */
 export const hasQemu = (): boolean => {
   qemuPresent ??= onPath(qemuBinary) && onPath('qemu-img')
   return qemuPresent
 }
+
+/**
+ * The QEMU that judges this run, as it says itself (`query-version`).
+ *
+ * @since 0.2.0
+ */
+export interface QemuUnderTest {
+  readonly path: string
+  readonly version: QemuVersion
+  /** Its package string, such as `Debian 1:10.0.2+ds-2+deb13u1~bpo12+1`. */
+  readonly package: string
+  /** `QEMU 10.0.2 (Debian …)`: what every suite name carries. */
+  readonly label: string
+}
+
+const isRec = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/** Asks the binary its version over QMP; the reason instead when it cannot be asked. */
+const probeQemu = async (): Promise<QemuUnderTest | string> => {
+  if (!hasQemu()) return `${qemuBinary} or qemu-img not on PATH`
+  const path = qemuPath()
+  try {
+    const reply = await withQemu([path, '-machine', 'none', '-nodefaults'], (vm) => vm.qmp.executeOk('query-version'))
+    const q = isRec(reply) && isRec(reply['qemu']) ? reply['qemu'] : {}
+    const [major, minor, micro] = [q['major'], q['minor'], q['micro']]
+    if (typeof major !== 'number' || typeof minor !== 'number' || typeof micro !== 'number') return `query-version of ${path} answered ${JSON.stringify(reply)}`
+    const pkg = isRec(reply) && typeof reply['package'] === 'string' ? reply['package'] : ''
+    return { path, version: { major, minor, micro }, package: pkg, label: `QEMU ${major}.${minor}.${micro}${pkg === '' ? '' : ` (${pkg})`}` }
+  } catch (e) {
+    return `${path} did not answer query-version: ${e instanceof Error ? e.message : String(e)}`
+  }
+}
+
+let probed: Promise<QemuUnderTest | string> | undefined
+
+/**
+ * The QEMU under test, asked once per test process; a string says why there is none.
+ *
+ * @since 0.2.0
+ */
+export const qemuUnderTest = (): Promise<QemuUnderTest | string> => {
+  probed ??= probeQemu()
+  return probed
+}
+
 
 // Any registration is swallowed; only `run` reaches uvu so the suite still shows up in the report.
 const inertSuite = <T>(real: Test<T>): Test<T> => {
@@ -69,21 +117,21 @@ const inertSuite = <T>(real: Test<T>): Test<T> => {
 }
 
 /**
- * A uvu suite for tests needing QEMU. Without QEMU, a CI run (`CI=true`) gets one failing test
+ * A uvu suite for tests needing QEMU, named after the QEMU that judges it. Without QEMU, a CI run (`CI=true`) gets one failing test
  * instead — a silently skipped integration suite in CI would hide that nothing was checked —
  * while a local run prints a loud SKIPPED line and registers nothing.
  *
  * @since 0.1.0
  */
 export const qemuSuite = (name: string): Test => {
+  if (typeof known !== 'string') return suite(`${name} [${known.label}]`)
   const real = suite(name)
-  if (hasQemu()) return real
   if (process.env['CI'] === 'true') {
     real('QEMU is available', () => {
-      assert.unreachable(`${qemuBinary} not installed (CI=true requires it)`)
+      assert.unreachable(`no QEMU to judge: ${known} (CI=true requires it)`)
     })
   } else {
-    process.stderr.write(`SKIPPED ${name}: ${qemuBinary} not installed\n`)
+    process.stderr.write(`SKIPPED ${name}: ${known}\n`)
   }
   return inertSuite(real)
 }
@@ -350,6 +398,33 @@ export const startQemuExpectFailure = async (
 }
 
 /**
+ * Starts QEMU and reports how it went, without judging: `up` (killed again at once) with what it
+ * wrote on stderr meanwhile, or `exited` with its status and stderr. For probes of what a QEMU
+ * accepts, where either outcome may be the expected one.
+ *
+ * @since 0.2.0
+ */
+export const tryQemu = async (
+  argv: readonly string[],
+  opts: { readonly dir: string; readonly connectTimeoutMs?: number }
+): Promise<{ readonly _tag: 'up'; readonly stderr: string } | { readonly _tag: 'exited'; readonly status: number | string; readonly stderr: string }> => {
+  const r = await launch(argv, opts)
+  switch (r.tag) {
+    case 'up': {
+      // A query first, so that whatever QEMU warns about at start is on stderr before the kill.
+      await r.vm.qmp.executeOk('query-status')
+      const stderr = r.vm.stderr()
+      await r.vm.kill()
+      return { _tag: 'up', stderr }
+    }
+    case 'exited':
+      return { _tag: 'exited', status: r.status, stderr: r.stderr }
+    case 'no-qmp':
+      throw new Error(`QEMU neither came up nor exited (${r.error}): ${JSON.stringify(r.argv)}`)
+  }
+}
+
+/**
  * Runs `fn` against a fresh QEMU and always kills it afterwards. Without `opts.dir` a temp dir is
  * created for the socket and removed again.
  *
@@ -506,3 +581,14 @@ export const namedNodes = async (vm: Vm): Promise<NamedNode[]> => {
     }
   })
 }
+
+// Asked here, at the end, once everything it uses is defined.
+const known = await qemuUnderTest()
+
+/**
+ * The version of the QEMU under test, which the real-QEMU suites plan for. Only meaningful
+ * where {@link qemuSuite} registered the tests (7.2.0 stands in when there is no QEMU).
+ *
+ * @since 0.2.0
+ */
+export const qemuVersion: QemuVersion = typeof known === 'string' ? { major: 7, minor: 2, micro: 0 } : known.version

@@ -30,12 +30,11 @@ import {
   type Runtime
 } from '../../lib/index.js'
 import { bootGuest, ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
-import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
 
 const test = qemuSuite('hotplug-guest')
 
-const QEMU_7_2 = { major: 7, minor: 2, micro: 0 } as const
 const INSTANCE_UUID = '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10'
 const BOOT_UUID = 'b0000001-7a22-4067-a566-7e0ca8386133'
 
@@ -61,7 +60,7 @@ const setup = async (dir: string, nicType: 'paravirtual' | 'e1000' = 'paravirtua
     decodeInstance({ name: 'guest.example.com', uuid: INSTANCE_UUID, memory: 64, vcpus: 1, hvparams, disks: [{ uuid: BOOT_UUID, path: image }], nics: [] }),
     'decodeInstance'
   )
-  const tree = right(planDevices(inst, { qemu: QEMU_7_2 }), 'planDevices')
+  const tree = right(planDevices(inst, { qemu: qemuVersion }), 'planDevices')
   const argv = renderArgv(tree, { qmpSocket: join(dir, 'instance.qmp'), accel: 'tcg' })
   return { argv, runtime: { cmd: argv, nics: [], hvparams, disks: [], stamp: undefined }, dir }
 }

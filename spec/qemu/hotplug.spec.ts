@@ -23,7 +23,7 @@ import {
   type RunOutcome,
   type Runtime
 } from '../../lib/index.js'
-import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
 
 const test = qemuSuite('hotplug against QEMU')
@@ -35,7 +35,7 @@ const startRuntime = async (dir: string, hvparams: Record<string, unknown>): Pro
   const iso = await makeImage(dir, 'boot.iso', 'raw')
   const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: iso, cdrom_disk_type: 'ide', ...hvparams }
   const inst = right(decodeInstance({ name: 'hot1', uuid: '0b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
-  const tree = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
+  const tree = right(planDevices(inst, { qemu: qemuVersion }))
   const argv = renderArgv(tree, { qmpSocket: `${dir}/qmp.sock`, accel: 'tcg' })
   return { argv, runtime: { cmd: argv, nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined } }
 }
@@ -278,7 +278,7 @@ test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU wi
       disks: [{ uuid: uuid(100), path: d0, format: 'qcow2' }],
       nics: [{ uuid: uuid(101), mac: 'aa:00:00:00:01:01', backend: { type: 'user' } }]
     }))
-    const planned = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
+    const planned = right(planDevices(inst, { qemu: qemuVersion }))
     const argv = renderArgv(planned, { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
     let rt = right(toRuntime(inst, planned, argv))
     assert.equal(right(runtimeArgv(rt)), argv, 'a fresh runtime rebuilds the start argv byte for byte')

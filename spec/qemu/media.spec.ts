@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import { decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
-import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
 
 const test = qemuSuite('CD-ROM media against QEMU')
@@ -35,7 +35,8 @@ const failingAt = (inner: Executor, k: number): Executor => {
 
 const state = async (vm: Vm) => ({ block: await medium(vm, 'cdrom1'), nodes: (await namedNodes(vm)).map((n) => n.node_name).sort() })
 
-for (const [cdType, major, minor] of [['ide', 7, 2], ['scsi-cd', 7, 2], ['ide', 6, 0], ['scsi-cd', 6, 0]] as const) {
+// Each drive type planned for the QEMU under test (JSON) and for 6.0 (key=value), started on it.
+for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((t) => [[t, qemuVersion], [t, { major: 6, minor: 0 }]] as const)) {
   test(`${cdType}, target ${major}.${minor}: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
     const tmp = await tempDir()
     try {

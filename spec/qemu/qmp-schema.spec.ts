@@ -24,6 +24,10 @@ import {
   renderArgv,
   type BlockdevOptions,
   type DevplanError,
+  lifecycle,
+  CHANGES,
+  type ChangeName,
+  type PlanWarning,
   type QmpPlan,
   type Runtime
 } from '../../lib/index.js'
@@ -41,17 +45,19 @@ import {
   type ValidationError,
   type WireCommand
 } from '../support/qapi-schema.js'
-import { qemuBinary, qemuSuite, withQemu } from './harness.js'
+import { qemuPath, qemuSuite, qemuVersion, withQemu } from './harness.js'
 
 const test = qemuSuite('qmp-schema')
 
 // ---------------------------------------------------------------------------------------------
 // What the library emits (pure: no QEMU needed to compute it).
 
-/** One emitted command and where it came from (for failure messages). */
+/** One emitted command, where it came from (for failure messages) and its plan's warnings. */
 interface Emitted {
   readonly origin: string
   readonly command: QmpCommand
+  /** The warnings of the plan it belongs to; absent for a bare constructor call. */
+  readonly warnings?: ReadonlyArray<PlanWarning>
 }
 
 const right = <A>(what: string, e: E.Either<DevplanError, A>): A => {
@@ -120,10 +126,12 @@ const constructorCommands = (): ReadonlyArray<Emitted> =>
 
 /** A runtime as recorded at start for an instance with no disks and no NICs (cmd is its argv). */
 const bareRuntime = (hvparams: Readonly<Record<string, string | number | boolean>>): Runtime => {
-  const hv = { kernel_path: '/boot/vmlinuz', kvm_path: `/usr/bin/${qemuBinary}`, ...hvparams }
+  const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), ...hvparams }
   const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128, hvparams: hv }))
-  const tree = right('planDevices', planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
-  return { cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp: undefined }
+  const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
+  // Stamped as this library records it, so that hot-add plans know the QEMU they are for.
+  const stamp = { format: 1, writer: 'qemu-devplan/spec', qemu: `${qemuVersion.major}.${qemuVersion.minor}.${qemuVersion.micro}` }
+  return { cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp }
 }
 
 let serial = 0
@@ -179,7 +187,8 @@ const planCommands = (plan: QmpPlan, origin: string): ReadonlyArray<Emitted> =>
     const at = `${origin}: step ${i} (${s.description})`
     // The runner sends an unplug step as this device_del (lib/qmp/runner.ts).
     const sent: QmpCommand = s._tag === 'command' ? s.command : { execute: 'device_del', arguments: { id: s.id } }
-    return [{ origin: at, command: sent }, ...(s.undo === undefined ? [] : [{ origin: `${at} undo`, command: s.undo.command }])]
+    const warnings = plan.warnings
+    return [{ origin: at, command: sent, warnings }, ...(s.undo === undefined ? [] : [{ origin: `${at} undo`, command: s.undo.command, warnings }])]
   })
 
 /** Hot-adds `requests` one after the other, then removes them again (in reverse order). */
@@ -334,6 +343,9 @@ const driverOf = (c: WireCommand): string | undefined => {
 // ---------------------------------------------------------------------------------------------
 // Commands that must fail, to show the validator can.
 
+/** What the schema of a QEMU that deprecates gluster (9.2 and later) says of every gluster node. */
+const glusterDeprecated: ReadonlyArray<string> = lifecycle('gluster', qemuVersion) === 'deprecated' ? ['arguments.driver: value "gluster" is deprecated in this QEMU'] : []
+
 /** Commands the validator must reject, with the errors it must report; QEMU must reject them too. */
 const BAD: ReadonlyArray<{ readonly command: WireCommand; readonly errors: ReadonlyArray<string>; readonly qemuRejects: boolean }> = [
   {
@@ -367,12 +379,12 @@ const BAD: ReadonlyArray<{ readonly command: WireCommand; readonly errors: Reado
   },
   {
     command: { execute: 'blockdev-add', arguments: { driver: 'gluster', 'node-name': 'bad7', volume: 'v', path: 'p', server: { type: 'inet', host: 'h', port: '1' } } },
-    errors: ['arguments.server: expected array of object'],
+    errors: ['arguments.server: expected array of object', ...glusterDeprecated],
     qemuRejects: true
   },
   {
     command: { execute: 'blockdev-add', arguments: { driver: 'gluster', 'node-name': 'bad8', volume: 'v', path: 'p', server: [{ type: 'inet', host: 'h' }, { type: 'vsock', cid: '3', port: 1 }] } },
-    errors: ['arguments.server[0].port: missing required member', 'arguments.server[1].port: expected string, got 1'],
+    errors: ['arguments.server[0].port: missing required member', 'arguments.server[1].port: expected string, got 1', ...glusterDeprecated],
     qemuRejects: true
   },
   {
@@ -426,7 +438,7 @@ let factsMemo: Promise<QemuFacts> | undefined
 const qemuFacts = (): Promise<QemuFacts> => {
   factsMemo ??= (async () => {
     const drivers = [...new Set([...EXTRA_DRIVERS, ...emitted().flatMap((e) => driverOf(e.command) ?? [])])].sort()
-    return withQemu([qemuBinary, '-machine', 'pc,accel=tcg', '-nodefaults'], async (vm) => {
+    return withQemu([qemuPath(), '-machine', 'pc,accel=tcg', '-nodefaults'], async (vm) => {
       const decoded = decodeSchema(await vm.qmp.executeOk('query-qmp-schema'))
       if (E.isLeft(decoded)) throw new Error(`query-qmp-schema did not decode:\n${decoded.left.join('\n')}`)
       const properties = new Map<string, ReadonlyArray<DeviceProperty>>()
@@ -457,10 +469,29 @@ const problems = (facts: QemuFacts, c: WireCommand): ReadonlyArray<ValidationErr
   return [...schemaErrors, ...validateDeviceProperties(driver, props, extraArguments(facts.schema, c))]
 }
 
+/** The entry of lib/qemu-changes.ts a schema deprecation is about (`value "gluster" is deprecated`). */
+const changeOf = (e: ValidationError): ChangeName | undefined => {
+  const m = /^value "([^"]+)" is deprecated in this QEMU$/.exec(e.message)
+  const name = m?.[1]
+  return name !== undefined && name in CHANGES ? (name as ChangeName) : undefined
+}
+
+/**
+ * Schema errors, less the deprecations the library told its caller about: a plan's command may
+ * use what this QEMU deprecates only when the plan carries that warning, and a bare constructor
+ * call only when the changes table says this version deprecates it.
+ */
+const unwarned = (facts: QemuFacts, e: Emitted): ReadonlyArray<ValidationError> =>
+  problems(facts, e.command).filter((x) => {
+    const change = changeOf(x)
+    if (change === undefined) return true
+    return e.warnings === undefined ? lifecycle(change, qemuVersion) !== 'deprecated' : !e.warnings.some((w) => w.feature === change)
+  })
+
 const report = (facts: QemuFacts, list: ReadonlyArray<Emitted>): string =>
   list
     .flatMap((e) => {
-      const errs = problems(facts, e.command)
+      const errs = unwarned(facts, e)
       return errs.length === 0 ? [] : [`${e.origin}\n  ${JSON.stringify(e.command)}\n${errs.map((x) => `  - ${showError(x)}`).join('\n')}`]
     })
     .join('\n')
@@ -480,6 +511,26 @@ test('every step and undo of hot-add, hot-remove and medium-change plans is acce
   const list = planned()
   const failures = report(facts, list)
   assert.ok(failures === '', `${list.length} distinct commands checked; rejected by the schema:\n${failures}`)
+})
+
+test('every warning a plan carries is a deprecation this QEMU reports on one of its commands', async () => {
+  const facts = await qemuFacts()
+  const plans = new Map<string, { readonly warnings: ReadonlyArray<PlanWarning>; readonly reported: Set<ChangeName> }>()
+  for (const e of planned()) {
+    if (e.warnings === undefined || e.warnings.length === 0) continue
+    const title = e.origin.slice(0, e.origin.indexOf(': step '))
+    const entry = plans.get(title) ?? { warnings: e.warnings, reported: new Set<ChangeName>() }
+    for (const x of problems(facts, e.command)) {
+      const change = changeOf(x)
+      if (change !== undefined) entry.reported.add(change)
+    }
+    plans.set(title, entry)
+  }
+  const wrong = [...plans].flatMap(([title, p]) => p.warnings.filter((w) => !p.reported.has(w.feature)).map((w) => `${title}: ${w.message}`))
+  assert.equal(wrong, [], 'warnings without a deprecation in the QEMU schema')
+  // On a QEMU that deprecates gluster the matrix must reach such a warning, or this proves nothing.
+  const expectGluster = lifecycle('gluster', qemuVersion) === 'deprecated'
+  assert.is([...plans.values()].some((p) => p.warnings.some((w) => w.feature === 'gluster')), expectGluster, 'gluster hot-add plans warn exactly where this QEMU deprecates gluster')
 })
 
 test('the plans cover each disk frontend, block driver, cache/aio setting, NIC backend and tray command', () => {

@@ -16,12 +16,11 @@ import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
 import { bootGuest, writeEjectGuest } from './eject-guest.js'
-import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath } from './harness.js'
+import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
 
 const test = qemuSuite('runtime (qemu)')
 
-const QEMU_7_2 = { major: 7, minor: 2, micro: 0 } as const
 const DISK0 = '9f5c5bd4-2c1e-4f7a-8b6d-3e2f1a0b9c8d'
 const DISK1 = '3a2b1c0d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'
 const NIC0 = 'c4a1e2f3-8b7d-4e6c-9a5b-1d2e3f4a5b6c'
@@ -71,7 +70,7 @@ const legacyInstance = async (dir: string) => {
   const boot = await writeEjectGuest(join(dir, 'boot.raw'))
   const data = await makeImage(dir, 'data.raw', 'raw')
   const rt = right(parseRuntime(JSON.stringify(ganeti212File(dir, boot, data))), 'parseRuntime')
-  const argv = right(runtimeArgv(rt, { qemu: QEMU_7_2, nicBackend: user }), 'runtimeArgv')
+  const argv = right(runtimeArgv(rt, { qemu: qemuVersion, nicBackend: user }), 'runtimeArgv')
   return { boot, data, rt, argv }
 }
 
@@ -179,7 +178,7 @@ test('a Ganeti 3.0 SCSI disk is removed at once by its recorded id: DEVICE_DELET
     // Ganeti 3.1's rewrites, applied although the file has no -vnc: -chroot gone, discard fixed.
     assert.not.ok(rt.cmd.includes('-chroot'))
     assert.is(rt.hvparams['disk_discard'], 'ignore')
-    const argv = right(runtimeArgv(rt, { qemu: QEMU_7_2, nicBackend: user }), 'runtimeArgv')
+    const argv = right(runtimeArgv(rt, { qemu: qemuVersion, nicBackend: user }), 'runtimeArgv')
     const id = 'disk-3a2b1c0d-5e6f-4a7b'
     await withQemu(
       argv,

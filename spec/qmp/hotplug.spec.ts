@@ -433,4 +433,17 @@ test('after ejecting a SCSI CD-ROM the rebuilt argv keeps the controller ahead o
   assert.equal(withoutCd(rebuilt), withoutCd(argv))
 })
 
+
+test('a gluster hot-add warns where the running QEMU deprecates gluster: from options.qemu, else the stamp', () => {
+  const rt = bareRuntime({})
+  const req = { disk: disk(900, { uri: 'gluster://gl1.example.com/vol0/hot.img' }) }
+  const feature = (p: { readonly warnings: ReadonlyArray<{ readonly feature: string; readonly path: string }> }) => p.warnings.map((w) => `${w.feature} at ${w.path}`)
+  assert.equal(feature(right(planHotAdd(rt, req))), [], 'no stamp, no version: no claim')
+  assert.equal(feature(right(planHotAdd(rt, req, { qemu: { major: 10, minor: 0, micro: 2 } }))), ['gluster at disk.uri'])
+  assert.equal(feature(right(planHotAdd(rt, req, { qemu: { major: 7, minor: 2, micro: 0 } }))), [])
+  const stamped = { ...rt, stamp: { format: 1, writer: 'qemu-devplan/0.1.0', qemu: '9.2.0' } }
+  assert.equal(feature(right(planHotAdd(stamped, req))), ['gluster at disk.uri'])
+  assert.equal(feature(right(planHotAdd(stamped, { disk: disk(901) }))), [], 'a file disk')
+})
+
 test.run()

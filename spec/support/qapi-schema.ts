@@ -420,8 +420,8 @@ const parseInteger = (v: unknown): bigint | undefined => {
   return v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v)
 }
 
-/** The PCI devfn property: its description names the slot syntax. */
-const isPciDevfn = (p: DeviceProperty): boolean => p.name === 'addr' && p.type === 'int32' && (p.description ?? '').startsWith('Slot and optional function number')
+/** The PCI devfn property: its description names the slot syntax. 7.2 lists it as int32, 10.0 as str. */
+const isPciDevfn = (p: DeviceProperty): boolean => p.name === 'addr' && (p.type === 'int32' || p.type === 'str') && (p.description ?? '').startsWith('Slot and optional function number')
 
 /**
  * Whether QEMU takes `value` for property `p` from `device_add`. QEMU 7.2 turns the extra
