@@ -13,7 +13,7 @@ import { HvinfoCodec, normalize, type Hvinfo } from '../hvinfo.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
-import type { Runtime } from './types.js'
+import type { CmdWord, Runtime } from './types.js'
 
 /**
  * The hvparams a runtime runs with, defaults filled, with Ganeti's own override of the cache
@@ -51,10 +51,10 @@ const toInt = (v: unknown): unknown => (typeof v === 'string' && /^\d+$/.test(v)
  *
  * @since 0.1.0
  */
-export const cmdDevices = (cmd: ReadonlyArray<string>): ReadonlyArray<CmdDevice> =>
+export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<CmdDevice> =>
   cmd.flatMap((word, i): ReadonlyArray<CmdDevice> => {
     const value = cmd[i + 1]
-    if (word !== '-device' || value === undefined) return []
+    if (word !== '-device' || typeof value !== 'string') return []
     const o = parseStructured(value)
     if (o === undefined || typeof o['driver'] !== 'string') return []
     const id = typeof o['id'] === 'string' ? o['id'] : undefined
@@ -73,7 +73,7 @@ const PLANNED_BUS = /^(pci\.0|scsi\.0|ide\.[0-5]|isa\.0|floppy-bus\.0)$/
  *
  * @since 0.1.0
  */
-export const withoutExtra = (cmd: ReadonlyArray<string>, kvmExtra: string): ReadonlyArray<string> => {
+export const withoutExtra = (cmd: ReadonlyArray<CmdWord>, kvmExtra: string): ReadonlyArray<CmdWord> => {
   const extra = splitWords(kvmExtra)
   if (E.isLeft(extra) || extra.right.length === 0 || extra.right.length > cmd.length) return cmd
   const tail = cmd.slice(cmd.length - extra.right.length)

@@ -2,24 +2,32 @@
  * The command-line rewrites of Ganeti's runtime upgrade (`_upgrade_serialized_runtime` in
  * `lib/hypervisor/hv_kvm/kvm_runtime.py`, ganeti/ganeti 3.1): options a newer QEMU no longer
  * accepts, rewritten in a file written for an older one. Each rewrite is Ganeti's, word for
- * word; the differences are listed on {@link fixCmd}.
+ * word; the differences are listed on {@link fixCmd}. Beyond Ganeti's, the forms that Ganeti
+ * 2.x/3.x write and that QEMU 7.2 or 10.0 refuse or warn about (measured on both) are
+ * rewritten too, so that an upgraded Ganeti runtime starts on either with nothing on stderr.
  *
  * @since 0.1.0
  */
+import type { CmdWord } from './types.js'
+
+type Cmd = ReadonlyArray<CmdWord>
 
 /** `-localtime` → `-rtc base=localtime` (QEMU removed `-localtime`). */
-const localtime = (cmd: ReadonlyArray<string>): ReadonlyArray<string> =>
+const localtime = (cmd: Cmd): Cmd =>
   cmd.flatMap((w) => (w === '-localtime' ? ['-rtc', 'base=localtime'] : [w]))
 
-/** Applies `f` to every `flag value` pair, left to right; a trailing flag stays as it is. */
+/**
+ * Applies `f` to every `flag value` pair, left to right; a trailing flag, or one whose value
+ * is a number (never an option value Ganeti wrote), stays as it is.
+ */
 const eachPair =
-  (flag: string, f: (value: string) => ReadonlyArray<string>) =>
-  (cmd: ReadonlyArray<string>): ReadonlyArray<string> => {
-    const out: string[] = []
+  (flag: string, f: (value: string) => Cmd) =>
+  (cmd: Cmd): Cmd => {
+    const out: CmdWord[] = []
     for (let i = 0; i < cmd.length; i++) {
       const w = cmd[i] ?? ''
       const value = cmd[i + 1]
-      if (w === flag && value !== undefined) {
+      if (w === flag && typeof value === 'string') {
         out.push(...f(value))
         i++
       } else out.push(w)
@@ -65,8 +73,8 @@ const vncTls = eachPair('-vnc', (value) => {
  * (`-run-with chroot=` from QEMU 9, where `-chroot` is gone), from hvparams `use_chroot`. A
  * trailing `-chroot` is removed alone, as Python's `del cmd[i:i+2]` does.
  */
-const chroot = (cmd: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const out: string[] = []
+const chroot = (cmd: Cmd): Cmd => {
+  const out: CmdWord[] = []
   for (let i = 0; i < cmd.length; i++) {
     if (cmd[i] === '-chroot') i++
     else out.push(cmd[i] ?? '')
@@ -74,14 +82,164 @@ const chroot = (cmd: ReadonlyArray<string>): ReadonlyArray<string> => {
   return out
 }
 
-const same = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => a.length === b.length && a.every((w, i) => w === b[i])
+/**
+ * An option value split at its commas, QemuOpts-style: `,,` is a literal comma (a path may
+ * hold one), so `unix:/a,,b,server` is `["unix:/a,,b", "server"]`. Joined again with `,`.
+ */
+const splitOpts = (value: string): ReadonlyArray<string> => {
+  const parts: string[] = []
+  let cur = ''
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]
+    if (c === ',' && value[i + 1] === ',') {
+      cur += ',,'
+      i++
+    } else if (c === ',') {
+      parts.push(cur)
+      cur = ''
+    } else cur += c
+  }
+  parts.push(cur)
+  return parts
+}
+
+/**
+ * Short-form booleans (`password`, `server`, `nowait`) as `key=on|off`: QEMU 6.0 deprecated
+ * them, and 7.2 and 10.0 warn on each (`warning: short-form boolean option 'password'
+ * deprecated`). Only the named keys are touched, and `skip` leading parts (the VNC display,
+ * the chardev backend) never: a bare word there is not a boolean.
+ */
+const longBooleans = (value: string, names: ReadonlyMap<string, string>, skip: number): string =>
+  splitOpts(value)
+    .map((p, i) => (i < skip ? p : names.get(p) ?? p))
+    .join(',')
+
+const booleans = (on: ReadonlyArray<string>, off: ReadonlyArray<readonly [string, string]> = []): ReadonlyMap<string, string> =>
+  new Map([...on.map((k) => [k, `${k}=on`] as const), ...off.map(([short, k]) => [short, `${k}=off`] as const)])
+
+/** The boolean keys of `-vnc` (Ganeti writes `password`; `tls` is {@link vncTls}'s). */
+const VNC_BOOLEANS = booleans(['password', 'reverse', 'lossy', 'non-adaptive', 'sasl', 'power-control'])
+
+/** `-vnc :1,tls-creds=vnctls0,password` → `…,password=on`; the display is never touched. */
+const vncBooleans = eachPair('-vnc', (value) => ['-vnc', longBooleans(value, VNC_BOOLEANS, 1)])
+
+/** The boolean keys of a socket chardev (`server,nowait` is what Ganeti writes). */
+const SOCKET_BOOLEANS = booleans(['server', 'telnet', 'tn3270', 'websocket', 'ipv4', 'ipv6'], [['nowait', 'wait'], ['nodelay', 'delay']])
+
+/** The compat forms of `-serial`/`-monitor` that open a socket chardev. */
+const SOCKET_COMPAT = /^(unix|tcp|telnet|websocket):/
+
+/**
+ * `-serial unix:P,server,nowait` (and `-monitor`, Ganeti's form for both) → `server=on,wait=off`.
+ * QEMU's compat parser of these two options accepts the short forms silently on 7.2 and 10.0,
+ * but they are the deprecated spelling: rewritten so that one form stands in every socket.
+ */
+const compatSocket = (flag: string) =>
+  eachPair(flag, (value) => [flag, SOCKET_COMPAT.test(value) ? longBooleans(value, SOCKET_BOOLEANS, 1) : value])
+
+/** `-chardev socket,path=P,server,nowait,id=qga0` (Ganeti's guest agent) → `server=on,wait=off`: both QEMUs warn. */
+const chardevBooleans = eachPair('-chardev', (value) => ['-chardev', value.startsWith('socket,') ? longBooleans(value, SOCKET_BOOLEANS, 1) : value])
+
+/** The boolean keys of `-spice` Ganeti writes short (`disable-ticketing`, `ipv4`/`ipv6`): 7.2 warns. */
+const SPICE_BOOLEANS = booleans(['disable-ticketing', 'disable-copy-paste', 'disable-agent-file-xfer', 'ipv4', 'ipv6', 'unix', 'sasl'])
+
+const spiceBooleans = eachPair('-spice', (value) => ['-spice', longBooleans(value, SPICE_BOOLEANS, 0)])
+
+/** `-usbdevice` names and the device each makes. */
+const USB_DEVICES: ReadonlyMap<string, string> = new Map([
+  ['tablet', 'usb-tablet'],
+  ['mouse', 'usb-mouse'],
+  ['keyboard', 'usb-kbd']
+])
+
+/**
+ * `-usbdevice tablet|mouse|keyboard` → `-device usb-tablet|usb-mouse|usb-kbd`, with `-usb` put
+ * before the first when the command has none: `-usbdevice` turns the machine's USB on itself
+ * (Ganeti 2.x writes it without `-usb` when VNC is on), while `-device usb-tablet` alone fails
+ * (`No 'usb-bus' bus found`). 7.2 and 10.0 still accept `-usbdevice` silently; the rewrite gives
+ * the device the `-device` form every other device has. Other `-usbdevice` values (`disk:`,
+ * `host:`, from hvparams `usb_devices`) are left as they are.
+ */
+const usbdevice = (cmd: Cmd): Cmd => {
+  let usb = cmd.includes('-usb')
+  const out: CmdWord[] = []
+  for (let i = 0; i < cmd.length; i++) {
+    const w = cmd[i] ?? ''
+    const value = cmd[i + 1]
+    const driver = w === '-usbdevice' && typeof value === 'string' ? USB_DEVICES.get(value) : undefined
+    if (driver === undefined) {
+      out.push(w)
+      continue
+    }
+    if (!usb) out.push('-usb')
+    usb = true
+    out.push('-device', driver)
+    i++
+  }
+  return out
+}
+
+/**
+ * The cards `-audio model=` makes (QEMU 7.2 and 10.0 name the same ones), and for a second card
+ * the `-device`s it is made of (`hda` is a controller and a codec).
+ */
+const SOUND_CARDS: ReadonlyMap<string, (audiodev: string) => ReadonlyArray<string>> = new Map([
+  ['ac97', (a: string) => ['-device', `AC97,audiodev=${a}`]],
+  ['adlib', (a: string) => ['-device', `adlib,audiodev=${a}`]],
+  ['cs4231a', (a: string) => ['-device', `cs4231a,audiodev=${a}`]],
+  ['es1370', (a: string) => ['-device', `ES1370,audiodev=${a}`]],
+  ['gus', (a: string) => ['-device', `gus,audiodev=${a}`]],
+  ['hda', (a: string) => ['-device', 'intel-hda', '-device', `hda-duplex,audiodev=${a}`]],
+  ['sb16', (a: string) => ['-device', `sb16,audiodev=${a}`]]
+])
+
+/**
+ * `-soundhw X` (removed in QEMU 7.1: `-soundhw: invalid option` on 7.2 and 10.0) →
+ * `-audio driver=none,model=X`. `-audio` creates the card where `-soundhw` did, at machine
+ * init before every `-device`, so the guest finds it in the same PCI slot; its host backend is
+ * `none` (a daemonized QEMU has no one to play to). `-audio` is allowed once (`only one
+ * -soundhw option is allowed`): further cards of a list (`-soundhw hda,ac97`) become
+ * `-audiodev none` + `-device`, and `pcspk` becomes `-machine pcspk-audiodev=` (it is no
+ * `-audio` model). A value naming an unknown card, or `all`, is left for QEMU to refuse.
+ */
+const soundhw = (cmd: Cmd): Cmd => {
+  let audio = cmd.includes('-audio')
+  let n = 0
+  const card = (model: string): ReadonlyArray<string> | undefined => {
+    if (model === 'pcspk') {
+      const id = `soundhw${n++}`
+      return ['-audiodev', `none,id=${id}`, '-machine', `pcspk-audiodev=${id}`]
+    }
+    const device = SOUND_CARDS.get(model)
+    if (device === undefined) return undefined
+    if (!audio) {
+      audio = true
+      return ['-audio', `driver=none,model=${model}`]
+    }
+    const id = `soundhw${n++}`
+    return ['-audiodev', `none,id=${id}`, ...device(id)]
+  }
+  return eachPair('-soundhw', (value) => {
+    const models = value.split(',')
+    const known = models.every((m) => m === 'pcspk' || SOUND_CARDS.has(m))
+    return known ? models.flatMap((m) => card(m) ?? []) : ['-soundhw', value]
+  })(cmd)
+}
+
+/** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
+const noAcpi = (cmd: Cmd): Cmd => cmd.flatMap((w) => (w === '-no-acpi' ? ['-machine', 'acpi=off'] : [w]))
+
+const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i) => w === b[i])
 
 /** More rounds than any rewrite chain can take (each round removes an old option). */
 const MAX_ROUNDS = 16
 
 /**
  * Ganeti's rewrites of `kvm_cmd`, in Ganeti's order: `-localtime`, `-balloon`, `-vnc` TLS,
- * `-chroot`. Differences from Ganeti, all intentional:
+ * `-chroot`; then (since 0.2.0) the forms QEMU 7.2 or 10.0 refuse or warn about: short-form
+ * booleans of `-vnc`, `-spice`, `-chardev socket` and the `-serial`/`-monitor` sockets,
+ * `-usbdevice tablet|mouse|keyboard`, `-soundhw`, `-no-acpi`. Differences from Ganeti, all
+ * intentional:
  * - every occurrence is rewritten, not only the first (`list.index`), and the rounds are
  *   repeated until nothing changes, so that an upgrade is idempotent even where one rewrite
  *   exposes another;
@@ -92,10 +250,11 @@ const MAX_ROUNDS = 16
  *
  * @since 0.1.0
  */
-export const fixCmd = (cmd: ReadonlyArray<string>): ReadonlyArray<string> => {
+export const fixCmd = (cmd: Cmd): Cmd => {
   let current = cmd
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const next = chroot(vncTls(balloon(localtime(current))))
+    const ganeti = chroot(vncTls(balloon(localtime(current))))
+    const next = noAcpi(soundhw(usbdevice(spiceBooleans(chardevBooleans(compatSocket('-monitor')(compatSocket('-serial')(vncBooleans(ganeti))))))))
     if (same(next, current)) return current
     current = next
   }

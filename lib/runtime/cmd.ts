@@ -9,8 +9,24 @@ import type { BlockdevOptions } from '../block/node.js'
 import { normalize } from '../hvinfo.js'
 import { parseStructured, toJson, toKeyval, type JsonObject } from '../qemu-opts.js'
 import { cmdDevices } from './bus.js'
+import type { CmdWord } from './types.js'
 
 const isJson = (value: string): boolean => value.startsWith('{')
+
+/**
+ * `kvm_cmd` as argv words: every number (Ganeti's `-m <maxmem>`) as its decimal string. The
+ * only way a runtime's words reach a command line.
+ *
+ * @example
+ * cmdArgv(['/usr/bin/kvm', '-m', 512]) // ['/usr/bin/kvm', '-m', '512']
+ *
+ * @since 0.2.0
+ */
+export const cmdArgv = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<string> => cmd.map((w) => (typeof w === 'number' ? String(w) : w))
+
+/** The structured options of a word; a number has none. */
+const structured = (w: CmdWord | undefined, implied?: string): ReturnType<typeof parseStructured> =>
+  typeof w === 'string' ? parseStructured(w, implied) : undefined
 
 const render = (json: boolean, o: JsonObject): string => (json ? toJson(o) : toKeyval(o))
 
@@ -19,17 +35,17 @@ const render = (json: boolean, o: JsonObject): string => (json ? toJson(o) : toK
  *
  * @since 0.1.0
  */
-export const deviceIndex = (cmd: ReadonlyArray<string>, id: string): number =>
-  cmd.findIndex((w, i) => i > 0 && cmd[i - 1] === '-device' && parseStructured(w)?.['id'] === id)
+export const deviceIndex = (cmd: ReadonlyArray<CmdWord>, id: string): number =>
+  cmd.findIndex((w, i) => i > 0 && cmd[i - 1] === '-device' && structured(w)?.['id'] === id)
 
 /**
  * The `drive` of a command-line device, if it has a medium.
  *
  * @since 0.1.0
  */
-export const deviceDrive = (cmd: ReadonlyArray<string>, id: string): string | undefined => {
+export const deviceDrive = (cmd: ReadonlyArray<CmdWord>, id: string): string | undefined => {
   const i = deviceIndex(cmd, id)
-  const drive = i < 0 ? undefined : parseStructured(cmd[i] ?? '')?.['drive']
+  const drive = i < 0 ? undefined : structured(cmd[i])?.['drive']
   return typeof drive === 'string' ? drive : undefined
 }
 
@@ -38,10 +54,10 @@ export const deviceDrive = (cmd: ReadonlyArray<string>, id: string): string | un
  *
  * @since 0.1.0
  */
-export const cmdNodes = (cmd: ReadonlyArray<string>, names: ReadonlySet<string>): ReadonlyArray<JsonObject> =>
+export const cmdNodes = (cmd: ReadonlyArray<CmdWord>, names: ReadonlySet<string>): ReadonlyArray<JsonObject> =>
   cmd.flatMap((w, i) => {
     if (i === 0 || cmd[i - 1] !== '-blockdev') return []
-    const o = parseStructured(w, 'driver')
+    const o = structured(w, 'driver')
     return o !== undefined && typeof o['node-name'] === 'string' && names.has(o['node-name']) ? [o as JsonObject] : []
   })
 
@@ -52,24 +68,24 @@ export const cmdNodes = (cmd: ReadonlyArray<string>, names: ReadonlySet<string>)
  *
  * @since 0.1.0
  */
-export const setMedium = (cmd: ReadonlyArray<string>, id: string, oldNodes: ReadonlySet<string>, nodes: ReadonlyArray<BlockdevOptions>): ReadonlyArray<string> => {
+export const setMedium = (cmd: ReadonlyArray<CmdWord>, id: string, oldNodes: ReadonlySet<string>, nodes: ReadonlyArray<BlockdevOptions>): ReadonlyArray<CmdWord> => {
   const at = deviceIndex(cmd, id)
   const value = cmd[at]
   const dev = cmdDevices(cmd).find((d) => d.id === id)
   const hv = dev?.hvinfo
-  if (at < 0 || value === undefined || hv === undefined) return cmd
+  if (at < 0 || typeof value !== 'string' || hv === undefined) return cmd
   const json = isJson(value)
   const parsed = parseStructured(value) ?? {}
   const top = nodes[nodes.length - 1]
   // hvinfo first, then drive, then the rest: the order renderArgv gives a device.
   const rest = Object.fromEntries(Object.entries(parsed).filter(([k]) => !(k in hv) && k !== 'drive')) as JsonObject
   const device: JsonObject = { ...normalize(hv), ...(top === undefined ? {} : { drive: top['node-name'] }), ...rest }
-  const out: string[] = []
+  const out: CmdWord[] = []
   for (let i = 0; i < cmd.length; i++) {
     const w = cmd[i] ?? ''
     const next = cmd[i + 1]
     if (w === '-blockdev' && next !== undefined) {
-      const name = parseStructured(next)?.['node-name']
+      const name = structured(next)?.['node-name']
       if (typeof name === 'string' && oldNodes.has(name)) {
         i++
         continue

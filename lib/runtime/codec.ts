@@ -33,7 +33,7 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
   const errors: FieldError[] = []
   cmd.forEach((w, i) => {
     // An argv word cannot hold NUL: exec would cut it there.
-    if (w.includes('\0')) errors.push({ path: `cmd[${i}]`, value: w, message: 'a NUL byte in a command-line word' })
+    if (typeof w === 'string' && w.includes('\0')) errors.push({ path: `cmd[${i}]`, value: w, message: 'a NUL byte in a command-line word' })
   })
   const nics = nicsJ.map((n, i) => decodeNicDict(n, `nics[${i}]`))
   const disks = disksJ.map((d, i) => decodeDiskEntry(d, `disks[${i}]`))

@@ -11,7 +11,7 @@ import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { parseVersion } from '../qemu-version.js'
 import { child, isJsonObject, isPlainObject, MAX_ARRAY, toJson, toJsonObject, type RuntimeDiskJson, type RuntimeJson } from './json.js'
-import type { RuntimeStamp } from './types.js'
+import type { CmdWord, RuntimeStamp } from './types.js'
 
 /**
  * The runtime format this library writes and the newest it reads. Bumped whenever a file in
@@ -99,11 +99,23 @@ const readNic = (u: unknown, i: number): E.Either<DevplanError, JsonObject> => {
   return E.isLeft(r) ? E.left(fromField(r.left)) : E.right(r.right)
 }
 
-const readCmd = (u: unknown): E.Either<DevplanError, ReadonlyArray<string>> => {
-  if (!Array.isArray(u)) return fail('cmd', u, 'expected kvm_cmd, a list of strings')
+/**
+ * A number Ganeti wrote into `kvm_cmd` (`-m <maxmem>`): a non-negative safe integer, whose
+ * decimal string is exact and can never start with `-` and so never be read as an option.
+ */
+const isCmdNumber = (w: unknown): w is number => typeof w === 'number' && Number.isSafeInteger(w) && w >= 0 && !Object.is(w, -0)
+
+const readCmd = (u: unknown): E.Either<DevplanError, ReadonlyArray<CmdWord>> => {
+  if (!Array.isArray(u)) return fail('cmd', u, 'expected kvm_cmd, a list of strings (and integers, as Ganeti writes -m <maxmem>)')
   if (u.length > MAX_ARRAY) return fail('cmd', `(${u.length} entries)`, `at most ${MAX_ARRAY} entries`)
-  const bad = u.findIndex((w) => typeof w !== 'string')
-  return bad >= 0 ? fail(`cmd[${bad}]`, u[bad], 'expected a string') : E.right([...(u as ReadonlyArray<string>)])
+  const words: CmdWord[] = []
+  for (let i = 0; i < u.length; i++) {
+    const w: unknown = u[i]
+    if (typeof w === 'string' || isCmdNumber(w)) words.push(w)
+    else if (typeof w === 'number') return fail(`cmd[${i}]`, w, 'a number in kvm_cmd must be a non-negative integer of at most 2^53 - 1 (Ganeti writes -m <maxmem> as one)')
+    else return fail(`cmd[${i}]`, w, 'expected a string or a non-negative integer')
+  }
+  return E.right(words)
 }
 
 /**

@@ -10,6 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { FieldError } from '../errors.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
+import type { CmdWord } from './types.js'
 
 /**
  * One entry of `kvm_disks`: `[disk_dict, link_path, uri_or_null]`.
@@ -25,7 +26,7 @@ export type RuntimeDiskJson = readonly [disk: JsonObject, link: string | null, u
  * @since 0.1.0
  */
 export type RuntimeJson = readonly [
-  cmd: ReadonlyArray<string>,
+  cmd: ReadonlyArray<CmdWord>,
   nics: ReadonlyArray<JsonObject>,
   hvparams: JsonObject,
   disks: ReadonlyArray<RuntimeDiskJson>,

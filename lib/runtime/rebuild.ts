@@ -25,8 +25,9 @@ import type { NicBackend } from '../nic.js'
 import { diskDevice, diskGraph, nicDevice, writeCacheFor } from '../plan.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { runtimeHvparams } from './bus.js'
+import { cmdArgv } from './cmd.js'
 import { netdevBackend } from './netdev.js'
-import type { Runtime, RuntimeDisk, RuntimeNic } from './types.js'
+import type { CmdWord, Runtime, RuntimeDisk, RuntimeNic } from './types.js'
 
 /**
  * What a runtime without a stamp (written by Ganeti) does not say.
@@ -166,18 +167,22 @@ export const runtimeBootId = (rt: Runtime, h: Hvparams): string | undefined =>
  *
  * @since 0.1.0
  */
-export const devicesPosition = (cmd: ReadonlyArray<string>): number | 'end' => {
+export const devicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
   const mon = cmd.findIndex((w, i) => w === QMP_MONITOR[0] && cmd[i + 1] === QMP_MONITOR[1])
   if (mon < 0) return 'end'
   // The controllers are read from the command line itself, not re-derived from hvparams, which a
   // medium change may have changed since (an ejected SCSI CD-ROM keeps its controller).
   let at = mon + 2
-  while (cmd[at] === '-device' && parseStructured(cmd[at + 1] ?? '')?.['id'] === SCSI_CONTROLLER_ID) at += 2
+  const value = (i: number): string => {
+    const w = cmd[i]
+    return typeof w === 'string' ? w : ''
+  }
+  while (cmd[at] === '-device' && parseStructured(value(at + 1))?.['id'] === SCSI_CONTROLLER_ID) at += 2
   return at
 }
 
 /**
- * The complete command line of a runtime: `kvm_cmd` with every recorded disk (`-blockdev`s,
+ * The complete command line of a runtime: `kvm_cmd` (numbers as decimal strings) with every recorded disk (`-blockdev`s,
  * `-device`) and NIC (`-netdev`, `-device`) put back, rendered by the renderer of
  * {@link renderArgv} in the syntax of the QEMU the stamp names (`options.qemu` for a runtime
  * without stamp); `write-cache` from the runtime's `disk_cache` and each driver; `bootindex=1`
@@ -205,8 +210,10 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
       const diskWords = disks.flatMap(render)
       const nicWords = nics.length === 0 ? [] : nics.flatMap(render)
       const at = devicesPosition(rt.cmd)
-      if (at === 'end') return E.right([...rt.cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])
-      return E.right([...rt.cmd.slice(0, at), ...diskWords, ...nicWords, ...rt.cmd.slice(at)])
+      // Numbers of kvm_cmd (Ganeti's -m <maxmem>) become their decimal strings here.
+      const cmd = cmdArgv(rt.cmd)
+      if (at === 'end') return E.right([...cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])
+      return E.right([...cmd.slice(0, at), ...diskWords, ...nicWords, ...cmd.slice(at)])
     })
   )
 }

@@ -59,13 +59,27 @@ export interface RuntimeNic {
 }
 
 /**
+ * One word of `kvm_cmd`: a string, or a number where Ganeti wrote one (it appends
+ * `beparams[maxmem]` after `-m`, and older versions `beparams[vcpus]` after `-smp`, as JSON
+ * integers). Kept as it was read, so that a file written back holds the same JSON; an argv
+ * always has its decimal string ({@link cmdArgv} in `cmd.ts`). Only non-negative safe integers
+ * are read: their decimal string never starts with `-`, so a number can never become an option.
+ *
+ * @since 0.2.0
+ */
+export type CmdWord = string | number
+
+/**
  * A decoded runtime.
  *
  * @since 0.1.0
  */
 export interface Runtime {
-  /** `kvm_cmd`: the command line without the disk and NIC options. */
-  readonly cmd: ReadonlyArray<string>
+  /**
+   * `kvm_cmd`: the command line without the disk and NIC options, numbers where the file had
+   * numbers (since 0.2.0; before, such a file was refused). Turn it into argv with `cmdArgv`.
+   */
+  readonly cmd: ReadonlyArray<CmdWord>
   readonly nics: ReadonlyArray<RuntimeNic>
   /** The hvparams the instance runs with, as stored; they win over the current config. */
   readonly hvparams: JsonObject

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
-import { decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { cmdArgv, decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
 import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
 
@@ -77,16 +77,16 @@ for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((
       }, { dir: tmp.path })
 
       // Back to the second image, then restart from the runtime's kvm_cmd alone.
-      await withQemu(rt.cmd, async (vm) => {
+      await withQemu(cmdArgv(rt.cmd), async (vm) => {
         const o = await run(right(planChangeMedium(rt, 'cdrom1', second)), toExecutor(vm.qmp))
         assert.is(o._tag, 'Done')
         rt = o.runtime
       }, { dir: tmp.path })
-      await withQemu(rt.cmd, async (vm) => {
+      await withQemu(cmdArgv(rt.cmd), async (vm) => {
         assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, second)
       }, { dir: tmp.path })
       const ejected = right(planChangeMedium(rt, 'cdrom1', null)).after
-      await withQemu(ejected.cmd, async (vm) => {
+      await withQemu(cmdArgv(ejected.cmd), async (vm) => {
         const b = await medium(vm, 'cdrom1')
         assert.ok(b !== undefined, 'the drive stays after an eject')
         assert.is(b?.inserted, undefined)

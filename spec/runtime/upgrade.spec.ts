@@ -52,7 +52,7 @@ test('a three-element file gets kvm_disks = []; a pre-2.8 NIC gets a fixed uuid 
   assert.equal(Object.keys(nics[0] ?? {}), ['mac', 'uuid', 'hvinfo'])
 })
 
-const cmdOf = (cmd: string[], hv: Record<string, string> = {}): ReadonlyArray<string> => upgradeOk([cmd, [], hv, []])[0]
+const cmdOf = (cmd: ReadonlyArray<string | number>, hv: Record<string, string> = {}): ReadonlyArray<string | number> => upgradeOk([cmd, [], hv, []])[0]
 
 test('kvm_cmd rewrites: -localtime, -balloon with and without options, -vnc TLS (anon and x509)', () => {
   assert.equal(cmdOf(['kvm', '-localtime', '-m', '1']), ['kvm', '-rtc', 'base=localtime', '-m', '1'])
@@ -60,7 +60,7 @@ test('kvm_cmd rewrites: -localtime, -balloon with and without options, -vnc TLS 
   assert.equal(cmdOf(['kvm', '-balloon', 'virtio,addr=0x3,bus=pci.0']), ['kvm', '-device', 'virtio-balloon,addr=0x3,bus=pci.0'])
   assert.equal(cmdOf(['kvm', '-vnc', ':1,tls']), ['kvm', '-object', 'tls-creds-anon,id=vnctls0,endpoint=server', '-vnc', ':1,tls-creds=vnctls0'])
   assert.equal(cmdOf(['kvm', '-vnc', ':1,tls,x509=/p']), ['kvm', '-object', 'tls-creds-x509,id=vnctls0,endpoint=server,dir=/p,verify-peer=no', '-vnc', ':1,tls-creds=vnctls0'])
-  assert.equal(cmdOf(['kvm', '-vnc', ':1,password']), ['kvm', '-vnc', ':1,password'])
+  assert.equal(cmdOf(['kvm', '-vnc', ':1,password']), ['kvm', '-vnc', ':1,password=on'])
 })
 
 test('fixes Ganeti skips without -vnc are applied anyway: -chroot removed, disk_discard "default" → "ignore"', () => {
@@ -104,7 +104,8 @@ test('malformed legacy fields are InvalidInput with their path', () => {
   assert.equal(paths([['kvm'], [], {}, [[{ uuid: UUID_A, pci: 32 }, '/l', null]]]), ['disks[0].pci'])
   assert.equal(paths([['kvm'], [], {}, [[{ pci: 3 }, '/l', null]]]), ['disks[0].uuid'])
   assert.equal(paths([['kvm'], [], { disk_type: 7 }, [[{ uuid: UUID_A, pci: 3 }, '/l', null]]]), ['hvparams.disk_type'])
-  assert.equal(paths([['kvm', 3], [], {}, []]), ['cmd[1]'])
+  assert.equal(paths([['kvm', 1.5], [], {}, []]), ['cmd[1]'])
+  assert.equal(paths([['kvm', true], [], {}, []]), ['cmd[1]'])
   assert.equal(paths([['kvm'], [], {}, [[{ uuid: UUID_A }, 5, null]]]), ['disks[0].link'])
   assert.equal(paths([['kvm'], [], {}, [[{ uuid: UUID_A }, '/l']]]), ['disks[0]'])
   assert.equal(paths({}), [''])
