@@ -273,3 +273,23 @@ const DISCARD = ['ignore', 'unmap']
  */
 export const fixedDiscard = (hvparams: { readonly [key: string]: unknown }): 'ignore' | undefined =>
   'disk_discard' in hvparams && !DISCARD.includes(hvparams['disk_discard'] as string) ? 'ignore' : undefined
+
+/**
+ * What an older reader loses by the rewrites of {@link fixCmd}, for a runtime Ganeti wrote
+ * (one without a stamp) and this library upgraded: the file keeps only the new forms, and that
+ * reader runs them as they are. Rewrites whose new form every QEMU the reader may run accepts
+ * (`-rtc`, `-device virtio-balloon`/`usb-tablet`, `key=on|off`) lose nothing and are not listed.
+ *
+ * @since 0.2.0
+ */
+export const rewriteLosses = (cmd: Cmd, hvparams: { readonly [key: string]: unknown }): ReadonlyArray<string> => {
+  const reasons: string[] = []
+  if (hvparams['use_chroot'] === true && !cmd.includes('-chroot')) {
+    reasons.push('-chroot was removed (Ganeti 3.1 adds the confinement when it executes the command, from hvparams use_chroot): a reader older than Ganeti 3.1 starts the instance without its chroot')
+  }
+  const sound = cmd.some((w, i) => (w === '-audio' && typeof cmd[i + 1] === 'string') || (w === '-audiodev' && typeof cmd[i + 1] === 'string' && /^none,id=soundhw\d+$/.test(String(cmd[i + 1]))))
+  if (sound) {
+    reasons.push('-soundhw became -audio driver=none,model=… (and -audiodev none with -device for further cards): a reader on a QEMU before 7.1, which has no -audio, cannot start it, and the card plays to no host backend')
+  }
+  return reasons
+}

@@ -14,7 +14,7 @@ import { placement, type Hvinfo } from '../hvinfo.js'
 import { deviceId, legacyDeviceId, type IdKind } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { runtimeHvparams } from './bus.js'
-import { fixCmd, fixedDiscard } from './cmd-fixes.js'
+import { fixCmd, fixedDiscard, rewriteLosses } from './cmd-fixes.js'
 import { hvinfoJson } from './dicts.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 import { derivedGraph } from './rebuild.js'
@@ -48,7 +48,8 @@ export interface DowngradeTarget {
 export interface LostDevice {
   /**
    * The id the device is addressed by (its hvinfo id), its uuid when it has no placement, or
-   * `kvm_cmd` for command-line words an older reader would rewrite.
+   * `kvm_cmd` for command-line words an older reader would rewrite, or for what it loses by this
+   * library's rewrites of a Ganeti `kvm_cmd` (`-soundhw`, `-chroot`; since 0.2.0).
    */
   readonly device: string
   readonly reason: string
@@ -151,5 +152,8 @@ export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): Downgrad
   if (fixed.length !== rt.cmd.length || changed.length > 0 || fixedDiscard(rt.hvparams) !== undefined) {
     note('kvm_cmd', ['it holds options that Ganeti\'s upgrade rewrites (-localtime, -balloon, -vnc tls/x509, -chroot) or an old disk_discard: read back by an older reader, the command line changes'])
   }
+  // A runtime Ganeti wrote holds the upgrade's new forms in place of its own: say what of the
+  // old ones an older reader misses (a stamped command line was rendered, not rewritten).
+  if (rt.stamp === undefined) note('kvm_cmd', rewriteLosses(rt.cmd, rt.hvparams))
   return { json: [rt.cmd, nics, rt.hvparams, disks], lost }
 }
