@@ -116,15 +116,23 @@ test('-no-acpi → -machine acpi=off; numbers and trailing flags stay in place',
   assert.equal(cmdOf(['kvm', '-vnc', 5, '-usbdevice', 7, '-soundhw']), ['kvm', '-vnc', 5, '-usbdevice', 7, '-soundhw'])
 })
 
-const OLD = ['-usbdevice', 'tablet', 'mouse', '-soundhw', 'hda', 'ac97,pcspk', '-no-acpi', '-serial', 'unix:/s,server,nowait', '-chardev', 'socket,path=/q,server,nowait,id=qga0', '-spice', 'addr=::1,disable-ticketing,ipv6', '-vnc', ':1,tls,password', '-usb', '-audio', 512, 0] as const
+/**
+ * The old forms as Ganeti writes them, each option with its value (a flag standing as another
+ * flag's value is no command line Ganeti writes, and each rewrite pairs only its own flag).
+ */
+const OLD: ReadonlyArray<ReadonlyArray<string | number>> = [
+  ['-usbdevice', 'tablet'], ['-usbdevice', 'mouse'], ['-soundhw', 'hda'], ['-soundhw', 'ac97,pcspk'], ['-no-acpi'],
+  ['-serial', 'unix:/s,server,nowait'], ['-monitor', 'unix:/m,server,nowait'], ['-chardev', 'socket,path=/q,server,nowait,id=qga0'],
+  ['-spice', 'addr=::1,disable-ticketing,ipv6'], ['-vnc', ':1,tls,password'], ['-usb'], ['-audio', 'none'], ['-m', 512], ['-smp', 0]
+]
 
 /** The options that take a value, among the words generated here. */
-const VALUE_FLAGS: ReadonlySet<string> = new Set(['-usbdevice', '-soundhw', '-serial', '-monitor', '-chardev', '-spice', '-vnc', '-audio', '-audiodev', '-name', '-m', '-balloon', '-chroot', '-rtc', '-device', '-machine', '-object'])
+const VALUE_FLAGS: ReadonlySet<string> = new Set(['-smp', '-usbdevice', '-soundhw', '-serial', '-monitor', '-chardev', '-spice', '-vnc', '-audio', '-audiodev', '-name', '-m', '-balloon', '-chroot', '-rtc', '-device', '-machine', '-object'])
 
 test('property: the upgrade is idempotent with the old forms mixed in, and leaves none of them', () => {
   fc.assert(
-    fc.property(legacyCmdArb, fc.array(fc.constantFrom(...OLD), { maxLength: 16 }), (cmd, old) => {
-      const once = cmdOf([...cmd, ...old])
+    fc.property(legacyCmdArb, fc.array(fc.constantFrom(...OLD), { maxLength: 10 }), (cmd, old) => {
+      const once = cmdOf([...cmd, ...old.flat()])
       assert.equal(cmdOf(once), once)
       assert.not.ok(once.includes('-no-acpi'))
       // Walked as QEMU reads it, flag and value: no old form is left in a value the rewrites own.
@@ -144,7 +152,7 @@ test('property: the upgrade is idempotent with the old forms mixed in, and leave
         assert.not.ok(parts.some((p) => shorts.includes(p)), `${w} ${value} in ${JSON.stringify(once)}`)
       }
     }),
-    { numRuns: 500 }
+    { numRuns: 2000 }
   )
 })
 
