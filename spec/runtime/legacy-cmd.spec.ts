@@ -132,7 +132,12 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set(['-smp', '-usbdevice', '-soundh
 test('property: the upgrade is idempotent with the old forms mixed in, and leaves none of them', () => {
   fc.assert(
     fc.property(legacyCmdArb, fc.array(fc.constantFrom(...OLD), { maxLength: 10 }), (cmd, old) => {
-      const once = cmdOf([...cmd, ...old.flat()])
+      // Each rewrite pairs only its own flag with the next word, as Ganeti's do: a command where
+      // an option's value is itself a flag (`-name -vnc`) is read differently by QEMU, and no
+      // Ganeti writes one. Such noise is left out.
+      const all = [...cmd, ...old.flat()]
+      fc.pre(!all.some((w, i) => typeof w === 'string' && VALUE_FLAGS.has(w) && String(all[i + 1] ?? '').startsWith('-')))
+      const once = cmdOf(all)
       assert.equal(cmdOf(once), once)
       assert.not.ok(once.includes('-no-acpi'))
       // Walked as QEMU reads it, flag and value: no old form is left in a value the rewrites own.
