@@ -32,7 +32,7 @@ const placementOf = (d: Device): string => {
 }
 
 const backendOf = (d: Device): string =>
-  d.kind === 'scsi-controller' ? '' : d.kind === 'nic' ? `netdev ${d.backend.type} (${d.mac})` : d.graph.nodes.map((n) => `${n.driver}`).reverse().join(' → ')
+  d.kind === 'scsi-controller' ? '' : d.kind === 'machine' ? Object.entries(d.properties).map(([k, v]) => `${k}=${String(v)}`).join(' ') : d.kind === 'nic' ? `netdev ${d.backend.type} (${d.mac})` : d.graph.nodes.map((n) => `${n.driver}`).reverse().join(' → ')
 
 const table = (tree: DeviceTree): string => {
   const rows = allDevices(tree).map((d) => [d.kind, d.hvinfo.id, d.hvinfo.driver, placementOf(d), backendOf(d)])

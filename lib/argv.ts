@@ -7,6 +7,7 @@
  */
 import { allDevices, deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
 import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
+import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
 import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
 
@@ -19,12 +20,22 @@ import { quoteWord } from './shell.js'
 export interface RenderOptions {
   readonly qmpSocket: string
   readonly accel?: 'kvm' | 'tcg'
+  /**
+   * Where the serial console's and guest agent's sockets go (`<name>.serial`, `<name>.qga`, as
+   * Ganeti names them in its control directory). Default: the QMP socket's directory.
+   */
+  readonly controlDir?: string
+}
+
+const dirOf = (path: string): string => {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? (i === 0 ? '' : '.') : path.slice(0, i)
 }
 
 const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJson(obj) : toKeyval(obj))
 
 const bootindexOf = (tree: DeviceTree, device: Device): number | undefined =>
-  tree.boot._tag === 'device' && device.kind !== 'scsi-controller' && device.hvinfo.id === tree.boot.id ? 1 : undefined
+  tree.boot._tag === 'device' && device.kind !== 'scsi-controller' && device.kind !== 'machine' && device.hvinfo.id === tree.boot.id ? 1 : undefined
 
 /**
  * The command-line options of one device for a target QEMU: `-blockdev`s then `-device` for a
@@ -39,6 +50,7 @@ export const deviceArgs = (qemu: QemuVersion, device: Device, bootindex?: number
   const dev = ['-device', structured(f.jsonDevice)(deviceOptions(device, bootindex))]
   switch (device.kind) {
     case 'scsi-controller':
+    case 'machine':
       return dev
     case 'nic':
       return ['-netdev', structured(f.jsonNetdev)(netdevOptions(device)), ...dev]
@@ -82,17 +94,19 @@ export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyAr
   '-uuid',
   tree.uuid,
   '-machine',
-  `type=${escapeValue(tree.machine)},accel=${options.accel ?? tree.accel}`,
+  `type=${escapeValue(tree.machine)},accel=${options.accel ?? tree.accel}${machineProperties(tree.machineOptions, tree.qemu)}`,
   '-m',
   String(tree.memory),
   '-smp',
-  String(tree.vcpus),
+  smpValue(tree.vcpus, tree.machineOptions),
+  ...machineHeadArgs(tree.machineOptions, tree.qemu),
   '-nodefaults',
   '-chardev',
   `socket,id=qmp,path=${escapeValue(options.qmpSocket)},server=on,wait=off`,
   '-mon',
   'chardev=qmp,mode=control',
   ...allDevices(tree).flatMap((d) => deviceArgs(tree.qemu, d, bootindexOf(tree, d))),
+  ...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)),
   ...bootArgs(tree),
   ...tree.extra
 ]

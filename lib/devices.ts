@@ -9,7 +9,8 @@ import type { BlockGraph } from './block/node.js'
 import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import type { NicBackend } from './nic.js'
 import type { JsonObject } from './qemu-opts.js'
-import type { PlanWarning } from './qemu-changes.js'
+import type { MachineOptions } from './machine/options.js'
+import type { PlanWarning } from './warnings.js'
 import type { QemuVersion } from './qemu-version.js'
 
 /**
@@ -54,12 +55,33 @@ export interface NicDevice {
 }
 
 /**
+ * Where a device of the machine sits: a PCI slot, or a bus a controller provides (`usb.0`,
+ * `vserial0.0`), with the place on it among its properties (`port`, `nr`).
+ *
+ * @since 0.2.0
+ */
+export type MachinePlace = PciHvinfo | { readonly driver: string; readonly id: string; readonly bus: string }
+
+/**
+ * A device of the machine itself: display, balloon, USB controller and input, virtio-serial
+ * and its ports. Planned with an explicit place, kept in `kvm_cmd`, never hot-plugged.
+ *
+ * @since 0.2.0
+ */
+export interface MachineDevice {
+  readonly kind: 'machine'
+  readonly hvinfo: MachinePlace
+  /** Every property beyond the place (`chardev`, `name`, `port`…). */
+  readonly properties: JsonObject
+}
+
+/**
  * Any device the plan gives a `-device` option: what {@link allDevices} lists and
  * {@link deviceOptions} renders. Tell them apart by `kind`.
  *
  * @since 0.1.0
  */
-export type Device = ScsiController | BlockDevice | NicDevice
+export type Device = ScsiController | BlockDevice | NicDevice | MachineDevice
 
 /**
  * How the guest boots: from the device with `bootindex=1`, from the floppy (whose drive has
@@ -96,14 +118,18 @@ export interface DeviceTree {
   readonly boot: Boot
   /** `kvm_extra`, split into words, appended last and never parsed for buses. */
   readonly extra: ReadonlyArray<string>
-  /** What the target QEMU deprecates and the plan still uses; empty when nothing. */
+  /** The devices of the machine itself, after every disk, NIC and CD-ROM on the command line. */
+  readonly machineDevices: ReadonlyArray<MachineDevice>
+  /** Everything else the machine is: CPU, firmware flags, consoles, display, confinement. */
+  readonly machineOptions: MachineOptions
+  /** What the target QEMU deprecates, and what the input set that the library does not model. */
   readonly warnings: ReadonlyArray<PlanWarning>
 }
 
 /**
  * Every device in command-line order: controllers first (their buses must exist before the
  * devices on them), then disks and NICs — the part of the command line a runtime file keeps
- * apart, as Ganeti does — then CD-ROMs and the floppy.
+ * apart, as Ganeti does — then CD-ROMs, the floppy and the devices of the machine.
  *
  * @since 0.1.0
  */
@@ -112,7 +138,8 @@ export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
   ...tree.disks,
   ...tree.nics,
   ...tree.cdroms,
-  ...tree.floppies
+  ...tree.floppies,
+  ...tree.machineDevices
 ]
 
 /**
@@ -148,6 +175,8 @@ export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
   switch (device.kind) {
     case 'scsi-controller':
       return { ...device.hvinfo }
+    case 'machine':
+      return { ...device.hvinfo, ...device.properties }
     case 'nic':
       return {
         ...device.hvinfo,

@@ -130,22 +130,43 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
 
 /**
  * Ganeti KVM hvparams this library does not model: accepted (a Ganeti config carries all of
- * them) and ignored. Anything else unknown is refused, so a typo cannot pass for a default.
+ * them), and listed in every plan's warnings as `NotModelled` when the input sets them, so
+ * nothing is ignored silently. Anything else unknown is refused, so a typo cannot pass for a
+ * default.
  *
  * @since 0.1.0
  */
 export const IGNORED_HVPARAMS = [
-  'acpi', 'cpu_cores', 'cpu_mask', 'cpu_sockets', 'cpu_threads', 'cpu_type', 'keymap', 'mem_path',
-  'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port', 'reboot_behavior',
-  'security_domain', 'security_model', 'serial_console', 'serial_speed', 'soundhw', 'spice_bind',
-  'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
+  'cpu_mask', 'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port',
+  'soundhw', 'spice_bind', 'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
   'spice_playback_compression', 'spice_streaming_video', 'spice_tls_ciphers', 'spice_use_tls',
-  'spice_use_vdagent', 'spice_zlib_glz_wan_compression', 'usb_devices', 'usb_mouse', 'use_chroot',
-  'use_guest_agent', 'use_localtime', 'user_shutdown', 'vga', 'vnc_bind_address', 'vnc_password_file',
-  'vnc_tls', 'vnc_x509_path', 'vnc_x509_verify', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
+  'spice_use_vdagent', 'spice_zlib_glz_wan_compression', 'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
   // Newer than Ganeti 3.1:
   'virtio_disk_iothreads', 'boot_type'
 ] as const
+
+/**
+ * `vga` values: QEMU's `-vga` names, each planned as its `-device` at pc's VGA slot. `""` gives
+ * std VGA when VNC is on and no display otherwise; `none` never one.
+ *
+ * @since 0.2.0
+ */
+export const VGA_TYPES = ['', 'std', 'cirrus', 'virtio', 'qxl', 'none'] as const
+
+/**
+ * A `vga` value.
+ *
+ * @since 0.2.0
+ */
+export type VgaType = (typeof VGA_TYPES)[number]
+
+const Bool = t.boolean
+const UserName = matching('"" or a user name such as "qemu-vm1" (letters, digits, "_", "-", "."; not starting with "-")', /^(|[A-Za-z_][A-Za-z0-9_.-]{0,31})$/)
+const Keymap = matching('"" or a keymap name such as "en-us" or "de-ch" (a file of /usr/share/qemu/keymaps)', /^(|[a-z]{2,3}(-[a-z]{2,6})?)$/)
+// One argv word: QEMU's own grammar (a model, then ,+flag / ,-flag / ,prop=value).
+const CpuModel = matching('"" or a CPU model such as "host" or "Skylake-Server,+x2apic" (letters, digits, "_", ".", "-", "+", ",", "=")', /^(|[A-Za-z0-9][A-Za-z0-9_.+=,-]{0,255})$/)
+/** An IPv4 or IPv6 address, or a directory for a unix socket; interface names are host facts. */
+const VncBind = matching('"" or an IPv4 address, an IPv6 address, or an absolute directory for a unix socket (resolve an interface name to its address first)', /^(|\/[^\0]*|\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/)
 
 const modelled = {
   disk_type: withDefault(DiskTypeCodec, 'paravirtual'),
@@ -169,7 +190,30 @@ const modelled = {
   kvm_path: withDefault(absolutePath, '/usr/bin/kvm'),
   kvm_flag: withDefault(oneOf('KvmFlag', ['', 'enabled', 'disabled'] as const), ''),
   vhost_net: withDefault(t.boolean, false),
-  virtio_net_queues: withDefault(intIn(1, 8), 1)
+  virtio_net_queues: withDefault(intIn(1, 8), 1),
+  // The rest of the machine (Ganeti 3.1.1's names and defaults).
+  acpi: withDefault(Bool, true),
+  reboot_behavior: withDefault(oneOf('RebootBehavior', ['reboot', 'exit'] as const), 'reboot'),
+  mem_path: withDefault(OptionalPath, ''),
+  use_localtime: withDefault(Bool, false),
+  keymap: withDefault(Keymap, ''),
+  cpu_type: withDefault(CpuModel, ''),
+  cpu_cores: withDefault(intIn(0, 255), 0),
+  cpu_threads: withDefault(intIn(0, 255), 0),
+  cpu_sockets: withDefault(intIn(0, 255), 0),
+  serial_console: withDefault(Bool, true),
+  serial_speed: withDefault(intIn(50, 4_000_000), 38400),
+  vga: withDefault(oneOf('Vga', VGA_TYPES), ''),
+  usb_mouse: withDefault(oneOf('UsbMouse', ['', 'mouse', 'tablet'] as const), ''),
+  use_guest_agent: withDefault(Bool, false),
+  vnc_bind_address: withDefault(VncBind, ''),
+  vnc_tls: withDefault(Bool, false),
+  vnc_x509_path: withDefault(OptionalPath, ''),
+  vnc_x509_verify: withDefault(Bool, false),
+  vnc_password_file: withDefault(OptionalPath, ''),
+  security_model: withDefault(oneOf('SecurityModel', ['none', 'user', 'pool'] as const), 'none'),
+  security_domain: withDefault(UserName, ''),
+  use_chroot: withDefault(Bool, false)
 }
 
 const ignored = Object.fromEntries(IGNORED_HVPARAMS.map((k) => [k, t.unknown])) as Record<(typeof IGNORED_HVPARAMS)[number], t.UnknownC>

@@ -20,6 +20,8 @@ export {
   type BlockDevice,
   type Device,
   type DeviceTree,
+  type MachineDevice,
+  type MachinePlace,
   type NicDevice,
   type ScsiController
 } from './devices.js'
@@ -31,7 +33,11 @@ export type { SocketAddress, RemoteSource } from './block/uri.js'
 export { type Hvparams, type DiskAio, type DiskCache, type DiskType, type NicType, type ScsiControllerType, type BootOrder, DISK_TYPES, NIC_TYPES, SCSI_CONTROLLER_TYPES, DISK_CACHES, DISK_AIOS, BOOT_ORDERS } from './hvparams.js'
 export { formatError, type DevplanError, type FieldError } from './errors.js'
 export { parseVersion, features, type QemuVersion, type Features } from './qemu-version.js'
-export { CHANGES, lifecycle, type Change, type ChangeName, type Lifecycle, type Release, type PlanWarning, type DeprecatedWarning } from './qemu-changes.js'
+export { CHANGES, lifecycle, type Change, type ChangeName, type Lifecycle, type Release, type DeprecatedWarning } from './qemu-changes.js'
+export type { PlanWarning, NotModelledWarning } from './warnings.js'
+export type { MachineOptions, Vnc, VncListen, VncTls, Confinement } from './machine/options.js'
+export type { HostFacts } from './machine/plan.js'
+export { PC_SLOTS } from './machine/pc.js'
 export type { Executor, QmpCommand, QmpReply, QmpEvent, TransportError } from './qmp/executor.js'
 export { decodeDisk, localSource } from './disk.js'
 export { decodeNic } from './nic.js'

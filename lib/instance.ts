@@ -9,7 +9,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { boundedArray, closed, guarded, intIn, matching, UUID_PATTERN, withDefault } from './codecs.js'
 import { DiskInput, passthroughErrors, toDisk, type Disk } from './disk.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
-import { diskDriver, HvparamsCodec, type Hvparams } from './hvparams.js'
+import { diskDriver, HvparamsCodec, IGNORED_HVPARAMS, type Hvparams } from './hvparams.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
 
 const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', UUID_PATTERN)
@@ -21,6 +21,7 @@ const InstanceInput = closed(
     uuid: UUID,
     memory: intIn(16, 16 * 1024 * 1024),
     vcpus: withDefault(intIn(1, 255), 1),
+    network_port: withDefault(intIn(0, 65535), 0),
     hvparams: HvparamsCodec,
     disks: withDefault(boundedArray(DiskInput, 64, 'disks'), []),
     nics: withDefault(boundedArray(NicInput, 32, 'nics'), [])
@@ -39,9 +40,13 @@ export interface Instance {
   /** MiB */
   readonly memory: number
   readonly vcpus: number
+  /** Ganeti's network port of the instance: VNC's display is `network_port − 5900`. 0: none. */
+  readonly network_port: number
   readonly hvparams: Hvparams
   readonly disks: ReadonlyArray<Disk>
   readonly nics: ReadonlyArray<Nic>
+  /** The hvparams the input set that the library does not model, with their values, in input order. */
+  readonly unmodelled: ReadonlyArray<{ readonly hvparam: string; readonly value: unknown }>
 }
 
 const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string, path: (i: number) => string, what: string): ReadonlyArray<FieldError> =>
@@ -78,12 +83,47 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
       if (d.readOnly) errors.push({ path: `disks[${i}].mode`, value: 'ro', message: 'an ide disk cannot be read-only in QEMU; use disk_type "scsi-hd" or "paravirtual" for read-only disks' })
     })
   }
+  errors.push(...machineErrors(inst))
   errors.push(...duplicates(inst.disks, (d) => d.id, (i) => `disks[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.id, (i) => `nics[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.mac, (i) => `nics[${i}].mac`, 'the MAC address'))
   // One fd can back one queue of one NIC only: QEMU would share the tap and confuse both.
   const fds = inst.nics.flatMap((n, i) => (n.backend.type === 'tap' && 'fds' in n.backend ? [...n.backend.fds, ...n.backend.vhostfds].map((fd) => ({ fd, at: `nics[${i}].backend` })) : []))
   errors.push(...duplicates(fds, (f) => String(f.fd), (i) => fds[i]?.at ?? '', 'an fd it uses'))
+  return errors
+}
+
+const IGNORED: ReadonlySet<string> = new Set(IGNORED_HVPARAMS)
+
+/** The decoder has checked the shape already: this only reads which ignored keys were set. */
+const unmodelledOf = (input: unknown): Instance['unmodelled'] => {
+  const hv = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['hvparams'] : undefined
+  if (typeof hv !== 'object' || hv === null) return []
+  return Object.entries(hv).flatMap(([hvparam, value]) => (IGNORED.has(hvparam) ? [{ hvparam, value }] : []))
+}
+
+/** The machine hvparams that only make sense together. */
+const machineErrors = (inst: Instance): ReadonlyArray<FieldError> => {
+  const h = inst.hvparams
+  const errors: FieldError[] = []
+  const topology = ([['cpu_sockets', h.cpu_sockets], ['cpu_cores', h.cpu_cores], ['cpu_threads', h.cpu_threads]] as const).filter(([, n]) => n > 0)
+  const product = topology.reduce((p, [, n]) => p * n, 1)
+  // QEMU fills the members left out; what is given must still fit vcpus exactly.
+  if (topology.length > 0 && (topology.length === 3 ? product !== inst.vcpus : inst.vcpus % product !== 0)) {
+    const [first] = topology
+    errors.push({
+      path: `hvparams.${first?.[0] ?? 'cpu_sockets'}`,
+      value: first?.[1],
+      message: `the CPU topology ${topology.map(([k, n]) => `${k.slice(4)}=${n}`).join(', ')} does not make vcpus=${inst.vcpus} (${topology.length === 3 ? 'their product must equal it' : 'their product must divide it'})`
+    })
+  }
+  if (h.security_model === 'user' && h.security_domain === '') errors.push({ path: 'hvparams.security_domain', value: '', message: 'security_model "user" needs the user to run QEMU as' })
+  if (h.security_model !== 'user' && h.security_domain !== '') errors.push({ path: 'hvparams.security_domain', value: h.security_domain, message: `is only used with security_model "user" (it is ${JSON.stringify(h.security_model)})` })
+  const vnc = h.vnc_bind_address
+  if (vnc !== '' && !vnc.startsWith('/') && inst.network_port === 0) errors.push({ path: 'network_port', value: 0, message: `VNC on ${vnc} needs the instance's network_port (display = network_port - 5900)` })
+  if (vnc === '' && (h.vnc_tls || h.vnc_password_file !== '')) errors.push({ path: h.vnc_tls ? 'hvparams.vnc_tls' : 'hvparams.vnc_password_file', value: h.vnc_tls ? true : h.vnc_password_file, message: 'needs hvparams.vnc_bind_address (VNC is off)' })
+  if (h.vnc_x509_path !== '' && !h.vnc_tls) errors.push({ path: 'hvparams.vnc_x509_path', value: h.vnc_x509_path, message: 'needs hvparams.vnc_tls' })
+  if (h.vnc_x509_verify && h.vnc_x509_path === '') errors.push({ path: 'hvparams.vnc_x509_verify', value: true, message: 'verifying clients needs their CA: set hvparams.vnc_x509_path' })
   return errors
 }
 
@@ -112,7 +152,17 @@ export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance>
         const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
         const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]
         if (E.isLeft(disks) || E.isLeft(nics)) return E.left(errors)
-        const inst: Instance = { name: i.name, uuid: i.uuid.toLowerCase(), memory: i.memory, vcpus: i.vcpus, hvparams: i.hvparams, disks: disks.right, nics: nics.right }
+        const inst: Instance = {
+          name: i.name,
+          uuid: i.uuid.toLowerCase(),
+          memory: i.memory,
+          vcpus: i.vcpus,
+          network_port: i.network_port,
+          hvparams: i.hvparams,
+          disks: disks.right,
+          nics: nics.right,
+          unmodelled: unmodelledOf(input)
+        }
         const cross = crossFieldErrors(inst)
         return cross.length > 0 ? E.left(cross) : E.right(inst)
       }),

@@ -21,9 +21,14 @@ import type { Hvinfo, PciHvinfo } from './hvinfo.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
 import type { Nic } from './nic.js'
-import { deprecation, type PlanWarning } from './qemu-changes.js'
+import { deprecation } from './qemu-changes.js'
+import { notModelled, type PlanWarning } from './warnings.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
+import { machineDevices, machineOptions, type HostFacts } from './machine/plan.js'
+import { checkExtra } from './extra.js'
 import { splitWords } from './shell.js'
+
+const NO_HOST: HostFacts = { chrootDir: '', poolUser: '' }
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 
 
@@ -166,7 +171,8 @@ const planNic =
 const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): Boot => {
   const h = inst.hvparams
   if (h.kernel_path !== '') {
-    const append = [h.root_path === '' ? '' : `root=${h.root_path}`, h.kernel_args].filter((a) => a !== '').join(' ')
+    // Ganeti's order: the root, the serial console (at serial_speed), then kernel_args.
+    const append = [h.root_path === '' ? '' : `root=${h.root_path}`, h.serial_console ? `console=ttyS0,${h.serial_speed}` : '', h.kernel_args].filter((a) => a !== '').join(' ')
     return { _tag: 'kernel', kernel: h.kernel_path, initrd: h.initrd_path, append }
   }
   const first = { disk: disks[0], cdrom: cdroms[0], network: nics[0], floppy: undefined }[h.boot_order]
@@ -225,18 +231,23 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
 
   // Order matters: Ganeti placed all disks, then all NICs; CD-ROMs and the floppy come after so
   // that disk and NIC slots stay the ones Ganeti would give.
+  // The machine's own devices come last: inside the reserved range their slots are held for
+  // them from the start, and below it they must not take the slots Ganeti gives disks and NICs.
   return pipe(
-    E.right<DevplanError, BusState>(emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type)),
-    E.chain((s) => controllerStep(s)),
-    E.chain(([controllers, s]) => pipe(traverseSteps(instance.disks, planDisk(h))(s), E.map(([disks, s2]) => ({ controllers, disks, s: s2 })))),
+    E.Do,
+    E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
+    E.apS('placed', controllerStep(emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type))),
+    E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
+    E.chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
     E.chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
     E.chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
     E.chain((acc) =>
       pipe(
         traverseSteps(h.floppy_image_path === '' ? [] : [h.floppy_image_path], planFloppy(h))(acc.s),
-        E.map(([floppies]) => ({ ...acc, floppies }))
+        E.map(([floppies, s]) => ({ ...acc, floppies, s }))
       )
     ),
+    E.chain((acc) => pipe(machineDevices(h)(acc.s), E.map(([machineDevs]) => ({ ...acc, machineDevs })))),
     E.map(
       (acc): DeviceTree => ({
         qemu: target.qemu,
@@ -254,8 +265,13 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         nics: acc.nics,
         boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
         extra: extra.right,
-        warnings: acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu))
+        machineDevices: acc.machineDevs,
+        machineOptions: acc.options,
+        warnings: [...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)), ...notModelled(instance.unmodelled)]
       })
-    )
+    ),
+    // Last, once every device has its place: kvm_extra must leave the plan's places alone, as
+    // QEMU creates its key=value devices before the plan's JSON ones (see lib/extra.ts).
+    E.chain(checkExtra(h.kvm_pci_reservations))
   )
 }

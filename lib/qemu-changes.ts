@@ -107,13 +107,6 @@ export interface DeprecatedWarning {
   readonly message: string
 }
 
-/**
- * A warning a plan carries: what the caller should read, though nothing failed.
- *
- * @since 0.2.0
- */
-export type PlanWarning = DeprecatedWarning
-
 const showRelease = (at: Release): string => `${at.major}.${at.minor}`
 
 /**
@@ -121,7 +114,7 @@ const showRelease = (at: Release): string => `${at.major}.${at.minor}`
  *
  * @since 0.2.0
  */
-export const deprecation = (name: ChangeName, path: string, v: QemuVersion): ReadonlyArray<PlanWarning> => {
+export const deprecation = (name: ChangeName, path: string, v: QemuVersion): ReadonlyArray<DeprecatedWarning> => {
   if (lifecycle(name, v) !== 'deprecated') return []
   const c: Change = CHANGES[name]
   const since = c.deprecated === undefined ? '' : ` since QEMU ${showRelease(c.deprecated)}`

@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { closed, guarded, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
+import type { HostFacts } from './machine/plan.js'
 import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
 
 /**
@@ -20,12 +21,23 @@ export interface Target {
   readonly qemu: QemuVersion
   /** Machine type used when hvparams.machine_version is empty; `pc` when absent. */
   readonly machine?: string
+  /** What the host says the plan needs: the chroot directory, the pool user. */
+  readonly host?: HostFacts
 }
+
+const HostInput = closed(
+  {
+    chrootDir: withDefault(matching('"" or an absolute directory', /^(|\/[^\0,]*)$/), ''),
+    poolUser: withDefault(matching('"" or a user name or uid:gid', /^(|[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10}:\d{1,10})$/), '')
+  },
+  'HostFacts'
+)
 
 const TargetInput = closed(
   {
     qemu: QemuVersionFromString,
-    machine: withDefault(matching('a machine type such as "pc" or "pc-i440fx-7.2"', /^[a-z0-9][a-z0-9._-]*$/), 'pc')
+    machine: withDefault(matching('a machine type such as "pc" or "pc-i440fx-7.2"', /^[a-z0-9][a-z0-9._-]*$/), 'pc'),
+    host: withDefault(HostInput, { chrootDir: '', poolUser: '' })
   },
   'Target'
 )
@@ -43,7 +55,9 @@ export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
  *
  * @since 0.1.0
  */
-export type TargetInput = Target | { readonly qemu: string; readonly machine?: string }
+export type TargetInput =
+  | Target
+  | { readonly qemu: string; readonly machine?: string; readonly host?: { readonly chrootDir?: string; readonly poolUser?: string } }
 
 const underTarget = (e: DevplanError): DevplanError =>
   e._tag === 'InvalidInput' ? invalidInput(e.errors.map((f) => ({ ...f, path: `target.${f.path}` }))) : e
@@ -66,10 +80,10 @@ export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
   typeof input.qemu === 'string'
     ? pipe(decodeTarget(input), E.mapLeft(underTarget))
     : isVersion(input.qemu)
-      ? input.machine === undefined
+      ? input.machine === undefined && input.host === undefined
         ? E.right({ qemu: input.qemu })
         : pipe(
-            decodeTarget({ qemu: showVersion(input.qemu), machine: input.machine }),
+            decodeTarget({ qemu: showVersion(input.qemu), ...(input.machine === undefined ? {} : { machine: input.machine }), ...(input.host === undefined ? {} : { host: input.host }) }),
             E.bimap(underTarget, (t) => ({ ...t, qemu: input.qemu as QemuVersion }))
           )
       : E.left(invalidInput([{ path: 'target.qemu', value: input.qemu, message: 'expected a QEMU version such as "7.2" or {"major": 7, "minor": 2, "micro": 0}' }]))

@@ -12,9 +12,11 @@ set -euo pipefail
 
 prefix=${1:-/opt/qemu-devplan/qemu-10.0}
 suite=bookworm-backports
-packages=(qemu-system-x86 qemu-system-data qemu-system-common qemu-block-extra qemu-utils)
+# The spice modules hold qxl and SPICE, which Debian 13 ships apart (7.2 has them built in);
+# they load the opengl modules they name.
+packages=(qemu-system-x86 qemu-system-data qemu-system-common qemu-block-extra qemu-utils qemu-system-modules-spice qemu-system-modules-opengl)
 
-if [ -x "$prefix/bin/qemu-system-x86_64" ] && "$prefix/bin/qemu-system-x86_64" --version 2>/dev/null | grep -q 'version 10\.0\.'; then
+if [ -x "$prefix/bin/qemu-system-x86_64" ] && "$prefix/bin/qemu-system-x86_64" --version 2>/dev/null | grep -q 'version 10\.0\.' && [ -e "$prefix/usr/lib/x86_64-linux-gnu/qemu/hw-display-qxl.so" ]; then
   "$prefix/bin/qemu-system-x86_64" --version | head -1
   exit 0
 fi

@@ -68,7 +68,8 @@ test('JSON or keyval per target: -device JSON from 6.2, -netdev JSON from 7.1', 
     const argv = render(SCSI_SPEC, v)
     const devices = optionValues(argv, '-device')
     const netdevs = optionValues(argv, '-netdev')
-    assert.ok(devices.length === 5 && netdevs.length === 1, v)
+    // lsi, a disk, a NIC, a CD-ROM, the floppy, and the machine's balloon
+    assert.ok(devices.length === 6 && netdevs.length === 1, `${v}: ${devices.length} -device, ${netdevs.length} -netdev`)
     for (const d of devices) assert.is(isJson(d), jsonDevice, `${v} -device ${d}`)
     for (const n of netdevs) assert.is(isJson(n), jsonNetdev, `${v} -netdev ${n}`)
     for (const b of optionValues(argv, '-blockdev')) assert.ok(isJson(b) || !jsonDevice, `${v} -blockdev ${b}`)
@@ -202,20 +203,20 @@ test('boot: exactly one bootindex=1, on the right device; floppy → -boot order
     const fd = render(spec({ boot_order: 'floppy', floppy_image_path: '/fd.img' }, 1, 0), v)
     assert.equal(bootindexes(fd), [])
     assert.equal(optionValues(fd, '-boot'), ['order=a'])
-    const k = render(spec({ kernel_path: '/boot/vmlinuz', initrd_path: '/boot/initrd', root_path: '/dev/vda1', kernel_args: 'ro quiet' }, 1, 1), v)
+    const k = render(spec({ kernel_path: '/boot/vmlinuz', initrd_path: '/boot/initrd', root_path: '/dev/vda1', kernel_args: 'ro quiet', serial_console: false }, 1, 1), v)
     assert.equal(bootindexes(k), [])
     assert.equal(optionValues(k, '-kernel'), ['/boot/vmlinuz'])
     assert.equal(optionValues(k, '-initrd'), ['/boot/initrd'])
     assert.equal(optionValues(k, '-append'), ['root=/dev/vda1 ro quiet'])
     assert.not.ok(k.includes('-boot'))
   }
-  const noInitrd = render(spec({ kernel_path: '/boot/vmlinuz' }, 1, 0))
+  const noInitrd = render(spec({ kernel_path: '/boot/vmlinuz', serial_console: false }, 1, 0))
   assert.not.ok(noInitrd.includes('-initrd') || noInitrd.includes('-append'))
 })
 
 test('kvm_extra words come last, verbatim', () => {
-  const argv = render(spec({ kvm_extra: "-cpu host -smbios 'type=1,serial=a b' -device virtio-rng-pci" }, 1, 1))
-  assert.equal(argv.slice(-6), ['-cpu', 'host', '-smbios', 'type=1,serial=a b', '-device', 'virtio-rng-pci'])
+  const argv = render(spec({ kvm_extra: "-cpu host -smbios 'type=1,serial=a b' -device virtio-rng-pci,bus=pci.0,addr=0x9" }, 1, 1))
+  assert.equal(argv.slice(-6), ['-cpu', 'host', '-smbios', 'type=1,serial=a b', '-device', 'virtio-rng-pci,bus=pci.0,addr=0x9'])
 })
 
 test('CD-ROM and floppy devices', () => {
@@ -262,6 +263,8 @@ const build = (v: Values, qemu: string, kernel: boolean): ReadonlyArray<string> 
   const input = spec(
     {
       disk_type: 'scsi-hd',
+      // The serial socket's path follows the name and the QMP directory: tested on its own.
+      serial_console: false,
       cdrom_image_path: v.cdrom,
       floppy_image_path: v.floppy,
       ...(kernel ? { kernel_path: v.kernel, initrd_path: v.initrd, root_path: v.root, kernel_args: v.args } : {})

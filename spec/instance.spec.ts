@@ -86,8 +86,9 @@ test('ids follow Ganeti: disk-/nic- plus the first three uuid groups; a uuid may
   assert.is(inst.nics[0]?.mac, 'aa:00:00:35:d5:1f')
 })
 
-test('Ganeti hvparams the library does not model are accepted', () => {
-  decodeOk(withHv({ vnc_bind_address: '0.0.0.0', acpi: true, serial_console: true, cpu_type: 'host' }))
+test('Ganeti hvparams the library does not model are accepted, and listed as such', () => {
+  const inst = decodeOk({ ...withHv({ vnc_bind_address: '0.0.0.0', acpi: true, serial_console: true, cpu_type: 'host', spice_bind: '', migration_port: 8102, vnet_hdr: true }), network_port: 11000 })
+  assert.equal(inst.unmodelled, [{ hvparam: 'spice_bind', value: '' }, { hvparam: 'migration_port', value: 8102 }, { hvparam: 'vnet_hdr', value: true }])
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -480,13 +480,18 @@ test('boot_order cdrom → cdrom1; network → first NIC; floppy → legacy orde
   assert.equal(planOk(spec({ boot_order: 'floppy', floppy_image_path: '/fd.img' }, 1, 0)).boot, { _tag: 'floppy' })
 })
 
-test('kernel boot: no boot device; append is "root=<root_path> <kernel_args>"', () => {
-  const tree = planOk(spec({ kernel_path: '/boot/vmlinuz', initrd_path: '/boot/initrd', root_path: '/dev/vda1', kernel_args: 'ro console=ttyS0' }, 1, 1))
-  assert.equal(tree.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '/boot/initrd', append: 'root=/dev/vda1 ro console=ttyS0' })
-  const noRoot = planOk(spec({ kernel_path: '/boot/vmlinuz', kernel_args: 'quiet' }, 1, 0))
+test('kernel boot: no boot device; append is "root=<root_path> [console=ttyS0,<serial_speed>] <kernel_args>", as Ganeti writes it', () => {
+  const tree = planOk(spec({ kernel_path: '/boot/vmlinuz', initrd_path: '/boot/initrd', root_path: '/dev/vda1', kernel_args: 'ro quiet', serial_console: false }, 1, 1))
+  assert.equal(tree.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '/boot/initrd', append: 'root=/dev/vda1 ro quiet' })
+  const noRoot = planOk(spec({ kernel_path: '/boot/vmlinuz', kernel_args: 'quiet', serial_console: false }, 1, 0))
   assert.equal(noRoot.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '', append: 'quiet' })
-  const onlyRoot = planOk(spec({ kernel_path: '/boot/vmlinuz', root_path: '/dev/sda1' }, 1, 0))
+  const onlyRoot = planOk(spec({ kernel_path: '/boot/vmlinuz', root_path: '/dev/sda1', serial_console: false }, 1, 0))
   assert.equal(onlyRoot.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '', append: 'root=/dev/sda1' })
+  // serial_console is on by default (Ganeti's), at 38400 unless serial_speed says otherwise.
+  const serial = planOk(spec({ kernel_path: '/boot/vmlinuz', root_path: '/dev/vda1', kernel_args: 'ro' }, 1, 0))
+  assert.equal(serial.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '', append: 'root=/dev/vda1 console=ttyS0,38400 ro' })
+  const fast = planOk(spec({ kernel_path: '/boot/vmlinuz', serial_speed: 115200 }, 1, 0))
+  assert.equal(fast.boot, { _tag: 'kernel', kernel: '/boot/vmlinuz', initrd: '', append: 'console=ttyS0,115200' })
 })
 
 test('the tree carries the instance: name, uuid, memory, vcpus, binary, target version', () => {
@@ -551,7 +556,7 @@ test('warnings: a gluster disk warns from QEMU 9.2 on, naming the disk; nothing 
   for (const [qemu, warns] of [['7.2', false], ['9.1', false], ['9.2', true], ['10.0', true]] as const) {
     const tree = planOk(gluster, qemu)
     const expected = warns ? [{ _tag: 'Deprecated', feature: 'gluster', path: 'disks[1].uri' }] : []
-    assert.equal(tree.warnings.map((w) => ({ _tag: w._tag, feature: w.feature, path: w.path })), expected, qemu)
+    assert.equal(tree.warnings.map((w) => ({ _tag: w._tag, feature: w._tag === 'Deprecated' ? w.feature : '', path: w.path })), expected, qemu)
     if (warns) assert.match(tree.warnings[0]?.message ?? '', /gluster block driver is deprecated since QEMU 9\.2 \(target /)
   }
   assert.equal(planOk(spec({}, 2, 1), '10.0').warnings, [])

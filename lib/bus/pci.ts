@@ -8,6 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
+import { PC_SLOTS, type MachineRole } from '../machine/pc.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
@@ -44,17 +45,41 @@ export interface PciBus {
 }
 
 /**
- * A fresh `pci.0` of a pc machine.
+ * Who holds a machine role's slot while the role has no device: shown in place conflicts.
+ *
+ * @since 0.2.0
+ */
+export const roleHolder = (role: MachineRole): string => `(kept for the ${role} of the machine)`
+
+/**
+ * A fresh `pci.0` of a pc machine. The slots of the machine's own roles (VGA, sound, balloon,
+ * virtio-serial) that lie inside the reserved range are held for them whether or not the
+ * instance has such a device, so that the SCSI controller and CD-ROMs, which take the lowest
+ * free slot, never move when one is added later.
  *
  * @since 0.1.0
  */
 export const pcPciBus = (reservations: number): PciBus => ({
   reservations,
-  slots: PC_FIXED.reduce<Slots>(
+  slots: [...PC_FIXED, ...(Object.entries(PC_SLOTS) as ReadonlyArray<readonly [MachineRole, number]>).filter(([, slot]) => slot < reservations).map(([role, slot]) => [slot, roleHolder(role)] as const)].reduce<Slots>(
     (s, [slot, owner]) => pipe(take(slot, owner)(s), E.getOrElse(() => s)),
     emptySlots(PCI_BUS, PCI_SLOTS)
   )
 })
+
+/**
+ * Places a device of the machine's own: at its role's fixed slot when the reserved range holds
+ * it, else on the lowest free slot, as a controller.
+ *
+ * @since 0.2.0
+ */
+export const allocateRoleSlot =
+  (role: MachineRole, owner: string) =>
+  (bus: PciBus): E.Either<DevplanError, readonly [string, PciBus]> => {
+    const slot = PC_SLOTS[role]
+    if (slot >= bus.reservations) return allocateControllerSlot(owner)(bus)
+    return E.right([showSlot(slot), { ...bus, slots: { ...bus.slots, taken: { ...bus.slots.taken, [slot]: owner } } }] as const)
+  }
 
 /**
  * `0x10`: the form hvinfo stores and QEMU reads (a JSON number would be taken as devfn).

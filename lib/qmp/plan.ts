@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { PlanWarning } from '../qemu-changes.js'
+import type { PlanWarning } from '../warnings.js'
 import type { Runtime } from '../runtime/types.js'
 import type { QmpCommand } from './executor.js'
 

@@ -96,7 +96,24 @@ const QOM_TYPE: Readonly<Record<string, string>> = {
   ne2k_pci: 'ne2k_pci',
   pcnet: 'pcnet',
   rtl8139: 'rtl8139',
-  ne2k_isa: 'ne2k_isa'
+  ne2k_isa: 'ne2k_isa',
+  // The devices of the machine.
+  VGA: 'VGA',
+  'cirrus-vga': 'cirrus-vga',
+  'virtio-vga': 'virtio-vga',
+  'qxl-vga': 'qxl-vga',
+  'virtio-balloon-pci': 'virtio-balloon-pci',
+  'piix3-usb-uhci': 'piix3-usb-uhci',
+  'usb-tablet': 'usb-tablet',
+  'usb-mouse': 'usb-mouse',
+  'virtio-serial-pci': 'virtio-serial-pci',
+  virtserialport: 'virtserialport'
+}
+
+/** `"0x10"` or `"0x1.2"` (a function of a multi-function slot) as slot and function. */
+const slotFunction = (addr: string): readonly [number, number] => {
+  const [slot = '', fn = '0'] = addr.split('.')
+  return [parseInt(slot, 16), parseInt(fn, 16)]
 }
 
 const qomTypeOf = (driver: string): string => {
@@ -194,7 +211,7 @@ export const assertMatchesPlan = async (vm: Vm, tree: DeviceTree): Promise<void>
   const slots = await pciSlots(vm)
   assert.equal(
     sorted(slots.filter((s) => s.qdev_id !== '').map((s) => `${s.qdev_id} @ ${s.slot}.${s.function}`)),
-    sorted(devices.flatMap((d) => ('addr' in d.hvinfo ? [`${d.hvinfo.id} @ ${parseInt(d.hvinfo.addr)}.0`] : []))),
+    sorted(devices.flatMap((d) => ('addr' in d.hvinfo ? [`${d.hvinfo.id} @ ${slotFunction(d.hvinfo.addr).join('.')}`] : []))),
     'query-pci bus 0'
   )
 
@@ -203,7 +220,17 @@ export const assertMatchesPlan = async (vm: Vm, tree: DeviceTree): Promise<void>
     const h = d.hvinfo as unknown as Readonly<Record<string, unknown>>
     const parent = await qomGet(vm, path, 'parent_bus')
     assert.ok(typeof parent === 'string' && parent.endsWith(`/${d.hvinfo.bus}`), `${d.hvinfo.id}: parent_bus ${str(parent)}, planned bus ${d.hvinfo.bus}`)
-    if ('addr' in d.hvinfo) assert.is(await qomGet(vm, path, 'addr'), parseInt(d.hvinfo.addr) * 8, `${d.hvinfo.id}: addr (devfn)`)
+    if ('addr' in d.hvinfo) {
+      const [slot, fn] = slotFunction(d.hvinfo.addr)
+      assert.is(await qomGet(vm, path, 'addr'), slot * 8 + fn, `${d.hvinfo.id}: addr (devfn)`)
+    }
+    if (d.kind === 'machine') {
+      // Where a port or a place on a controller's bus is planned, QEMU must report it.
+      for (const [key, value] of Object.entries(d.properties)) {
+        if (key === 'port' || key === 'nr') assert.is(String(await qomGet(vm, path, key)), String(value), `${d.hvinfo.id}: ${key}`)
+      }
+      continue
+    }
     for (const key of PLAIN_PLACEMENT_KEYS) {
       if (key in h) assert.is(await qomGet(vm, path, key), h[key], `${d.hvinfo.id}: ${key}`)
     }

@@ -388,6 +388,27 @@ const nastyPaths: MatrixCase = {
   expect: starts
 }
 
+/** The devices of the machine: each VGA model, the USB mouse and tablet, the guest agent's port. */
+const machineDevices: ReadonlyArray<MatrixCase> = [
+  ...(['std', 'cirrus', 'virtio', 'qxl'] as const).map((vga, i) => ({
+    name: `vga ${vga}${i === 0 ? ', a USB tablet and the guest agent' : i === 1 ? ' and a USB mouse' : ''}`,
+    images: [raw('root.raw')],
+    spec: (env: Env): Spec =>
+      instance(env, {
+        hvparams: { vga, ...(i === 0 ? { usb_mouse: 'tablet', use_guest_agent: true } : i === 1 ? { usb_mouse: 'mouse' } : {}) },
+        disks: [disk(env, 0, 'root.raw')],
+        nics: [nic(0)]
+      }),
+    expect: starts
+  })),
+  {
+    name: 'kvm_pci_reservations 3: the machine devices fit after disks and NICs, which keep their slots',
+    images: [raw('root.raw')],
+    spec: (env: Env): Spec => instance(env, { hvparams: { kvm_pci_reservations: 3, vga: 'std', use_guest_agent: true, disk_type: 'scsi-hd' }, disks: [disk(env, 0, 'root.raw')], nics: [nic(0)] }),
+    expect: starts
+  }
+]
+
 /**
  * Every case of the matrix. Each is run for QEMU 7.2 (JSON -device/-blockdev/-netdev) and for a
  * 6.0 target (key=value syntax), on the same QEMU 7.2 binary.
@@ -410,5 +431,6 @@ export const MATRIX: ReadonlyArray<MatrixCase> = [
   ...cacheModes,
   ...aioModes,
   discard,
-  nastyPaths
+  nastyPaths,
+  ...machineDevices
 ]

@@ -388,7 +388,7 @@ test('a disk given by uri records its path as Ganeti\'s link', () => {
 
 test('review regressions: kvm_extra devices, hex addr, uuids recorded under legacy ids, hostile replies, frozen inputs', async () => {
   // kvm_extra devices are never taken for placements, not even behind a bridge at "0x10".
-  const extra = '-device pci-bridge,id=br1,chassis_nr=1,addr=0x5 -device virtio-rng-pci,bus=br1,addr=0x10'
+  const extra = '-device pci-bridge,id=br1,chassis_nr=1,bus=pci.0,addr=0x9 -device virtio-rng-pci,bus=br1,addr=0x10'
   const withExtra = bareRuntime({ disk_type: 'paravirtual', kvm_extra: extra })
   const a = right(planHotAdd(withExtra, { disk: disk(1) }))
   const h = a.after.disks[0]?.hvinfo
@@ -437,7 +437,7 @@ test('after ejecting a SCSI CD-ROM the rebuilt argv keeps the controller ahead o
 test('a gluster hot-add warns where the running QEMU deprecates gluster: from options.qemu, else the stamp', () => {
   const rt = bareRuntime({})
   const req = { disk: disk(900, { uri: 'gluster://gl1.example.com/vol0/hot.img' }) }
-  const feature = (p: { readonly warnings: ReadonlyArray<{ readonly feature: string; readonly path: string }> }) => p.warnings.map((w) => `${w.feature} at ${w.path}`)
+  const feature = (p: QmpPlan): ReadonlyArray<string> => p.warnings.map((w) => `${w._tag === 'Deprecated' ? w.feature : w._tag} at ${w.path}`)
   assert.equal(feature(right(planHotAdd(rt, req))), [], 'no stamp, no version: no claim')
   assert.equal(feature(right(planHotAdd(rt, req, { qemu: { major: 10, minor: 0, micro: 2 } }))), ['gluster at disk.uri'])
   assert.equal(feature(right(planHotAdd(rt, req, { qemu: { major: 7, minor: 2, micro: 0 } }))), [])

@@ -129,7 +129,7 @@ export const recordedArb: fc.Arbitrary<Recorded | undefined> = fc
     queues: fc.constantFrom(1, 1, 2, 4),
     vhost: fc.boolean(),
     uri: fc.array(fc.constantFrom(undefined, 'rbd:rbd/img:id=vm1', 'gluster://gl1:24007/vol/dir/img', 'nbd+unix:///exp?socket=/run/nbd.sock', 'iscsi://10.0.0.5/iqn.2001-04.com.example:storage/1'), { minLength: 6, maxLength: 6 }),
-    extra: fc.constantFrom('', '-device virtio-rng-pci', '-localtime -balloon virtio', '-vnc :1,tls -chroot /x', "-object 'secret,id=s0,data=a b'"),
+    extra: fc.constantFrom('', '-device vmcoreinfo', '-localtime -balloon virtio', '-vnc :1,tls -chroot /x', "-object 'secret,id=s0,data=a b'"),
     accel: fc.constantFrom('kvm' as const, 'tcg' as const)
   })
   .map((r) => {
