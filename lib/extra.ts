@@ -14,6 +14,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { PCI_BUS, PCI_SLOTS, pcPciBus, showSlot } from './bus/pci.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
+import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
 
 /**
  * What `kvm_extra` must leave alone: the reservation boundary, the `pci.0` slots of the plan,
@@ -46,58 +47,8 @@ const BUSLESS: ReadonlySet<string> = new Set([
 
 const busless = (driver: string): boolean => BUSLESS.has(driver) || driver.endsWith('-x86_64-cpu')
 
-/** One `key=value` element as QemuOpts reads it: a bare one after the first is a flag. */
-type Pair = readonly [string, string]
-
-/** A value up to the next single `,`; `,,` is a comma. Returns the value and where it stopped. */
-const optValue = (s: string, from: number): readonly [string, number] => {
-  let v = ''
-  let i = from
-  while (i < s.length) {
-    const c = s.charAt(i)
-    if (c === ',') {
-      if (s.charAt(i + 1) !== ',') break
-      v += ','
-      i += 2
-    } else {
-      v += c
-      i++
-    }
-  }
-  return [v, i]
-}
-
-/**
- * QemuOpts' parser (`get_opt_name_value` of util/qemu-option.c): a name ends at the first `=`
- * or `,`; an element without `=` is the implied key's value when first (the driver of
- * `-device`), a flag otherwise (`x` is `x=on`, `nox` is `x=off`).
- */
-const qemuOpts = (s: string, implied: string | undefined): ReadonlyArray<Pair> => {
-  const pairs: Pair[] = []
-  let i = 0
-  while (i < s.length) {
-    const rest = s.slice(i)
-    const cut = rest.search(/[=,]/)
-    const len = cut < 0 ? rest.length : cut
-    if (rest.charAt(len) === '=') {
-      const [v, end] = optValue(s, i + len + 1)
-      pairs.push([rest.slice(0, len), v])
-      i = end + 1
-    } else if (pairs.length === 0 && implied !== undefined && i === 0) {
-      const [v, end] = optValue(s, 0)
-      pairs.push([implied, v])
-      i = end + 1
-    } else {
-      const name = rest.slice(0, len)
-      pairs.push(name.startsWith('no') && name !== 'no' ? [name.slice(2), 'off'] : [name, 'on'])
-      i += len + 1
-    }
-  }
-  return pairs
-}
-
 /** The last value of a key, as QEMU's option dict keeps it (`addr=0x9,addr=0x2` is 0x2). */
-const lastOf = (pairs: ReadonlyArray<Pair>, key: string): string | undefined => pairs.filter(([k]) => k === key).pop()?.[1]
+const lastOf = (pairs: ReadonlyArray<KeyvalPair>, key: string): string | undefined => pairs.filter(([k]) => k === key).pop()?.[1]
 
 const isHelp = (v: unknown): boolean => v === 'help' || v === '?'
 
@@ -125,7 +76,7 @@ const readDevice = (value: string): DeviceWord | string => {
     const id = o.get('id')
     return { driver, id: typeof id === 'string' ? id : undefined, bus: o.get('bus'), addr: o.get('addr'), help: isHelp(driver) }
   }
-  const pairs = qemuOpts(value, 'driver')
+  const pairs = keyvalPairs(value, 'driver')
   // QEMU takes the id from the first `id=` (opts_parse_id), every other key from the last.
   const id = pairs.find(([k]) => k === 'id')?.[1]
   const driver = lastOf(pairs, 'driver') ?? ''
@@ -188,7 +139,7 @@ const pciAdvice = (word: string, value: string, ctx: ExtraContext, taken: Readon
   })()
   const fixed = value.startsWith('{')
     ? (json ?? `{…,"bus":"pci.0","addr":"${addr}"}`)
-    : qemuOpts(value, 'driver').filter(([k]) => k !== 'bus' && k !== 'addr').map(([k, v]) => (k === 'driver' ? v : `${k}=${v}`).replace(/,/g, ',,')).concat([`bus=pci.0`, `addr=${addr}`]).join(',')
+    : keyvalPairs(value, 'driver').filter(([k]) => k !== 'bus' && k !== 'addr').map(([k, v]) => (k === 'driver' ? v : `${k}=${v}`).replace(/,/g, ',,')).concat([`bus=pci.0`, `addr=${addr}`]).join(',')
   return `write it as ${word} ${fixed} (free below kvm_pci_reservations ${ctx.reservations}: ${showSlots(free)})`
 }
 
@@ -201,21 +152,21 @@ const driveInstead = 'use disks[], cdrom_image_path or floppy_image_path, or -bl
 const OTHER: Readonly<Record<string, Check>> = {
   vga: (v) => (v === 'none' ? undefined : 'creates a display at machine init, on the lowest free PCI slot, before any planned device: use hvparams.vga'),
   audio: (v) =>
-    qemuOpts(v, 'driver').some(([k]) => k === 'model')
+    keyvalPairs(v, 'driver').some(([k]) => k === 'model')
       ? 'creates its sound card at machine init, on the lowest free PCI slot, before any planned device: use hvparams.soundhw'
       : undefined,
   soundhw: () => 'is gone from QEMU (7.1 removed it): use hvparams.soundhw',
   usbdevice: () => 'adds a USB device outside the plan: use hvparams.usb_mouse for a mouse or tablet, hvparams.usb_devices for a host device',
   nic: (v) => {
-    const type = lastOf(qemuOpts(v, 'type'), 'type')
+    const type = lastOf(keyvalPairs(v, 'type'), 'type')
     return type === 'none' ? undefined : 'creates a NIC at machine init, on the lowest free PCI slot, before any planned device: use nics[]'
   },
   net: (v) =>
-    lastOf(qemuOpts(v, 'type'), 'type') === 'nic'
+    lastOf(keyvalPairs(v, 'type'), 'type') === 'nic'
       ? 'creates a NIC at machine init, on the lowest free PCI slot, before any planned device: use nics[]'
       : undefined,
   drive: (v) => {
-    const iface = lastOf(qemuOpts(v, undefined), 'if') ?? 'ide'
+    const iface = lastOf(keyvalPairs(v, undefined), 'if') ?? 'ide'
     return DRIVE_BUSES.has(iface)
       ? `puts a device on ${iface === 'ide' ? 'the built-in IDE bus (if=ide is the default on pc)' : `if=${iface}`} at machine init, where planned devices go: ${driveInstead}; with if=none it is a backend only`
       : undefined

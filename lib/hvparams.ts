@@ -227,8 +227,10 @@ const HvparamsFull = closed({ ...modelled, ...ignored }, 'Hvparams')
  */
 export type Hvparams = { readonly [K in keyof typeof modelled]: t.TypeOf<(typeof modelled)[K]> }
 
-const pickModelled = (h: t.TypeOf<typeof HvparamsFull>): Hvparams =>
-  Object.fromEntries(Object.keys(modelled).map((k) => [k, h[k as keyof Hvparams]])) as unknown as Hvparams
+// t.exact strips every key it does not list: what keeps only the modelled hvparams, typed.
+const Modelled = t.exact(t.type(modelled))
+
+const pickModelled = (h: Hvparams): Hvparams => Modelled.encode(h)
 
 /**
  * io-ts codec for hvparams: decodes a Ganeti hvparams dict (missing keys take Ganeti's
@@ -258,8 +260,8 @@ export const HvparamsLenientCodec = new t.Type<Hvparams, Hvparams, unknown>(
   'Hvparams',
   (u): u is Hvparams => HvparamsOpen.is(u),
   (u, c) => {
-    const r = HvparamsOpen.validate(u === undefined ? {} : u, c)
-    return r._tag === 'Left' ? r : t.success(pickModelled(r.right as t.TypeOf<typeof HvparamsFull>))
+    const r = Modelled.validate(u === undefined ? {} : u, c)
+    return r._tag === 'Left' ? r : t.success(r.right)
   },
   t.identity
 )

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { cacheSettings } from './block/cache.js'
 import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
-import { emptyBusState, place, type BusState } from './bus/state.js'
+import { emptyBusState, place, traverseSteps, type BusStep } from './bus/state.js'
 import { busKind, frontend } from './frontend.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
@@ -24,11 +24,10 @@ import type { Nic } from './nic.js'
 import { deprecation } from './qemu-changes.js'
 import { notModelled, type PlanWarning } from './warnings.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
-import { machineDevices, machineOptions, type HostFacts } from './machine/plan.js'
+import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { checkExtra } from './extra.js'
 import { splitWords } from './shell.js'
 
-const NO_HOST: HostFacts = { chrootDir: '', poolUser: '' }
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 
 
@@ -77,20 +76,7 @@ export const cdromSource = (location: string): ImageSource =>
 export const graphWarnings = (graph: BlockGraph, path: string, qemu: QemuVersion): ReadonlyArray<PlanWarning> =>
   graph.nodes.some((n) => n.driver === 'gluster') ? deprecation('gluster', path, qemu) : []
 
-/** A step of the planner: takes the bus state, gives a result and the next state. */
-type Step<A> = (s: BusState) => E.Either<DevplanError, readonly [A, BusState]>
-
-const traverseSteps =
-  <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => Step<B>): Step<ReadonlyArray<B>> =>
-  (s0) =>
-    items.reduce<E.Either<DevplanError, readonly [ReadonlyArray<B>, BusState]>>(
-      (acc, item, i) =>
-        pipe(
-          acc,
-          E.chain(([done, s]) => pipe(f(item, i)(s), E.map(([b, next]) => [[...done, b], next] as const)))
-        ),
-      E.right([[], s0] as const)
-    )
+type Step<A> = BusStep<A>
 
 const planDisk =
   (h: Hvparams) =>

@@ -72,38 +72,71 @@ export const toKeyval = (obj: JsonObject): string =>
 export const toJson = (obj: JsonObject): string => JSON.stringify(obj)
 
 /**
- * Reads a QemuOpts/keyval string back: `a=b,,c,d` → `{a: "b,c", d: …}`. A first element
- * without `=` is the implied key (`driver` for `-device`). Values stay strings.
+ * One `key=value` element as QemuOpts reads it: a bare one after the first is a flag.
+ *
+ * @since 0.2.0
+ */
+export type KeyvalPair = readonly [string, string]
+
+/** A value up to the next single `,`; `,,` is a comma. Returns the value and where it stopped. */
+const optValue = (s: string, from: number): readonly [string, number] => {
+  let v = ''
+  let i = from
+  while (i < s.length) {
+    const c = s.charAt(i)
+    if (c === ',') {
+      if (s.charAt(i + 1) !== ',') break
+      v += ','
+      i += 2
+    } else {
+      v += c
+      i++
+    }
+  }
+  return [v, i]
+}
+
+/**
+ * QemuOpts' parser (`get_opt_name_value` of util/qemu-option.c): a name ends at the first `=`
+ * or `,`; an element without `=` is the implied key's value when first (the driver of
+ * `-device`), a flag otherwise (`x` is `x=on`, `nox` is `x=off`). Every element, in order.
+ *
+ * @since 0.2.0
+ */
+export const keyvalPairs = (s: string, implied: string | undefined): ReadonlyArray<KeyvalPair> => {
+  const pairs: KeyvalPair[] = []
+  let i = 0
+  while (i < s.length) {
+    const rest = s.slice(i)
+    const cut = rest.search(/[=,]/)
+    const len = cut < 0 ? rest.length : cut
+    if (rest.charAt(len) === '=') {
+      const [v, end] = optValue(s, i + len + 1)
+      pairs.push([rest.slice(0, len), v])
+      i = end + 1
+    } else if (pairs.length === 0 && implied !== undefined && i === 0) {
+      const [v, end] = optValue(s, 0)
+      pairs.push([implied, v])
+      i = end + 1
+    } else {
+      const name = rest.slice(0, len)
+      pairs.push(name.startsWith('no') && name !== 'no' ? [name.slice(2), 'off'] : [name, 'on'])
+      i += len + 1
+    }
+  }
+  return pairs
+}
+
+/**
+ * Reads a QemuOpts/keyval string back: `a=b,,c,d` → `{a: "b,c", d: "on"}`. A first element
+ * without `=` is the implied key (`driver` for `-device`). Values stay strings. As in QEMU, the
+ * last value of a key wins, except `id`, which QEMU takes from the first `id=`.
  *
  * @since 0.1.0
  */
 export const parseKeyval = (s: string, impliedKey = 'driver'): Readonly<Record<string, string>> => {
   const out: Record<string, string> = Object.create(null) as Record<string, string>
-  let i = 0
-  let first = true
-  while (i <= s.length) {
-    let part = ''
-    while (i < s.length) {
-      const c = s.charAt(i)
-      if (c === ',') {
-        if (s.charAt(i + 1) === ',') {
-          part += ','
-          i += 2
-          continue
-        }
-        break
-      }
-      part += c
-      i++
-    }
-    i++
-    const eq = part.indexOf('=')
-    if (eq < 0) {
-      if (first) out[impliedKey] = part
-      else if (part !== '') out[part] = 'on'
-    } else out[part.slice(0, eq)] = part.slice(eq + 1)
-    first = false
-  }
+  for (const [k, v] of keyvalPairs(s, impliedKey)) if (!(k === 'id' && k in out)) out[k] = v
   return out
 }
 

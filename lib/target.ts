@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { closed, guarded, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
-import type { HostFacts } from './machine/plan.js'
+import { NO_HOST, type HostFacts } from './machine/plan.js'
 import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
 
 /**
@@ -37,7 +37,7 @@ const TargetInput = closed(
   {
     qemu: QemuVersionFromString,
     machine: withDefault(matching('a machine type such as "pc" or "pc-i440fx-7.2"', /^[a-z0-9][a-z0-9._-]*$/), 'pc'),
-    host: withDefault(HostInput, { chrootDir: '', poolUser: '' })
+    host: withDefault(HostInput, NO_HOST)
   },
   'Target'
 )

@@ -115,3 +115,28 @@ export const occupy =
         return pipe(takeIsa({ iobase: p.hvinfo.iobase, irq: p.hvinfo.irq }, h.id)(s.isa), E.map((isa) => ({ ...s, isa })))
     }
   }
+
+/**
+ * A step of planning: takes the bus state, gives a result and the next state (StateT over
+ * Either, written out).
+ *
+ * @since 0.2.0
+ */
+export type BusStep<A> = (s: BusState) => E.Either<DevplanError, readonly [A, BusState]>
+
+/**
+ * Runs a step per item, threading the bus state through them in order; the first Left stops.
+ *
+ * @since 0.2.0
+ */
+export const traverseSteps =
+  <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => BusStep<B>): BusStep<ReadonlyArray<B>> =>
+  (s0) =>
+    items.reduce<E.Either<DevplanError, readonly [ReadonlyArray<B>, BusState]>>(
+      (acc, item, i) =>
+        pipe(
+          acc,
+          E.chain(([done, s]) => pipe(f(item, i)(s), E.map(([b, next]) => [[...done, b], next] as const)))
+        ),
+      E.right([[], s0] as const)
+    )

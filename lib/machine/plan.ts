@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { allocateRoleSlot, PCI_BUS } from '../bus/pci.js'
-import type { BusState } from '../bus/state.js'
+import { traverseSteps, type BusStep } from '../bus/state.js'
 import type { MachineDevice } from '../devices.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Hvparams, VgaType } from '../hvparams.js'
@@ -29,6 +29,13 @@ export interface HostFacts {
   readonly poolUser: string
 }
 
+/**
+ * No host facts: nothing to confine QEMU with.
+ *
+ * @since 0.2.0
+ */
+export const NO_HOST: HostFacts = { chrootDir: '', poolUser: '' }
+
 const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, string>> = {
   std: 'VGA',
   cirrus: 'cirrus-vga',
@@ -44,7 +51,7 @@ const vgaDriver = (h: Hvparams): string | undefined =>
 const usbInput = (h: Hvparams): 'usb-tablet' | 'usb-mouse' | undefined =>
   h.usb_mouse === 'mouse' ? 'usb-mouse' : h.usb_mouse === 'tablet' || h.vnc_bind_address !== '' ? 'usb-tablet' : undefined
 
-type Step = (s: BusState) => E.Either<DevplanError, readonly [ReadonlyArray<MachineDevice>, BusState]>
+type Step = BusStep<ReadonlyArray<MachineDevice>>
 
 const onPci =
   (role: MachineRole, driver: string, id: string, properties: MachineDevice['properties'] = {}): Step =>
@@ -57,9 +64,9 @@ const onPci =
 const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
 
 const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
-  steps.reduce<E.Either<DevplanError, readonly [ReadonlyArray<MachineDevice>, BusState]>>(
-    (acc, step) => pipe(acc, E.chain(([done, s]) => pipe(step(s), E.map(([more, next]) => [[...done, ...more], next] as const)))),
-    E.right([[], s0] as const)
+  pipe(
+    traverseSteps(steps, (step) => step)(s0),
+    E.map(([groups, s]) => [groups.flat(), s] as const)
   )
 
 /**
