@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import {
-  allDevices, decodeDisk, decodeInstance, encodeRuntime, formatError, planDevices, planHotAdd, planHotRemove,
+  addressProperties, allDevices, decodeDisk, decodeInstance, encodeRuntime, formatError, planDevices, planHotAdd, planHotRemove,
   parseVersion, qmp, renderArgv, runPlan, toRuntime, type DevplanError, type QemuVersion, type QmpCommand, type QmpPlan,
   type RunOutcome
 } from '../lib/index.js'
@@ -99,8 +99,8 @@ const main = async (): Promise<void> => {
     const argv = renderArgv(tree, { qmpSocket: socket, accel: 'tcg' }) // tcg: runs where /dev/kvm is absent
     let runtime = orThrow(toRuntime(instance, tree, argv))
     for (const d of allDevices(tree)) {
-      const { driver, id, ...place } = d.hvinfo
-      say(`   ${d.kind.padEnd(15)} ${id.padEnd(24)} ${driver.padEnd(15)} ${JSON.stringify(place)}`)
+      const { bus, ...place } = addressProperties(d.address)
+      say(`   ${d.kind.padEnd(15)} ${d.id.padEnd(24)} ${d.driver.padEnd(15)} ${JSON.stringify({ bus, ...place })}`)
     }
 
     step('3. start QEMU paused (-S): no guest runs, the devices exist all the same')
@@ -134,16 +134,17 @@ const main = async (): Promise<void> => {
 
     step("5. QEMU's view next to the runtime's record")
     const added = runtime.disks[runtime.disks.length - 1]
-    const h = added?.hvinfo
-    if (h === undefined || !('scsi-id' in h)) throw new Error('the hot-added disk has no SCSI placement')
+    const h = added?.placed
+    if (h === undefined || h.address._tag !== 'scsi') throw new Error('the hot-added disk has no SCSI placement')
+    const target = h.address.target
     const top = added?.blockdev?.at(-1)?.['node-name']
     // For -blockdev drives query-block leaves `device` empty; `qdev` names the device.
     const block = (await ask(client, qmp.queryBlock(), qmp.QueryBlockReply)).find((b) => b.qdev === h.id)
     const scsiId = await ask(client, qmp.qomGet(`/machine/peripheral/${h.id}`, 'scsi-id'), t.number)
     say(`   query-block   qdev ${block?.qdev ?? '(none)'}, node-name ${block?.inserted?.['node-name'] ?? '(none)'}`)
     say(`   qom-get       scsi-id ${scsiId}`)
-    say(`   runtime       hvinfo ${JSON.stringify(h)}, top node ${top ?? '(none)'}`)
-    if (block?.inserted?.['node-name'] !== top || scsiId !== h['scsi-id']) throw new Error('QEMU and the runtime disagree')
+    say(`   runtime       placed ${JSON.stringify(h)}, top node ${top ?? '(none)'}`)
+    if (block?.inserted?.['node-name'] !== top || scsiId !== target) throw new Error('QEMU and the runtime disagree')
     say('   QEMU equals the runtime')
 
     step('6. hot-remove it: planHotRemove + runPlan')

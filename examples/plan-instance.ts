@@ -24,18 +24,28 @@ import {
 } from '../lib/index.js'
 
 const placementOf = (d: Device): string => {
-  const h = d.hvinfo as Record<string, unknown>
-  if ('addr' in h) return `${String(h['bus'])} slot ${String(h['addr'])}`
-  if ('scsi-id' in h) return `${String(h['bus'])} ${String(h['channel'])}:${String(h['scsi-id'])}:${String(h['lun'])}`
-  if ('unit' in h) return `${String(h['bus'])} unit ${String(h['unit'])}`
-  return `${String(h['bus'])} iobase 0x${Number(h['iobase']).toString(16)} irq ${String(h['irq'])}`
+  const a = d.address
+  switch (a._tag) {
+    case 'pci':
+      return `${a.bus} slot 0x${a.slot.toString(16)}${a.function === 0 ? '' : `.${a.function}`}`
+    case 'scsi':
+      return `${a.bus} ${a.channel}:${a.target}:${a.lun}`
+    case 'unit':
+      return `${a.bus} unit ${a.unit}`
+    case 'isa':
+      return `${a.bus} iobase 0x${a.iobase.toString(16)} irq ${a.irq}`
+    case 'usb':
+      return `${a.bus} port ${a.port}`
+    case 'virtio-serial':
+      return `${a.bus} nr ${a.nr}`
+  }
 }
 
 const backendOf = (d: Device): string =>
   d.kind === 'scsi-controller' ? '' : d.kind === 'machine' ? Object.entries(d.properties).map(([k, v]) => `${k}=${String(v)}`).join(' ') : d.kind === 'nic' ? `netdev ${d.backend.type} (${d.mac})` : d.graph.nodes.map((n) => `${n.driver}`).reverse().join(' → ')
 
 const table = (tree: DeviceTree): string => {
-  const rows = allDevices(tree).map((d) => [d.kind, d.hvinfo.id, d.hvinfo.driver, placementOf(d), backendOf(d)])
+  const rows = allDevices(tree).map((d) => [d.kind, d.id, d.driver, placementOf(d), backendOf(d)])
   const head = ['kind', 'id', 'driver', 'placement', 'backend']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (r: ReadonlyArray<string>) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()

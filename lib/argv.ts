@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { driverInfo } from './devices/catalog.js'
 import { allDevices, deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
 import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
 import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
@@ -35,7 +36,7 @@ const dirOf = (path: string): string => {
 const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJson(obj) : toKeyval(obj))
 
 const bootindexOf = (tree: DeviceTree, device: Device): number | undefined =>
-  tree.boot._tag === 'device' && device.kind !== 'scsi-controller' && device.kind !== 'machine' && device.hvinfo.id === tree.boot.id ? 1 : undefined
+  tree.boot._tag === 'device' && device.id === tree.boot.id && driverInfo(device.driver)?.bootindex === true ? 1 : undefined
 
 /**
  * The command-line options of one device for a target QEMU: `-blockdev`s then `-device` for a

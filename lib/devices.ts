@@ -1,12 +1,12 @@
 /**
  * The device tree: what the planner decides and everything downstream reads. Each device holds
- * its hvinfo (placement) and its backend (block graph or netdev); the `-device` option and the
+ * its driver, id and tagged address ({@link Placed}) and its backend (block graph or netdev); the `-device` option and the
  * `device_add` arguments are both {@link deviceOptions} of it.
  *
  * @since 0.1.0
  */
 import type { BlockGraph } from './block/node.js'
-import type { Hvinfo, PciHvinfo } from './hvinfo.js'
+import { placedProperties, type Placed } from './bus/address.js'
 import type { NicBackend } from './nic.js'
 import type { JsonObject } from './qemu-opts.js'
 import type { MachineOptions } from './machine/options.js'
@@ -18,9 +18,8 @@ import type { QemuVersion } from './qemu-version.js'
  *
  * @since 0.1.0
  */
-export interface ScsiController {
+export interface ScsiController extends Placed {
   readonly kind: 'scsi-controller'
-  readonly hvinfo: PciHvinfo
 }
 
 /**
@@ -28,11 +27,10 @@ export interface ScsiController {
  *
  * @since 0.1.0
  */
-export interface BlockDevice {
+export interface BlockDevice extends Placed {
   readonly kind: 'disk' | 'cdrom' | 'floppy'
   /** The Ganeti disk uuid; empty for CD-ROMs and the floppy, which have none. */
   readonly uuid: string
-  readonly hvinfo: Hvinfo
   readonly graph: BlockGraph
   /** Absent on frontends without the property (scsi-block, scsi-generic, CD-ROMs). */
   readonly writeCache?: 'on' | 'off'
@@ -43,10 +41,9 @@ export interface BlockDevice {
  *
  * @since 0.1.0
  */
-export interface NicDevice {
+export interface NicDevice extends Placed {
   readonly kind: 'nic'
   readonly uuid: string
-  readonly hvinfo: Hvinfo
   readonly mac: string
   readonly backend: NicBackend
   readonly vhost: boolean
@@ -55,23 +52,14 @@ export interface NicDevice {
 }
 
 /**
- * Where a device of the machine sits: a PCI slot, or a bus a controller provides (`usb.0`,
- * `vserial0.0`), with the place on it among its properties (`port`, `nr`).
- *
- * @since 0.2.0
- */
-export type MachinePlace = PciHvinfo | { readonly driver: string; readonly id: string; readonly bus: string }
-
-/**
  * A device of the machine itself: display, balloon, USB controller and input, virtio-serial
  * and its ports. Planned with an explicit place, kept in `kvm_cmd`, never hot-plugged.
  *
  * @since 0.2.0
  */
-export interface MachineDevice {
+export interface MachineDevice extends Placed {
   readonly kind: 'machine'
-  readonly hvinfo: MachinePlace
-  /** Every property beyond the place (`chardev`, `name`, `port`…). */
+  /** Every property beyond the place (`chardev`, `name`…). */
   readonly properties: JsonObject
 }
 
@@ -149,7 +137,7 @@ export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
  * @since 0.1.0
  */
 export const netdevOptions = (nic: NicDevice, fdNames?: { readonly fds: ReadonlyArray<string>; readonly vhostfds: ReadonlyArray<string> }): JsonObject => {
-  const id = nic.hvinfo.id
+  const id = nic.id
   const b = nic.backend
   if (b.type === 'user') return { type: 'user', id }
   const vhost = nic.vhost ? { vhost: true } : {}
@@ -165,29 +153,30 @@ export const netdevOptions = (nic: NicDevice, fdNames?: { readonly fds: Readonly
 }
 
 /**
- * The `-device` / `device_add` properties of a device: its hvinfo, then what connects it to its
- * backend, then its frontend settings. `bootindex` is given only by the command line.
+ * The `-device` / `device_add` properties of a device: its driver, id and address, then what
+ * connects it to its backend, then its frontend settings. `bootindex` is given only by the command line.
  *
  * @since 0.1.0
  */
 export const deviceOptions = (device: Device, bootindex?: number): JsonObject => {
   const boot = bootindex === undefined ? {} : { bootindex }
+  const placed = placedProperties(device)
   switch (device.kind) {
     case 'scsi-controller':
-      return { ...device.hvinfo }
+      return placed
     case 'machine':
-      return { ...device.hvinfo, ...device.properties }
+      return { ...placed, ...device.properties }
     case 'nic':
       return {
-        ...device.hvinfo,
-        netdev: device.hvinfo.id,
+        ...placed,
+        netdev: device.id,
         mac: device.mac,
         ...(device.queues > 1 ? { mq: true, vectors: 2 * device.queues + 2 } : {}),
         ...boot
       }
     default:
       return {
-        ...device.hvinfo,
+        ...placed,
         drive: device.graph.top,
         ...(device.writeCache !== undefined ? { 'write-cache': device.writeCache } : {}),
         ...boot

@@ -263,8 +263,6 @@ export const extraDeviceErrors = (words: ReadonlyArray<string>, ctx: ExtraContex
   return errors
 }
 
-/** An hvinfo's `pci.0` address, read from the value whatever kind of device holds it. */
-const pciAddrOf = (h: { readonly bus: string }): string | undefined => ('addr' in h && typeof h.addr === 'string' && busName(h.bus) === PCI_BUS ? h.addr : undefined)
 
 /**
  * The context of a planned tree: the slots a fresh `pci.0` holds (the machine's own, and the
@@ -276,17 +274,14 @@ const pciAddrOf = (h: { readonly bus: string }): string | undefined => ('addr' i
 export const extraContext = (tree: DeviceTree, reservations: number): ExtraContext => {
   const devices = allDevices(tree)
   const fresh = Object.entries(pcPciBus(reservations).slots.taken).map(([slot, owner]): readonly [number, string] => [Number(slot), owner])
-  const placed = devices.flatMap((d): ReadonlyArray<readonly [number, string]> => {
-    const a = readAddr(pciAddrOf(d.hvinfo))
-    return a === undefined ? [] : [[a.slot, d.hvinfo.id]]
-  })
-  const onBuses = devices.flatMap((d): ReadonlyArray<readonly [string, string]> => (busName(d.hvinfo.bus) === PCI_BUS ? [] : [[busName(d.hvinfo.bus), d.hvinfo.id]]))
-  const controllerBuses = tree.controllers.map((c): readonly [string, string] => [`${c.hvinfo.id}.0`, `the bus of ${c.hvinfo.id}, where disks are hot-added`])
+  const placed = devices.flatMap((d): ReadonlyArray<readonly [number, string]> => (d.address._tag === 'pci' && busName(d.address.bus) === PCI_BUS ? [[d.address.slot, d.id]] : []))
+  const onBuses = devices.flatMap((d): ReadonlyArray<readonly [string, string]> => (busName(d.address.bus) === PCI_BUS ? [] : [[busName(d.address.bus), d.id]]))
+  const controllerBuses = tree.controllers.map((c): readonly [string, string] => [`${c.id}.0`, `the bus of ${c.id}, where disks are hot-added`])
   return {
     reservations,
     usedSlots: new Map([...fresh, ...placed]),
     usedBuses: new Map([...controllerBuses, ...onBuses]),
-    usedIds: new Set(devices.map((d) => d.hvinfo.id))
+    usedIds: new Set(devices.map((d) => d.id))
   }
 }
 

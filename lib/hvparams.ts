@@ -7,6 +7,7 @@
 import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
+import type { Driver } from './devices/catalog.js'
 
 /**
  * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
@@ -271,14 +272,14 @@ export const HvparamsLenientCodec = new t.Type<Hvparams, Hvparams, unknown>(
  *
  * @since 0.1.0
  */
-export const diskDriver = (type: DiskType): string => (type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-hd' : type)
+export const diskDriver = (type: DiskType): Driver => (type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-hd' : type)
 
 /**
  * The frontend driver for a CD-ROM: DOMAIN §1's mapping of a disk_type to a CD device.
  *
  * @since 0.1.0
  */
-export const cdromDriver = (type: DiskType): string =>
+export const cdromDriver = (type: DiskType): Driver =>
   type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-cd' : 'scsi-cd'
 
 /**
@@ -286,7 +287,7 @@ export const cdromDriver = (type: DiskType): string =>
  *
  * @since 0.1.0
  */
-export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; readonly disk_type: DiskType }): string =>
+export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; readonly disk_type: DiskType }): Driver =>
   cdromDriver(h.cdrom_disk_type === '' ? h.disk_type : h.cdrom_disk_type)
 
 /**
@@ -294,4 +295,4 @@ export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; read
  *
  * @since 0.1.0
  */
-export const nicDriver = (type: NicType): string => (type === 'paravirtual' ? 'virtio-net-pci' : type)
+export const nicDriver = (type: NicType): Driver => (type === 'paravirtual' ? 'virtio-net-pci' : type)

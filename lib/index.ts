@@ -21,11 +21,12 @@ export {
   type Device,
   type DeviceTree,
   type MachineDevice,
-  type MachinePlace,
   type NicDevice,
   type ScsiController
 } from './devices.js'
-export { placement, type Hvinfo, type PciHvinfo, type ScsiHvinfo, type UnitHvinfo, type IsaHvinfo, type Placement } from './hvinfo.js'
+export { addressProperties, placedProperties, type Address, type Placed } from './bus/address.js'
+export { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './runtime/hvinfo.js'
+export { CATALOG, driverInfo, isDriver, type Driver, type DriverInfo, type DeviceRole, type BusKind } from './devices/catalog.js'
 export type { BlockdevOptions, BlockGraph, FormatNode, ProtocolNode, ImageSource, ImageFormat } from './block/node.js'
 export type { BusState } from './bus/state.js'
 export type { Json, JsonObject } from './qemu-opts.js'

@@ -1,6 +1,6 @@
 /**
  * Planning: a decoded instance and a target → a device tree where every device has its place
- * (hvinfo) and its backend. Placement follows Ganeti: disks and NICs on `pci.0` from
+ * (a tagged address) and its backend. Placement follows Ganeti: disks and NICs on `pci.0` from
  * `kvm_pci_reservations` upward, all disks first; one target per SCSI device; explicit IDE
  * bus/unit. Devices QEMU would place itself (the controller, CD-ROMs on PCI) get the slot QEMU
  * would choose, written out so that the plan is the whole truth.
@@ -12,12 +12,12 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { cacheSettings } from './block/cache.js'
 import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
 import { emptyBusState, place, traverseSteps, type BusStep } from './bus/state.js'
-import { busKind, frontend } from './frontend.js'
+import { CATALOG, driverInfo, type Driver } from './devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { cdromDriverOf, diskDriver, nicDriver, type Hvparams } from './hvparams.js'
-import type { Hvinfo, PciHvinfo } from './hvinfo.js'
+import type { Placed } from './bus/address.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
 import type { Nic } from './nic.js'
@@ -53,7 +53,7 @@ export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
  * @since 0.1.0
  */
 export const writeCacheFor = (driver: string, mode: Hvparams['disk_cache']): 'on' | 'off' | undefined =>
-  frontend(driver)?.writeCache === false ? undefined : cacheSettings(mode).writeCache
+  driverInfo(driver)?.writeCache === false ? undefined : cacheSettings(mode).writeCache
 
 /**
  * Where a CD-ROM image lives: a local file or host CD-ROM, or an http(s) URL.
@@ -84,7 +84,7 @@ const planDisk =
   (s) =>
     pipe(
       place(diskDriver(h.disk_type), disk.id)(s),
-      E.map(([hvinfo, next]) => [diskDevice(disk, hvinfo, h), next] as const)
+      E.map(([placed, next]) => [diskDevice(disk, placed, h), next] as const)
     )
 
 const planCdrom =
@@ -95,8 +95,8 @@ const planCdrom =
     const driver = cdromDriverOf(h)
     return pipe(
       place(driver, id, 'qemu')(s),
-      E.map(([hvinfo, next]) => [
-        { kind: 'cdrom', uuid: '', hvinfo, graph: blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }) },
+      E.map(([placed, next]) => [
+        { kind: 'cdrom', uuid: '', ...placed, graph: blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }) },
         next
       ] as const)
     )
@@ -108,11 +108,11 @@ const planFloppy =
   (s) =>
     pipe(
       place('floppy', 'floppy0')(s),
-      E.map(([hvinfo, next]) => [
+      E.map(([placed, next]) => [
         {
           kind: 'floppy',
           uuid: '',
-          hvinfo,
+          ...placed,
           graph: blockGraph('floppy0', { source: { _tag: 'local', driver: 'file', path }, format: 'raw', backing: [], readOnly: false, cache: cacheSettings(h.disk_cache) }),
           writeCache: cacheSettings(h.disk_cache).writeCache
         },
@@ -125,10 +125,10 @@ const planFloppy =
  *
  * @since 0.1.0
  */
-export const nicDevice = (nic: Nic, hvinfo: Hvinfo, h: Hvparams): NicDevice => ({
+export const nicDevice = (nic: Nic, placed: Placed, h: Hvparams): NicDevice => ({
   kind: 'nic',
   uuid: nic.uuid,
-  hvinfo,
+  ...placed,
   mac: nic.mac,
   backend: nic.backend,
   vhost: h.vhost_net && nic.backend.type === 'tap',
@@ -140,9 +140,9 @@ export const nicDevice = (nic: Nic, hvinfo: Hvinfo, h: Hvparams): NicDevice => (
  *
  * @since 0.1.0
  */
-export const diskDevice = (disk: Disk, hvinfo: Hvinfo, h: Hvparams): BlockDevice => {
-  const writeCache = writeCacheFor(hvinfo.driver, h.disk_cache)
-  return { kind: 'disk', uuid: disk.uuid, hvinfo, graph: diskGraph(disk, h), ...(writeCache === undefined ? {} : { writeCache }) }
+export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams): BlockDevice => {
+  const writeCache = writeCacheFor(placed.driver, h.disk_cache)
+  return { kind: 'disk', uuid: disk.uuid, ...placed, graph: diskGraph(disk, h), ...(writeCache === undefined ? {} : { writeCache }) }
 }
 
 const planNic =
@@ -151,7 +151,7 @@ const planNic =
   (s) =>
     pipe(
       place(nicDriver(h.nic_type), nic.id)(s),
-      E.map(([hvinfo, next]) => [nicDevice(nic, hvinfo, h), next] as const)
+      E.map(([placed, next]) => [nicDevice(nic, placed, h), next] as const)
     )
 
 const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): Boot => {
@@ -163,7 +163,7 @@ const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: Reado
   }
   const first = { disk: disks[0], cdrom: cdroms[0], network: nics[0], floppy: undefined }[h.boot_order]
   if (h.boot_order === 'floppy') return { _tag: 'floppy' }
-  return first === undefined ? { _tag: 'none' } : { _tag: 'device', id: first.hvinfo.id }
+  return first === undefined ? { _tag: 'none' } : { _tag: 'device', id: first.id }
 }
 
 const targetErrors = (inst: Instance, target: Target, machine: string): ReadonlyArray<FieldError> => {
@@ -205,13 +205,14 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const cdDriver = cdromDriverOf(h)
   // Like Ganeti, a SCSI disk_type brings its controller even with no disk yet, so that disks can
   // be hot-added to the running instance.
-  const needsScsi = busKind(diskDriver(h.disk_type)) === 'scsi' || (cdromLocations.length > 0 && busKind(cdDriver) === 'scsi')
+  const onScsi = (d: Driver): boolean => CATALOG[d].sits === 'scsi'
+  const needsScsi = onScsi(diskDriver(h.disk_type)) || (cdromLocations.length > 0 && onScsi(cdDriver))
 
   const controllerStep: Step<ReadonlyArray<ScsiController>> = (s) =>
     needsScsi
       ? pipe(
           place(h.scsi_controller_type, SCSI_CONTROLLER_ID, 'qemu')(s),
-          E.map(([hvinfo, next]) => [[{ kind: 'scsi-controller', hvinfo: hvinfo as PciHvinfo }], next] as const)
+          E.map(([placed, next]) => [[{ kind: 'scsi-controller', ...placed }], next] as const)
         )
       : E.right([[], s] as const)
 

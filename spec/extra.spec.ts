@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert'
 import { extraDeviceErrors, type ExtraContext } from '../lib/extra.js'
 import { allDevices, formatError, renderArgv, type FieldError } from '../lib/index.js'
 import { fail, planE, planOk, showLeft, spec } from './support/fixtures.js'
+import { hv } from './support/placed.js'
 
 /** A plan as a context: the machine's slots 0 and 1, a controller at 0x2, a CD-ROM at 0x6. */
 const CTX: ExtraContext = {
@@ -230,8 +231,8 @@ test('planDevices refuses kvm_extra on the slot of every PCI device the tree hol
   const rich = spec({ ...SCSI_AND_CD, cdrom2_image_path: '/iso/b.iso' }, 2, 2)
   const tree = planOk(rich)
   const planned = allDevices(tree).flatMap((d) => {
-    const addr = pciOf(d.hvinfo)
-    return addr === undefined ? [] : [{ id: d.hvinfo.id, addr }]
+    const addr = pciOf(hv(d))
+    return addr === undefined ? [] : [{ id: hv(d).id, addr }]
   })
   // The controller, two CD-ROMs, two NICs at least (the SCSI disks take no slot).
   assert.ok(planned.length >= 5, JSON.stringify(planned))
@@ -251,7 +252,7 @@ test('planDevices refuses kvm_extra at or above kvm_pci_reservations and on the 
   const bus = invalidAtExtra(spec({ disk_type: 'scsi-hd', boot_order: 'network', kvm_extra: '-device scsi-cd,bus=scsi.0,scsi-id=3,drive=d0' }, 0, 1))
   assert.ok(bus[0]?.message.includes('goes on scsi.0'), JSON.stringify(bus))
   const tree = planOk(spec({}, 1, 0))
-  const id = tree.disks[0]?.hvinfo.id ?? fail('no disk')
+  const id = hv(tree.disks[0]).id ?? fail('no disk')
   const dup = invalidAtExtra(spec({ kvm_extra: `-device virtio-rng-pci,id=${id},bus=pci.0,addr=0x9` }, 1, 0))
   assert.ok(dup[0]?.message.includes(`the id "${id}" of a planned device`), JSON.stringify(dup))
 })

@@ -7,6 +7,7 @@ import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeInstance, formatError, planDevices, renderArgv, type BlockDevice, type BlockdevOptions, type DevplanError, type Disk, type Instance } from '../lib/index.js'
+import { hv } from './support/placed.js'
 import {
   decodeOk,
   diskFor,
@@ -50,13 +51,13 @@ const withDisks = (inst: Instance, n: number): Instance => {
 
 test('PCI: disks from kvm_pci_reservations upward, then NICs, lowest free first', () => {
   const tree = planOk(spec({}, 3, 2))
-  assert.equal(tree.disks.map((d) => d.hvinfo), [0, 1, 2].map((i) => ({ driver: 'virtio-blk-pci', id: ganetiId('disk', uuidN(i, 'a')), bus: 'pci.0', addr: hex(0x10 + i) })))
-  assert.equal(tree.nics.map((n) => n.hvinfo), [0, 1].map((i) => ({ driver: 'virtio-net-pci', id: ganetiId('nic', uuidN(i, 'b')), bus: 'pci.0', addr: hex(0x13 + i) })))
+  assert.equal(tree.disks.map((d) => hv(d)), [0, 1, 2].map((i) => ({ driver: 'virtio-blk-pci', id: ganetiId('disk', uuidN(i, 'a')), bus: 'pci.0', addr: hex(0x10 + i) })))
+  assert.equal(tree.nics.map((n) => hv(n)), [0, 1].map((i) => ({ driver: 'virtio-net-pci', id: ganetiId('nic', uuidN(i, 'b')), bus: 'pci.0', addr: hex(0x13 + i) })))
 })
 
 test('PCI: hvinfo keys in Ganeti order, addr a lowercase hex string', () => {
   const tree = planOk(spec({ kvm_pci_reservations: 26 }, 1, 0))
-  const h = tree.disks[0]?.hvinfo
+  const h = hv(tree.disks[0])
   assert.equal(Object.keys(h ?? {}), ['driver', 'id', 'bus', 'addr'])
   assert.is((h as { addr?: unknown } | undefined)?.addr, '0x1a')
 })
@@ -65,16 +66,16 @@ test('PCI: every nic_type but ne2k_isa takes a slot after the disks', () => {
   const drivers: Record<string, string> = { paravirtual: 'virtio-net-pci', e1000: 'e1000', i82551: 'i82551', i82557b: 'i82557b', i82559er: 'i82559er', ne2k_pci: 'ne2k_pci', pcnet: 'pcnet', rtl8139: 'rtl8139' }
   for (const [nicType, driver] of Object.entries(drivers)) {
     const tree = planOk(spec({ nic_type: nicType }, 2, 1))
-    assert.equal(tree.nics[0]?.hvinfo, { driver, id: ganetiId('nic', uuidN(0, 'b')), bus: 'pci.0', addr: '0x12' }, nicType)
+    assert.equal(hv(tree.nics[0]), { driver, id: ganetiId('nic', uuidN(0, 'b')), bus: 'pci.0', addr: '0x12' }, nicType)
   }
 })
 
 test('PCI: reservations 5 start at 0x05; reservations 0 start at the first slot the machine leaves (0x02)', () => {
-  assert.is((planOk(spec({ kvm_pci_reservations: 5 }, 1, 0)).disks[0]?.hvinfo as { addr: string }).addr, '0x5')
+  assert.is((hv(planOk(spec({ kvm_pci_reservations: 5 }, 1, 0)).disks[0]) as { addr: string }).addr, '0x5')
   const tree = planOk(spec({ kvm_pci_reservations: 0 }, 1, 1))
   // 0x00 host bridge and 0x01 PIIX3 belong to the pc machine (DOMAIN §9).
-  assert.is((tree.disks[0]?.hvinfo as { addr: string }).addr, '0x2')
-  assert.is((tree.nics[0]?.hvinfo as { addr: string }).addr, '0x3')
+  assert.is((hv(tree.disks[0]) as { addr: string }).addr, '0x2')
+  assert.is((hv(tree.nics[0]) as { addr: string }).addr, '0x3')
 })
 
 test('PCI: reservations 32 leave no slot: the first disk does not fit, named by its id', () => {
@@ -86,7 +87,7 @@ test('PCI: reservations 32 leave no slot: the first disk does not fit, named by 
 
 test('PCI: 16 devices fill 0x10..0x1f exactly; the 17th is BusFull naming it (disk or NIC)', () => {
   const full = planOk(spec({}, 10, 6))
-  const addrs = [...full.disks, ...full.nics].map((d) => (d.hvinfo as { addr: string }).addr)
+  const addrs = [...full.disks, ...full.nics].map((d) => (hv(d) as { addr: string }).addr)
   assert.equal(addrs, Array.from({ length: 16 }, (_, i) => hex(0x10 + i)))
   assert.is(addrs[15], '0x1f')
   const e1 = busFull(planLeft(spec({}, 17, 0)))
@@ -98,7 +99,7 @@ test('PCI: 16 devices fill 0x10..0x1f exactly; the 17th is BusFull naming it (di
 
 test('PCI: ne2k_isa NICs take no slot; each gets a distinct iobase and irq; the 7th is BusFull', () => {
   const tree = planOk(spec({ nic_type: 'ne2k_isa' }, 1, 6))
-  const infos = tree.nics.map((n) => n.hvinfo as unknown as Record<string, unknown>)
+  const infos = tree.nics.map((n) => hv(n) as unknown as Record<string, unknown>)
   for (const h of infos) {
     assert.is(h['driver'], 'ne2k_isa')
     assert.not.ok('addr' in h)
@@ -107,7 +108,7 @@ test('PCI: ne2k_isa NICs take no slot; each gets a distinct iobase and irq; the 
   assert.is(new Set(infos.map((h) => h['iobase'])).size, 6)
   assert.is(new Set(infos.map((h) => h['irq'])).size, 6)
   // The disk still gets the first slot above the reservations: ISA NICs took nothing.
-  assert.is((tree.disks[0]?.hvinfo as { addr: string }).addr, '0x10')
+  assert.is((hv(tree.disks[0]) as { addr: string }).addr, '0x10')
   assert.is(busFull(planLeft(spec({ nic_type: 'ne2k_isa' }, 1, 7))).device, ganetiId('nic', uuidN(6, 'b')))
   // 16 disks and 6 ISA NICs fit: the NICs are not on pci.0.
   planOk(spec({ nic_type: 'ne2k_isa' }, 16, 6))
@@ -122,15 +123,15 @@ test('SCSI: one controller id=scsi inside the reserved range; targets 0,1,2… c
   for (const type of ['scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd']) {
     const tree = planOk({ ...spec({ disk_type: type, scsi_controller_type: 'megasas' }, 0, 1), disks: [0, 1, 2].map((i) => diskFor(type, i)) })
     assert.is(tree.controllers.length, 1)
-    const c = tree.controllers[0]?.hvinfo
+    const c = hv(tree.controllers[0])
     assert.is(c?.driver, 'megasas')
     assert.is(c?.id, 'scsi')
     assert.is(c?.bus, 'pci.0')
     const slot = parseInt((c?.addr ?? '').slice(2), 16)
     assert.ok(slot >= 2 && slot < 16, `controller at ${c?.addr ?? '?'} is outside the reserved range`)
-    assert.equal(tree.disks.map((d) => d.hvinfo), [0, 1, 2].map((i) => scsiHvinfo(type, ganetiId('disk', uuidN(i, 'a')), i)))
+    assert.equal(tree.disks.map((d) => hv(d)), [0, 1, 2].map((i) => scsiHvinfo(type, ganetiId('disk', uuidN(i, 'a')), i)))
     // SCSI disks take no PCI slot: the NIC gets the first one above the reservations.
-    assert.is((tree.nics[0]?.hvinfo as { addr: string }).addr, '0x10')
+    assert.is((hv(tree.nics[0]) as { addr: string }).addr, '0x10')
   }
 })
 
@@ -142,14 +143,14 @@ test('SCSI: the controller is there for a scsi disk_type even with no disk; not 
 
 test('SCSI: with reservations 0 the controller and disks still never share a slot', () => {
   const tree = planOk(spec({ disk_type: 'scsi-hd', kvm_pci_reservations: 0 }, 1, 3))
-  const addrs = [tree.controllers[0]?.hvinfo.addr, ...tree.nics.map((n) => (n.hvinfo as { addr: string }).addr)]
+  const addrs = [hv(tree.controllers[0]).addr, ...tree.nics.map((n) => (hv(n) as { addr: string }).addr)]
   assert.is(new Set(addrs).size, addrs.length)
   assert.not.ok(addrs.includes('0x0') || addrs.includes('0x1'))
 })
 
 test('SCSI lsi: 8 targets (0-7); the 9th disk is BusFull naming disks[8]', () => {
   const tree = planOk(spec({ disk_type: 'scsi-hd' }, 8, 0))
-  assert.equal(tree.disks.map((d) => (d.hvinfo as { 'scsi-id': number })['scsi-id']), [0, 1, 2, 3, 4, 5, 6, 7])
+  assert.equal(tree.disks.map((d) => (hv(d) as { 'scsi-id': number })['scsi-id']), [0, 1, 2, 3, 4, 5, 6, 7])
   const e = busFull(planLeft(spec({ disk_type: 'scsi-hd' }, 9, 0)))
   assert.is(e.bus, 'scsi.0')
   assert.is(e.device, ganetiId('disk', uuidN(8, 'a')))
@@ -160,7 +161,7 @@ test('SCSI megasas: 128 targets (0-127); the 129th is BusFull', () => {
   const base = decodeOk(spec({ disk_type: 'scsi-hd', scsi_controller_type: 'megasas' }, 1, 0))
   const r = planDevices(withDisks(base, 128), { qemu: version('7.2') })
   if (E.isLeft(r)) return fail(formatError(r.left))
-  assert.equal(r.right.disks.map((d) => (d.hvinfo as { 'scsi-id': number })['scsi-id']), Array.from({ length: 128 }, (_, i) => i))
+  assert.equal(r.right.disks.map((d) => (hv(d) as { 'scsi-id': number })['scsi-id']), Array.from({ length: 128 }, (_, i) => i))
   const l = planDevices(withDisks(base, 129), { qemu: version('7.2') })
   if (E.isRight(l)) return fail('129 disks on megasas planned')
   assert.is(busFull(l.left).device, ganetiId('disk', uuidN(128, 'c')))
@@ -170,8 +171,8 @@ test('SCSI virtio-scsi-pci: 256 targets (0-255); the 257th is BusFull', () => {
   const base = decodeOk(spec({ disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci' }, 1, 0))
   const r = planDevices(withDisks(base, 256), { qemu: version('7.2') })
   if (E.isLeft(r)) return fail(formatError(r.left))
-  assert.is((r.right.disks[255]?.hvinfo as { 'scsi-id': number })['scsi-id'], 255)
-  assert.is(r.right.controllers[0]?.hvinfo.driver, 'virtio-scsi-pci')
+  assert.is((hv(r.right.disks[255]) as { 'scsi-id': number })['scsi-id'], 255)
+  assert.is(hv(r.right.controllers[0]).driver, 'virtio-scsi-pci')
   const l = planDevices(withDisks(base, 257), { qemu: version('7.2') })
   if (E.isRight(l)) return fail('257 disks on virtio-scsi planned')
   assert.is(busFull(l.left).device, ganetiId('disk', uuidN(256, 'c')))
@@ -179,14 +180,14 @@ test('SCSI virtio-scsi-pci: 256 targets (0-255); the 257th is BusFull', () => {
 
 test('SCSI CD-ROMs take the targets after the disks, never colliding; lsi full with CDs names the CD', () => {
   const tree = planOk(spec({ disk_type: 'scsi-hd', cdrom_image_path: '/iso/a.iso', cdrom2_image_path: '/iso/b.iso' }, 2, 0))
-  assert.equal(tree.cdroms.map((c) => c.hvinfo), [scsiHvinfo('scsi-cd', 'cdrom1', 2), scsiHvinfo('scsi-cd', 'cdrom2', 3)])
-  const ids = [...tree.disks, ...tree.cdroms].map((d) => (d.hvinfo as { 'scsi-id': number })['scsi-id'])
+  assert.equal(tree.cdroms.map((c) => hv(c)), [scsiHvinfo('scsi-cd', 'cdrom1', 2), scsiHvinfo('scsi-cd', 'cdrom2', 3)])
+  const ids = [...tree.disks, ...tree.cdroms].map((d) => (hv(d) as { 'scsi-id': number })['scsi-id'])
   assert.is(new Set(ids).size, 4)
   assert.is(busFull(planLeft(spec({ disk_type: 'scsi-hd', cdrom_image_path: '/iso/a.iso' }, 8, 0))).device, 'cdrom1')
   // With paravirtual disks and a scsi CD, the controller comes for the CD alone.
   const cdOnly = planOk(spec({ cdrom_disk_type: 'scsi-cd', cdrom_image_path: '/iso/a.iso' }, 1, 0))
   assert.is(cdOnly.controllers.length, 1)
-  assert.equal(cdOnly.cdroms[0]?.hvinfo, scsiHvinfo('scsi-cd', 'cdrom1', 0))
+  assert.equal(hv(cdOnly.cdroms[0]), scsiHvinfo('scsi-cd', 'cdrom1', 0))
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -199,9 +200,9 @@ test('IDE: ide disks and the ide CD fill ide.0/ide.1 units 0,1 in order; no PCI 
     { bus: 'ide.0', unit: 1 },
     { bus: 'ide.1', unit: 0 }
   ]
-  assert.equal(tree.disks.map((d) => d.hvinfo), expected.map((p, i) => ({ driver: 'ide-hd', id: ganetiId('disk', uuidN(i, 'a')), ...p })))
-  assert.equal(tree.cdroms[0]?.hvinfo, { driver: 'ide-cd', id: 'cdrom1', bus: 'ide.1', unit: 1 })
-  assert.is((tree.nics[0]?.hvinfo as { addr: string }).addr, '0x10')
+  assert.equal(tree.disks.map((d) => hv(d)), expected.map((p, i) => ({ driver: 'ide-hd', id: ganetiId('disk', uuidN(i, 'a')), ...p })))
+  assert.equal(hv(tree.cdroms[0]), { driver: 'ide-cd', id: 'cdrom1', bus: 'ide.1', unit: 1 })
+  assert.is((hv(tree.nics[0]) as { addr: string }).addr, '0x10')
   assert.is(busFull(planLeft(spec({ disk_type: 'ide', cdrom_image_path: '/iso/a.iso' }, 4, 0))).device, 'cdrom1')
   assert.is(busFull(planLeft(spec({ disk_type: 'ide' }, 5, 0))).device, ganetiId('disk', uuidN(4, 'a')))
 })
@@ -217,17 +218,17 @@ test('CD-ROM driver follows disk_type unless cdrom_disk_type is set (DOMAIN §1)
     [{ disk_type: 'ide', cdrom_disk_type: 'scsi-hd' }, 'scsi-cd'],
     [{ disk_type: 'scsi-hd', cdrom_disk_type: 'paravirtual' }, 'virtio-blk-pci']
   ]
-  for (const [hv, driver] of cases) {
-    const tree = planOk({ ...spec({ ...hv, cdrom_image_path: '/iso/a.iso' }, 0, 0), disks: [diskFor(String(hv['disk_type']), 0)] })
-    assert.is(tree.cdroms[0]?.hvinfo.driver, driver, JSON.stringify(hv))
+  for (const [params, driver] of cases) {
+    const tree = planOk({ ...spec({ ...params, cdrom_image_path: '/iso/a.iso' }, 0, 0), disks: [diskFor(String(params['disk_type']), 0)] })
+    assert.is(hv(tree.cdroms[0]).driver, driver, JSON.stringify(params))
   }
 })
 
 test('a virtio CD-ROM takes a PCI slot QEMU would choose, leaving disk and NIC slots as Ganeti gives them', () => {
   const tree = planOk(spec({ cdrom_image_path: '/iso/a.iso' }, 2, 1))
-  assert.equal(tree.disks.map((d) => (d.hvinfo as { addr: string }).addr), ['0x10', '0x11'])
-  assert.is((tree.nics[0]?.hvinfo as { addr: string }).addr, '0x12')
-  const cd = (tree.cdroms[0]?.hvinfo as { addr: string }).addr
+  assert.equal(tree.disks.map((d) => (hv(d) as { addr: string }).addr), ['0x10', '0x11'])
+  assert.is((hv(tree.nics[0]) as { addr: string }).addr, '0x12')
+  const cd = (hv(tree.cdroms[0]) as { addr: string }).addr
   assert.not.ok(['0x0', '0x1', '0x10', '0x11', '0x12'].includes(cd), cd)
 })
 
@@ -249,7 +250,7 @@ test('CD-ROM graphs: read-only raw over file, host_cdrom for /dev, http/https ov
 test('floppy: plain raw over file on floppy-bus.0 unit 0', () => {
   const tree = planOk(spec({ floppy_image_path: '/srv/fd.img' }, 1, 0))
   const f = tree.floppies[0]
-  assert.equal(f?.hvinfo, { driver: 'floppy', id: 'floppy0', bus: 'floppy-bus.0', unit: 0 })
+  assert.equal(hv(f), { driver: 'floppy', id: 'floppy0', bus: 'floppy-bus.0', unit: 0 })
   assert.is(field(node(f, 'floppy0-file'), 'driver'), 'file')
   assert.is(field(node(f, 'floppy0-file'), 'filename'), '/srv/fd.img')
   assert.is(field(node(f, 'floppy0'), 'driver'), 'raw')
@@ -290,10 +291,10 @@ test('an unterminated quote in kvm_extra is refused at hvparams.kvm_extra', () =
 test('Ganeti ids: uuid 932df160-7a22-4067-a566-7e0ca8386133 gives disk-932df160-7a22-4067 for device, drive and top node', () => {
   const tree = planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, path: '/x' }], nics: [nicSpec(0, { uuid: GANETI_UUID })] }))
   const d = tree.disks[0]
-  assert.is(d?.hvinfo.id, GANETI_DISK_ID)
+  assert.is(hv(d).id, GANETI_DISK_ID)
   assert.is(d?.graph.top, GANETI_DISK_ID)
   assert.is(d?.uuid, GANETI_UUID)
-  assert.is(tree.nics[0]?.hvinfo.id, 'nic-932df160-7a22-4067')
+  assert.is(hv(tree.nics[0]).id, 'nic-932df160-7a22-4067')
 })
 
 test('every id and node-name of a plan is a valid QEMU id (letter first, ≤31, [A-Za-z0-9._-]) and unique', () => {
@@ -301,7 +302,7 @@ test('every id and node-name of a plan is a valid QEMU id (letter first, ≤31, 
   fc.assert(
     fc.property(validSpecArb, (s) => {
       const tree = planOk(s)
-      const ids = [...tree.controllers, ...tree.disks, ...tree.cdroms, ...tree.floppies, ...tree.nics].map((d) => d.hvinfo.id)
+      const ids = [...tree.controllers, ...tree.disks, ...tree.cdroms, ...tree.floppies, ...tree.nics].map((d) => hv(d).id)
       const nodes = [...tree.disks, ...tree.cdroms, ...tree.floppies].flatMap((d) => d.graph.nodes.map((n) => n['node-name']))
       for (const x of [...ids, ...nodes]) assert.ok(grammar.test(x), x)
       assert.is(new Set(ids).size, ids.length)
@@ -316,7 +317,7 @@ test('property: placements never collide (PCI slot, SCSI target, IDE place, ISA 
     fc.property(validSpecArb, (s) => {
       const tree = planOk(s)
       const places = [...tree.controllers, ...tree.disks, ...tree.cdroms, ...tree.floppies, ...tree.nics].map((d) => {
-        const h = d.hvinfo as unknown as Record<string, unknown>
+        const h = hv(d) as unknown as Record<string, unknown>
         return 'addr' in h ? `pci:${String(h['addr'])}` : 'scsi-id' in h ? `scsi:${String(h['scsi-id'])}` : 'unit' in h ? `${String(h['bus'])}:${String(h['unit'])}` : `isa:${String(h['iobase'])}:${String(h['irq'])}`
       })
       assert.is(new Set(places).size, places.length, places.join(' '))
@@ -326,8 +327,8 @@ test('property: placements never collide (PCI slot, SCSI target, IDE place, ISA 
       }
       const reservations = Number((s['hvparams'] as JsonObj)['kvm_pci_reservations'])
       for (const d of [...tree.disks, ...tree.nics]) {
-        const a = (d.hvinfo as { addr?: string }).addr
-        if (a !== undefined) assert.ok(parseInt(a.slice(2), 16) >= reservations, `${d.hvinfo.id} at ${a} below ${reservations}`)
+        const a = (hv(d) as { addr?: string }).addr
+        if (a !== undefined) assert.ok(parseInt(a.slice(2), 16) >= reservations, `${hv(d).id} at ${a} below ${reservations}`)
       }
     }),
     { numRuns: 150 }

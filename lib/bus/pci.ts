@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import { PC_SLOTS, type MachineRole } from '../machine/pc.js'
+import { showPciAddr } from './address.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
@@ -75,31 +76,18 @@ export const pcPciBus = (reservations: number): PciBus => ({
  */
 export const allocateRoleSlot =
   (role: MachineRole, owner: string) =>
-  (bus: PciBus): E.Either<DevplanError, readonly [string, PciBus]> => {
+  (bus: PciBus): E.Either<DevplanError, readonly [number, PciBus]> => {
     const slot = PC_SLOTS[role]
     if (slot >= bus.reservations) return allocateControllerSlot(owner)(bus)
-    return E.right([showSlot(slot), { ...bus, slots: { ...bus.slots, taken: { ...bus.slots.taken, [slot]: owner } } }] as const)
+    return E.right([slot, { ...bus, slots: { ...bus.slots, taken: { ...bus.slots.taken, [slot]: owner } } }] as const)
   }
 
 /**
- * `0x10`: the form hvinfo stores and QEMU reads (a JSON number would be taken as devfn).
+ * `0x10`: how `addr` is written for function 0 (see {@link showPciAddr}).
  *
  * @since 0.1.0
  */
-export const showSlot = (slot: number): string => `0x${slot.toString(16)}`
-
-/**
- * Reads an `addr` the way QEMU does (`%x[.%x]`: hex with or without `0x`, an optional
- * function): `"0x10"`, `"10"` and `"10.0"` are all slot 0x10. Any function holds its slot.
- *
- * @since 0.1.0
- */
-export const parseSlot = (addr: string): number | undefined => {
-  const m = /^(?:0x)?([0-9a-fA-F]{1,2})(?:\.[0-7])?$/.exec(addr)
-  if (m === null || m[1] === undefined) return undefined
-  const n = parseInt(m[1], 16)
-  return n < PCI_SLOTS ? n : undefined
-}
+export const showSlot = (slot: number): string => showPciAddr(slot)
 
 /**
  * Places a disk or NIC on the lowest free slot above the reservations.
@@ -108,10 +96,10 @@ export const parseSlot = (addr: string): number | undefined => {
  */
 export const allocateSlot =
   (owner: string) =>
-  (bus: PciBus): E.Either<DevplanError, readonly [string, PciBus]> =>
+  (bus: PciBus): E.Either<DevplanError, readonly [number, PciBus]> =>
     pipe(
       allocate(owner, bus.reservations)(bus.slots),
-      E.map(([slot, slots]) => [showSlot(slot), { ...bus, slots }] as const)
+      E.map(([slot, slots]) => [slot, { ...bus, slots }] as const)
     )
 
 /**
@@ -123,21 +111,19 @@ export const allocateSlot =
  */
 export const allocateControllerSlot =
   (owner: string) =>
-  (bus: PciBus): E.Either<DevplanError, readonly [string, PciBus]> =>
+  (bus: PciBus): E.Either<DevplanError, readonly [number, PciBus]> =>
     pipe(
       allocate(owner, 0)(bus.slots),
-      E.map(([slot, slots]) => [showSlot(slot), { ...bus, slots }] as const)
+      E.map(([slot, slots]) => [slot, { ...bus, slots }] as const)
     )
 
 /**
- * Marks a slot taken by a device already placed (from a runtime's hvinfo).
+ * Marks a slot taken by a device already placed (from a runtime's records). Any function holds
+ * its slot: the bus state places function 0 only.
  *
  * @since 0.1.0
  */
 export const takeSlot =
-  (addr: string, owner: string) =>
-  (bus: PciBus): E.Either<DevplanError, PciBus> => {
-    const slot = parseSlot(addr)
-    if (slot === undefined) return E.left({ _tag: 'NoSuchPlace', bus: PCI_BUS, place: `addr ${JSON.stringify(addr)}`, device: owner })
-    return pipe(take(slot, owner)(bus.slots), E.map((slots) => ({ ...bus, slots })))
-  }
+  (slot: number, owner: string) =>
+  (bus: PciBus): E.Either<DevplanError, PciBus> =>
+    pipe(take(slot, owner)(bus.slots), E.map((slots) => ({ ...bus, slots })))

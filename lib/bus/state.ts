@@ -1,6 +1,6 @@
 /**
  * The bus state of an instance: every place on every bus and who holds it. The planner builds it
- * as it places devices; for a running instance it is derived from the recorded hvinfo (QEMU has
+ * as it places devices; for a running instance it is derived from the recorded places (QEMU has
  * no `query-scsi`), never stored a second time.
  *
  * @since 0.1.0
@@ -9,8 +9,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { ScsiControllerType } from '../hvparams.js'
-import { busKind } from '../frontend.js'
-import { placement, type Hvinfo } from '../hvinfo.js'
+import { CATALOG, type Driver } from '../devices/catalog.js'
+import type { Address, Placed } from './address.js'
 import { allocateIde, pcIdeBus, takeIde } from './ide.js'
 import { allocateIsa, ISA_BUS, ne2kIsaBus, takeIsa } from './isa.js'
 import { allocateControllerSlot, allocateSlot, pcPciBus, PCI_BUS, takeSlot, type PciBus } from './pci.js'
@@ -54,65 +54,74 @@ export const emptyBusState = (reservations: number, controller: ScsiControllerTy
 export type PciPolicy = 'guest' | 'qemu'
 
 /**
- * Places a new device on the bus its driver belongs to and returns its hvinfo.
+ * Places a new device on the bus its driver sits on (the catalog says which).
  *
  * @since 0.1.0
  */
 export const place =
-  (driver: string, id: string, policy: PciPolicy = 'guest') =>
-  (s: BusState): E.Either<DevplanError, readonly [Hvinfo, BusState]> => {
-    switch (busKind(driver)) {
+  (driver: Driver, id: string, policy: PciPolicy = 'guest') =>
+  (s: BusState): E.Either<DevplanError, readonly [Placed, BusState]> => {
+    const at = (address: Address): Placed => ({ driver, id, address })
+    const sits = CATALOG[driver].sits
+    switch (sits) {
       case 'pci':
         return pipe(
           (policy === 'guest' ? allocateSlot(id) : allocateControllerSlot(id))(s.pci),
-          E.map(([addr, pci]) => [{ driver, id, bus: PCI_BUS, addr }, { ...s, pci }] as const)
+          E.map(([slot, pci]) => [at({ _tag: 'pci', bus: PCI_BUS, slot, function: 0 }), { ...s, pci }] as const)
         )
       case 'scsi':
         return pipe(
           allocateTarget(id)(s.scsi),
-          E.map(([target, scsi]) => [{ driver, id, bus: SCSI_BUS, channel: 0, 'scsi-id': target, lun: 0 }, { ...s, scsi }] as const)
+          E.map(([target, scsi]) => [at({ _tag: 'scsi', bus: SCSI_BUS, channel: 0, target, lun: 0 }), { ...s, scsi }] as const)
         )
       case 'ide':
         return pipe(
           allocateIde(id)(s.ide),
-          E.map(([p, ide]) => [{ driver, id, bus: p.bus, unit: p.unit }, { ...s, ide }] as const)
+          E.map(([p, ide]) => [at({ _tag: 'unit', bus: p.bus, unit: p.unit }), { ...s, ide }] as const)
         )
       case 'isa':
         return pipe(
           allocateIsa(id)(s.isa),
-          E.map(([p, isa]) => [{ driver, id, bus: ISA_BUS, iobase: p.iobase, irq: p.irq }, { ...s, isa }] as const)
+          E.map(([p, isa]) => [at({ _tag: 'isa', bus: ISA_BUS, iobase: p.iobase, irq: p.irq }), { ...s, isa }] as const)
         )
       case 'floppy':
         return pipe(
           allocate(id)(s.floppy),
-          E.map(([unit, floppy]) => [{ driver, id, bus: FLOPPY_BUS, unit }, { ...s, floppy }] as const)
+          E.map(([unit, floppy]) => [at({ _tag: 'unit', bus: FLOPPY_BUS, unit }), { ...s, floppy }] as const)
         )
+      default:
+        // The buses controllers provide (usb.0, vserial0.0) hold only machine devices, which their
+        // builder places (machine/plan.ts).
+        return E.left({ _tag: 'Unsupported', device: id, reason: `${driver} sits on a ${sits} bus, which only the machine's own devices use` })
     }
   }
 
 /**
- * Marks the place a recorded hvinfo names as taken (rebuilding the state of a running
- * instance). A place held twice is an error naming both devices.
+ * Marks a recorded place as taken (rebuilding the state of a running instance). A place held
+ * twice is an error naming both devices.
  *
  * @since 0.1.0
  */
 export const occupy =
-  (h: Hvinfo) =>
+  (p: Placed) =>
   (s: BusState): E.Either<DevplanError, BusState> => {
-    const p = placement(h)
-    switch (p._tag) {
+    const a = p.address
+    switch (a._tag) {
       case 'pci':
-        return pipe(takeSlot(p.hvinfo.addr, h.id)(s.pci), E.map((pci) => ({ ...s, pci })))
+        return pipe(takeSlot(a.slot, p.id)(s.pci), E.map((pci) => ({ ...s, pci })))
       case 'scsi':
-        if (p.hvinfo.channel !== 0 || p.hvinfo.lun !== 0) {
-          return E.left({ _tag: 'Unsupported', device: h.id, reason: `SCSI channel ${p.hvinfo.channel} lun ${p.hvinfo.lun}: only channel 0, lun 0 are planned` })
+        if (a.channel !== 0 || a.lun !== 0) {
+          return E.left({ _tag: 'Unsupported', device: p.id, reason: `SCSI channel ${a.channel} lun ${a.lun}: only channel 0, lun 0 are planned` })
         }
-        return pipe(takeTarget(p.hvinfo['scsi-id'], h.id)(s.scsi), E.map((scsi) => ({ ...s, scsi })))
+        return pipe(takeTarget(a.target, p.id)(s.scsi), E.map((scsi) => ({ ...s, scsi })))
       case 'unit':
-        if (h.driver === 'floppy') return pipe(take(p.hvinfo.unit, h.id)(s.floppy), E.map((floppy) => ({ ...s, floppy })))
-        return pipe(takeIde({ bus: p.hvinfo.bus, unit: p.hvinfo.unit }, h.id)(s.ide), E.map((ide) => ({ ...s, ide })))
+        if (a.bus === FLOPPY_BUS) return pipe(take(a.unit, p.id)(s.floppy), E.map((floppy) => ({ ...s, floppy })))
+        return pipe(takeIde({ bus: a.bus, unit: a.unit }, p.id)(s.ide), E.map((ide) => ({ ...s, ide })))
       case 'isa':
-        return pipe(takeIsa({ iobase: p.hvinfo.iobase, irq: p.hvinfo.irq }, h.id)(s.isa), E.map((isa) => ({ ...s, isa })))
+        return pipe(takeIsa({ iobase: a.iobase, irq: a.irq }, p.id)(s.isa), E.map((isa) => ({ ...s, isa })))
+      default:
+        // Ports on the buses of machine devices are never hot-plugged: nothing to account for.
+        return E.right(s)
     }
   }
 

@@ -30,7 +30,7 @@ export const PC_SLOTS = {
  *
  * @since 0.2.0
  */
-export const PC_USB_ADDR = '0x1.2'
+export const PC_USB = { slot: 0x01, function: 2 } as const
 
 /**
  * A machine role of {@link PC_SLOTS}.

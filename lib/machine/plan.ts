@@ -10,10 +10,12 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { allocateRoleSlot, PCI_BUS } from '../bus/pci.js'
 import { traverseSteps, type BusStep } from '../bus/state.js'
 import type { MachineDevice } from '../devices.js'
+import type { Driver } from '../devices/catalog.js'
+import { pciAddress } from '../bus/address.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Hvparams, VgaType } from '../hvparams.js'
 import type { Instance } from '../instance.js'
-import { PC_USB_ADDR, type MachineRole } from './pc.js'
+import { PC_USB, type MachineRole } from './pc.js'
 import { QGA_CHARDEV, type Confinement, type MachineOptions, type Vnc } from './options.js'
 
 /**
@@ -36,7 +38,7 @@ export interface HostFacts {
  */
 export const NO_HOST: HostFacts = { chrootDir: '', poolUser: '' }
 
-const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, string>> = {
+const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, Driver>> = {
   std: 'VGA',
   cirrus: 'cirrus-vga',
   virtio: 'virtio-vga',
@@ -44,7 +46,7 @@ const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, string>> = {
 }
 
 /** `""` follows Ganeti's QEMU default: a std VGA when there is a display to show it on. */
-const vgaDriver = (h: Hvparams): string | undefined =>
+const vgaDriver = (h: Hvparams): Driver | undefined =>
   h.vga === 'none' || (h.vga === '' && h.vnc_bind_address === '') ? undefined : VGA_DRIVER[h.vga === '' ? 'std' : h.vga]
 
 /** A tablet when VNC is on and no mouse is chosen, as in Ganeti: VNC's pointer is absolute. */
@@ -54,11 +56,11 @@ const usbInput = (h: Hvparams): 'usb-tablet' | 'usb-mouse' | undefined =>
 type Step = BusStep<ReadonlyArray<MachineDevice>>
 
 const onPci =
-  (role: MachineRole, driver: string, id: string, properties: MachineDevice['properties'] = {}): Step =>
+  (role: MachineRole, driver: Driver, id: string, properties: MachineDevice['properties'] = {}): Step =>
   (s) =>
     pipe(
       allocateRoleSlot(role, id)(s.pci),
-      E.map(([addr, pci]) => [[{ kind: 'machine', hvinfo: { driver, id, bus: PCI_BUS, addr }, properties }], { ...s, pci }] as const)
+      E.map(([slot, pci]) => [[{ kind: 'machine', driver, id, address: pciAddress(PCI_BUS, slot), properties }], { ...s, pci }] as const)
     )
 
 const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
@@ -86,14 +88,14 @@ export const machineDevices = (h: Hvparams): Step => {
       ? []
       : [
           fixed([
-            { kind: 'machine', hvinfo: { driver: 'piix3-usb-uhci', id: 'usb', bus: PCI_BUS, addr: PC_USB_ADDR }, properties: {} },
-            { kind: 'machine', hvinfo: { driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', bus: 'usb.0' }, properties: { port: '1' } }
+            { kind: 'machine', driver: 'piix3-usb-uhci', id: 'usb', address: pciAddress(PCI_BUS, PC_USB.slot, PC_USB.function), properties: {} },
+            { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'usb', bus: 'usb.0', port: '1' }, properties: {} }
           ])
         ]),
     ...(h.use_guest_agent
       ? [
           onPci('virtioSerial', 'virtio-serial-pci', 'vserial0'),
-          fixed([{ kind: 'machine', hvinfo: { driver: 'virtserialport', id: 'qga0', bus: 'vserial0.0' }, properties: { nr: 1, chardev: QGA_CHARDEV, name: 'org.qemu.guest_agent.0' } }])
+          fixed([{ kind: 'machine', driver: 'virtserialport', id: 'qga0', address: { _tag: 'virtio-serial', bus: 'vserial0.0', nr: 1 }, properties: { chardev: QGA_CHARDEV, name: 'org.qemu.guest_agent.0' } }])
         ]
       : [])
   ])

@@ -14,7 +14,7 @@ import type { Draft } from 'immer'
 import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
 import { place } from '../bus/state.js'
-import { busKind, notHotpluggable } from '../frontend.js'
+import { CATALOG, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
@@ -86,10 +86,10 @@ const unsupported = (device: string, reason: string): E.Either<DevplanError, nev
 
 const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
 
-const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string, driver: string): E.Either<DevplanError, void> => {
+const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string, driver: Driver): E.Either<DevplanError, void> => {
   const why = notHotpluggable(driver)
   if (why !== undefined) return unsupported(id, why)
-  if (busKind(driver) === 'scsi' && !hasScsiController(rt)) {
+  if (CATALOG[driver].sits === 'scsi' && !hasScsiController(rt)) {
     return unsupported(id, `${driver} needs the SCSI controller (id "${SCSI_CONTROLLER_ID}"), and this instance was started without one`)
   }
   if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
@@ -106,7 +106,7 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
   ...dev.graph.nodes.map((n) =>
     commandStep(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
   ),
-  commandStep(`device_add ${dev.hvinfo.driver} ${dev.hvinfo.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.hvinfo.id, timeoutMs))
+  commandStep(`device_add ${dev.driver} ${dev.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.id, timeoutMs))
 ]
 
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qemu: QemuVersion | undefined): E.Either<DevplanError, QmpPlan> => {
@@ -146,7 +146,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
   const holder = rt.nics.find((n) => n.mac.toLowerCase() === nic.mac)
   const errors = [
     ...nicErrors(nic, h, 'nic'),
-    ...(holder === undefined ? [] : [{ path: 'nic.mac', value: nic.mac, message: `is the MAC address of ${holder.hvinfo?.id ?? holder.uuid} already` }])
+    ...(holder === undefined ? [] : [{ path: 'nic.mac', value: nic.mac, message: `is the MAC address of ${holder.placed?.id ?? holder.uuid} already` }])
   ]
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
@@ -212,7 +212,7 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bo
   // has the names runtimeArgv gives its derived nodes when this library started it; if Ganeti
   // started it with -drive, the nodes are gone with the device and each step is already done.
   return [
-    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
+    unplug(dev.id, timeoutMs, deviceOptions(dev, bootindex)),
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
       return commandStep(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE })
@@ -224,8 +224,8 @@ const removeNicSteps = (n: RuntimeNic, dev: NicDevice, timeoutMs: number, bootin
   // A tap netdev's fds are gone once it is deleted: it cannot be re-created in a rollback.
   const readd = n.netdev !== undefined && (dev.backend.type === 'user' || 'ifname' in dev.backend) ? { command: netdevAdd(n.netdev), alreadyDone: NETDEV_THERE } : undefined
   return [
-    unplug(dev.hvinfo.id, timeoutMs, deviceOptions(dev, bootindex)),
-    commandStep(`netdev_del ${dev.hvinfo.id}`, netdevDel(dev.hvinfo.id), readd, { alreadyDone: NETDEV_GONE })
+    unplug(dev.id, timeoutMs, deviceOptions(dev, bootindex)),
+    commandStep(`netdev_del ${dev.id}`, netdevDel(dev.id), readd, { alreadyDone: NETDEV_GONE })
   ]
 }
 
@@ -247,9 +247,9 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
     E.chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
       // A rollback re-creates the device as it was, boot order included.
       const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
-      const di = runtime.disks.findIndex((d) => d.hvinfo?.id === deviceId)
+      const di = runtime.disks.findIndex((d) => d.placed?.id === deviceId)
       const disk = runtime.disks[di]
-      const recorded = disk?.hvinfo ?? runtime.nics.find((n) => n.hvinfo?.id === deviceId)?.hvinfo
+      const recorded = disk?.placed ?? runtime.nics.find((n) => n.placed?.id === deviceId)?.placed
       const why = recorded === undefined ? undefined : notHotpluggable(recorded.driver)
       // QEMU answers "Bus 'ide.0' does not support hotplugging": refuse before sending anything.
       if (why !== undefined) return unsupported(deviceId, why)
@@ -265,7 +265,7 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
           }))
         )
       }
-      const ni = runtime.nics.findIndex((n) => n.hvinfo?.id === deviceId)
+      const ni = runtime.nics.findIndex((n) => n.placed?.id === deviceId)
       const nic = runtime.nics[ni]
       if (nic !== undefined) {
         return pipe(

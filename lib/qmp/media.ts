@@ -12,7 +12,7 @@ import { produce } from '../immer.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
 import type { DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'
-import { frontend } from '../frontend.js'
+import { driverInfo } from '../devices/catalog.js'
 import { ImageLocation } from '../hvparams.js'
 import { cdromSource } from '../plan.js'
 import { cmdDevices } from '../runtime/bus.js'
@@ -36,7 +36,7 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
 export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
   const dev = cmdDevices(runtime.cmd).find((d) => d.id === id)
   if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })
-  if (frontend(dev.driver)?.role !== 'cdrom' || frontend(dev.driver)?.removable !== true) return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
+  if (driverInfo(dev.driver)?.tray !== true || driverInfo(dev.driver)?.role !== 'cdrom') return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
   // The same rule as hvparams.cdrom_image_path, where the location is recorded.
   if (location !== null && (location === '' || !ImageLocation.is(location))) {
     return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL (no NUL, no lone surrogate)' }] })

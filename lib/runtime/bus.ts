@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { emptyBusState, occupy, type BusState } from '../bus/state.js'
 import { fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
-import { HvinfoCodec, normalize, type Hvinfo } from '../hvinfo.js'
+import { addressOfProperties, type Placed } from '../bus/address.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
@@ -39,12 +39,8 @@ export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =
 export interface CmdDevice {
   readonly driver: string
   readonly id: string | undefined
-  readonly hvinfo: Hvinfo | undefined
+  readonly placed: Placed | undefined
 }
-
-const NUMERIC = new Set(['channel', 'scsi-id', 'lun', 'unit', 'iobase', 'irq'])
-
-const toInt = (v: unknown): unknown => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)
 
 /**
  * The `-device` options of a command line, JSON or key=value.
@@ -57,11 +53,10 @@ export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<CmdDevice
     if (word !== '-device' || typeof value !== 'string') return []
     const o = parseStructured(value)
     if (o === undefined || typeof o['driver'] !== 'string') return []
+    const driver = o['driver']
     const id = typeof o['id'] === 'string' ? o['id'] : undefined
-    // key=value gives every number as a string; hvinfo holds integers.
-    const candidate = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, NUMERIC.has(k) ? toInt(v) : v]))
-    const h = id !== undefined && typeof o['bus'] === 'string' ? HvinfoCodec.decode(candidate) : undefined
-    return [{ driver: o['driver'], id, hvinfo: h !== undefined && E.isRight(h) ? normalize(h.right) : undefined }]
+    const address = id === undefined ? undefined : addressOfProperties(o)
+    return [{ driver, id, placed: id === undefined || address === undefined ? undefined : { driver, id, address } }]
   })
 
 /** The buses the planner places devices on. */
@@ -87,8 +82,8 @@ export const withoutExtra = (cmd: ReadonlyArray<CmdWord>, kvmExtra: string): Rea
  */
 export const runtimeIds = (rt: Runtime): ReadonlySet<string> =>
   new Set([
-    ...rt.disks.flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo.id])),
-    ...rt.nics.flatMap((n) => (n.hvinfo === undefined ? [] : [n.hvinfo.id])),
+    ...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed.id])),
+    ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed.id])),
     ...cmdDevices(rt.cmd).flatMap((d) => (d.id === undefined ? [] : [d.id]))
   ])
 
@@ -107,9 +102,9 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
       // floppy) hold their places; anything else there is not the library's to account for,
       // and never makes the bus state fail.
       const fromCmd = cmdDevices(withoutExtra(rt.cmd, h.kvm_extra))
-        .flatMap((d) => (d.hvinfo === undefined || !PLANNED_BUS.test(d.hvinfo.bus) ? [] : [d.hvinfo]))
-        .reduce<BusState>((s, hv) => pipe(occupy(hv)(s), E.getOrElse(() => s)), empty)
-      const recorded = [...rt.disks.flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo])), ...rt.nics.flatMap((n) => (n.hvinfo === undefined ? [] : [n.hvinfo]))]
+        .flatMap((d) => (d.placed === undefined || !PLANNED_BUS.test(d.placed.address.bus) ? [] : [d.placed]))
+        .reduce<BusState>((s, p) => pipe(occupy(p)(s), E.getOrElse(() => s)), empty)
+      const recorded = [...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed])), ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed]))]
       return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(fromCmd))
     })
   )

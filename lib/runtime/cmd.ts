@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { BlockdevOptions } from '../block/node.js'
-import { normalize } from '../hvinfo.js'
+import { placedProperties } from '../bus/address.js'
 import { parseStructured, toJson, toKeyval, type JsonObject } from '../qemu-opts.js'
 import { cmdDevices } from './bus.js'
 import type { CmdWord } from './types.js'
@@ -72,14 +72,15 @@ export const setMedium = (cmd: ReadonlyArray<CmdWord>, id: string, oldNodes: Rea
   const at = deviceIndex(cmd, id)
   const value = cmd[at]
   const dev = cmdDevices(cmd).find((d) => d.id === id)
-  const hv = dev?.hvinfo
-  if (at < 0 || typeof value !== 'string' || hv === undefined) return cmd
+  const placed = dev?.placed
+  if (at < 0 || typeof value !== 'string' || placed === undefined) return cmd
+  const head = placedProperties(placed)
   const json = isJson(value)
   const parsed = parseStructured(value) ?? {}
   const top = nodes[nodes.length - 1]
-  // hvinfo first, then drive, then the rest: the order renderArgv gives a device.
-  const rest = Object.fromEntries(Object.entries(parsed).filter(([k]) => !(k in hv) && k !== 'drive')) as JsonObject
-  const device: JsonObject = { ...normalize(hv), ...(top === undefined ? {} : { drive: top['node-name'] }), ...rest }
+  // The place first, then drive, then the rest: the order renderArgv gives a device.
+  const rest = Object.fromEntries(Object.entries(parsed).filter(([k]) => !(k in head) && k !== 'drive')) as JsonObject
+  const device: JsonObject = { ...head, ...(top === undefined ? {} : { drive: top['node-name'] }), ...rest }
   const out: CmdWord[] = []
   for (let i = 0; i < cmd.length; i++) {
     const w = cmd[i] ?? ''

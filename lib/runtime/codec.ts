@@ -52,7 +52,7 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
     ...duplicates(okNics.map((n, i) => [`nics[${i}].uuid`, n.uuid] as const), 'the uuid'),
     // One id names a device, its top node and its netdev: it must be unique across both lists.
     ...duplicates(
-      [...okDisks.map((d, i) => [`disks[${i}].hvinfo.id`, d.hvinfo?.id] as const), ...okNics.map((n, i) => [`nics[${i}].hvinfo.id`, n.hvinfo?.id] as const)],
+      [...okDisks.map((d, i) => [`disks[${i}].hvinfo.id`, d.placed?.id] as const), ...okNics.map((n, i) => [`nics[${i}].hvinfo.id`, n.placed?.id] as const)],
       'the device id'
     )
   ]
@@ -70,7 +70,7 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
  * or hostile (`InvalidInput`, naming each path, e.g. `disks[0].hvinfo.addr`). Never throws.
  *
  * @example
- * pipe(decodeRuntime(JSON.parse(text)), E.map((rt) => rt.disks.map((d) => d.hvinfo?.id)))
+ * pipe(decodeRuntime(JSON.parse(text)), E.map((rt) => rt.disks.map((d) => d.placed?.id)))
  *
  * @since 0.1.0
  */

@@ -1,12 +1,12 @@
 /**
- * Recorded disks and NICs ⇄ device-tree devices. Both directions go through the same hvinfo
+ * Recorded disks and NICs ⇄ device-tree devices. Both directions go through the same place
  * and the same renderers, so a device rebuilt from a runtime (migration, hot-remove rollback)
  * is the device that was started or hot-added.
  *
  * @since 0.1.0
  */
 import type { BlockdevOptions, BlockGraph, ImageSource } from '../block/node.js'
-import type { Hvinfo } from '../hvinfo.js'
+import type { Placed } from '../bus/address.js'
 import type { Disk } from '../disk.js'
 import type { Nic } from '../nic.js'
 import type { JsonObject } from '../qemu-opts.js'
@@ -15,13 +15,13 @@ import type { RuntimeDisk, RuntimeNic } from './types.js'
 const sourcePath = (s: ImageSource): string => (s._tag === 'local' ? s.path : s._tag === 'url' ? s.url : '')
 
 /**
- * The record of a disk placed at `hvinfo` with the nodes of `graph`.
+ * The record of a disk placed at `placed` with the nodes of `graph`.
  *
  * @since 0.1.0
  */
-export const diskRecord = (disk: Disk, hvinfo: Hvinfo, graph: BlockGraph): RuntimeDisk => ({
+export const diskRecord = (disk: Disk, placed: Placed, graph: BlockGraph): RuntimeDisk => ({
   uuid: disk.uuid,
-  hvinfo,
+  placed: { driver: placed.driver, id: placed.id, address: placed.address },
   blockdev: graph.nodes,
   link: disk.link !== '' ? disk.link : sourcePath(disk.source),
   uri: disk.uri,
@@ -29,14 +29,14 @@ export const diskRecord = (disk: Disk, hvinfo: Hvinfo, graph: BlockGraph): Runti
 })
 
 /**
- * The record of a NIC placed at `hvinfo` with the netdev options `netdev`.
+ * The record of a NIC placed at `placed` with the netdev options `netdev`.
  *
  * @since 0.1.0
  */
-export const nicRecord = (nic: Nic, hvinfo: Hvinfo, netdev: JsonObject): RuntimeNic => ({
+export const nicRecord = (nic: Nic, placed: Placed, netdev: JsonObject): RuntimeNic => ({
   uuid: nic.uuid,
   mac: nic.mac,
-  hvinfo,
+  placed: { driver: placed.driver, id: placed.id, address: placed.address },
   netdev,
   rest: nic.name === '' ? {} : { name: nic.name }
 })

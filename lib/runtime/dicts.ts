@@ -10,8 +10,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { BlockdevOptions } from '../block/node.js'
 import type { FieldError } from '../errors.js'
-import { HvinfoCodec, placement, type Hvinfo } from '../hvinfo.js'
-import { ID_PATTERN, isValidId } from '../ids.js'
+import { isValidId } from '../ids.js'
+import { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './hvinfo.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
 import { child, isJsonObject, omit, type RuntimeDiskJson } from './json.js'
 import { netdevBackend } from './netdev.js'
@@ -31,68 +31,12 @@ export const NIC_KEYS: ReadonlySet<string> = new Set(['uuid', 'mac', 'hvinfo', '
  */
 export const DISK_KEYS: ReadonlySet<string> = new Set(['uuid', 'hvinfo', 'blockdev'])
 
-const VARIANTS: ReadonlyArray<ReadonlyArray<string>> = [
-  ['driver', 'id', 'bus', 'addr'],
-  ['driver', 'id', 'bus', 'channel', 'scsi-id', 'lun'],
-  ['driver', 'id', 'bus', 'unit'],
-  ['driver', 'id', 'bus', 'iobase', 'irq']
-]
-
-const DRIVER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-const ID = ID_PATTERN
-const BUS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-/** Canonical addr, as Ganeti's hex() and the planner write it: slots 0x0–0x1f. */
-const ADDR = /^0x(1?[0-9a-f])$/
 const UUID = /^[A-Za-z0-9._-]{1,64}$/
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
 const MAX_NODES = 64
 const BLOCK_DRIVERS = new Set(['file', 'host_device', 'host_cdrom', 'http', 'https', 'rbd', 'gluster', 'nbd', 'iscsi', 'raw', 'qcow2'])
 
 const err = (path: string, value: unknown, message: string): ReadonlyArray<FieldError> => [{ path, value, message }]
-
-/**
- * The placement keys of an hvinfo, in the order they have (a file's order is kept: Ganeti's
- * upgrade writes `driver, id, addr, bus`, its planner `driver, id, bus, addr`).
- *
- * @since 0.1.0
- */
-export const hvinfoJson = (h: Hvinfo): JsonObject => {
-  const keys = new Set(VARIANTS[['pci', 'scsi', 'unit', 'isa'].indexOf(placement(h)._tag)] ?? [])
-  return Object.fromEntries(Object.entries(h).filter(([k]) => keys.has(k))) as JsonObject
-}
-
-/**
- * A stored hvinfo: `{}` is "no placement recorded" (`undefined`); anything else must be exactly
- * one of the four placements, with a valid QEMU id and a canonical slot.
- *
- * @since 0.1.0
- */
-export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<ReadonlyArray<FieldError>, Hvinfo | undefined> => {
-  if (!isJsonObject(u)) return E.left(err(at, u, 'expected the hvinfo dict ({} when no placement was recorded)'))
-  const keys = Object.keys(u)
-  if (keys.length === 0) return E.right(undefined)
-  const variant = VARIANTS.find((v) => v.length === keys.length && v.every((k) => k in u))
-  if (variant === undefined) {
-    return E.left(err(at, u, 'expected an hvinfo with exactly the keys driver, id, bus and addr (PCI) | channel, scsi-id, lun (SCSI) | unit (IDE, floppy) | iobase, irq (ISA)'))
-  }
-  const errors: FieldError[] = []
-  const str = (k: string, re: RegExp, message: string): void => {
-    const v = u[k]
-    if (typeof v !== 'string' || !re.test(v)) errors.push({ path: child(at, k), value: v, message })
-  }
-  str('driver', DRIVER, 'expected a QEMU device driver name')
-  str('id', ID, 'expected a QEMU id (a letter first, then letters, digits, ".", "_", "-"; at most 31)')
-  str('bus', BUS, 'expected a bus name such as "pci.0"')
-  for (const k of variant.slice(3)) {
-    const v = u[k]
-    if (k === 'addr' ? typeof v !== 'string' || !ADDR.test(v) : typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
-      errors.push({ path: child(at, k), value: v, message: k === 'addr' ? 'expected a slot of pci.0 written as Ganeti writes it ("0x5", "0x1f")' : 'expected an integer from 0 to 65535' })
-    }
-  }
-  // The checks above are stricter than the shared codec; it must agree with them.
-  if (errors.length === 0 && !HvinfoCodec.is(u)) errors.push({ path: at, value: u, message: 'expected an hvinfo' })
-  return errors.length > 0 ? E.left(errors) : E.right(u as unknown as Hvinfo)
-}
 
 /** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
 const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/
@@ -145,6 +89,10 @@ const uuidOf = (d: JsonObject, at: string): E.Either<ReadonlyArray<FieldError>, 
   return typeof uuid === 'string' && UUID.test(uuid) ? E.right(uuid) : E.left(err(child(at, 'uuid'), uuid, 'expected the device uuid (letters, digits, ".", "_", "-")'))
 }
 
+/** The key order worth keeping: only Ganeti's upgrade order differs from the default. */
+const orderOf = (hv: readonly [unknown, HvinfoOrder] | undefined): { readonly hvinfoOrder?: HvinfoOrder } =>
+  hv !== undefined && hv[1] === 'addr-bus' ? { hvinfoOrder: 'addr-bus' } : {}
+
 const both = <A, B>(a: E.Either<ReadonlyArray<FieldError>, A>, b: E.Either<ReadonlyArray<FieldError>, B>): E.Either<ReadonlyArray<FieldError>, readonly [A, B]> =>
   E.isRight(a) && E.isRight(b) ? E.right([a.right, b.right] as const) : E.left([...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])])
 
@@ -158,14 +106,15 @@ export const decodeNicDict = (d: JsonObject, at: string): E.Either<ReadonlyArray
   const macE: E.Either<ReadonlyArray<FieldError>, string> = typeof mac === 'string' && MAC.test(mac) ? E.right(mac) : E.left(err(child(at, 'mac'), mac, 'expected a MAC address such as "aa:00:00:35:d5:1f"'))
   const head = both(both(uuidOf(d, at), macE), decodeHvinfo(d['hvinfo'], child(at, 'hvinfo')))
   if (E.isLeft(head)) return head
-  const [[uuid, macS], hvinfo] = head.right
+  const [[uuid, macS], hv] = head.right
+  const placed = hv?.[0]
   const netdev = d['netdev']
   if (netdev !== undefined) {
-    if (!isJsonObject(netdev) || hvinfo === undefined) return E.left(err(child(at, 'netdev'), netdev, 'expected the netdev options object of a placed NIC'))
-    const checked = netdevBackend(netdev, hvinfo, macS)
+    if (!isJsonObject(netdev) || placed === undefined) return E.left(err(child(at, 'netdev'), netdev, 'expected the netdev options object of a placed NIC'))
+    const checked = netdevBackend(netdev, placed, macS)
     if (E.isLeft(checked)) return E.left(err(child(at, 'netdev'), netdev, checked.left))
   }
-  return E.right({ uuid, mac: macS, hvinfo, netdev: isJsonObject(netdev) ? netdev : undefined, rest: omit(d, NIC_KEYS) })
+  return E.right({ uuid, mac: macS, placed, ...orderOf(hv), netdev: isJsonObject(netdev) ? netdev : undefined, rest: omit(d, NIC_KEYS) })
 }
 
 /**
@@ -176,19 +125,20 @@ export const decodeNicDict = (d: JsonObject, at: string): E.Either<ReadonlyArray
 export const decodeDiskEntry = ([d, link, uri]: RuntimeDiskJson, at: string): E.Either<ReadonlyArray<FieldError>, RuntimeDisk> => {
   const head = both(uuidOf(d, at), decodeHvinfo(d['hvinfo'], child(at, 'hvinfo')))
   if (E.isLeft(head)) return head
-  const [uuid, hvinfo] = head.right
+  const [uuid, hv] = head.right
+  const placed = hv?.[0]
   const mode = d['mode']
   if (mode !== undefined && mode !== 'rw' && mode !== 'ro') return E.left(err(child(at, 'mode'), mode, 'expected "rw" or "ro"'))
   const raw = d['blockdev']
   let blockdev: ReadonlyArray<BlockdevOptions> | undefined
   if (raw !== undefined) {
-    if (hvinfo === undefined) return E.left(err(child(at, 'blockdev'), raw, 'recorded block nodes need a recorded placement (hvinfo)'))
-    const b = decodeBlockdev(raw, hvinfo.id, child(at, 'blockdev'))
+    if (placed === undefined) return E.left(err(child(at, 'blockdev'), raw, 'recorded block nodes need a recorded placement (hvinfo)'))
+    const b = decodeBlockdev(raw, placed.id, child(at, 'blockdev'))
     if (E.isLeft(b)) return b
     blockdev = b.right
   }
   if ((link ?? '').includes('\0') || (uri ?? '').includes('\0')) return E.left(err(at, [link, uri], 'a NUL byte in the link or uri'))
-  return E.right({ uuid, hvinfo, blockdev, link: link ?? '', uri, rest: omit(d, DISK_KEYS) })
+  return E.right({ uuid, placed, ...orderOf(hv), blockdev, link: link ?? '', uri, rest: omit(d, DISK_KEYS) })
 }
 
 /**
@@ -199,7 +149,7 @@ export const decodeDiskEntry = ([d, link, uri]: RuntimeDiskJson, at: string): E.
 export const encodeNicDict = (n: RuntimeNic): JsonObject => ({
   uuid: n.uuid,
   mac: n.mac,
-  hvinfo: n.hvinfo === undefined ? {} : hvinfoJson(n.hvinfo),
+  hvinfo: n.placed === undefined ? {} : encodeHvinfo(n.placed, n.hvinfoOrder),
   ...(n.netdev === undefined ? {} : { netdev: n.netdev }),
   ...omit(n.rest, NIC_KEYS)
 })
@@ -212,7 +162,7 @@ export const encodeNicDict = (n: RuntimeNic): JsonObject => ({
 export const encodeDiskEntry = (d: RuntimeDisk): RuntimeDiskJson => [
   {
     uuid: d.uuid,
-    hvinfo: d.hvinfo === undefined ? {} : hvinfoJson(d.hvinfo),
+    hvinfo: d.placed === undefined ? {} : encodeHvinfo(d.placed, d.hvinfoOrder),
     ...(d.blockdev === undefined ? {} : { blockdev: d.blockdev as unknown as ReadonlyArray<Json> }),
     ...omit(d.rest, DISK_KEYS)
   },

@@ -7,15 +7,15 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { parseSlot, PCI_BUS } from '../bus/pci.js'
+import { PCI_BUS } from '../bus/pci.js'
+import type { Placed } from '../bus/address.js'
 import { SCSI_BUS } from '../bus/scsi.js'
 import { formatError } from '../errors.js'
-import { placement, type Hvinfo } from '../hvinfo.js'
 import { deviceId, legacyDeviceId, type IdKind } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { runtimeHvparams } from './bus.js'
 import { fixCmd, fixedDiscard, rewriteLosses } from './cmd-fixes.js'
-import { hvinfoJson } from './dicts.js'
+import { encodeHvinfo, type HvinfoOrder } from './hvinfo.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 import { derivedGraph } from './rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from './types.js'
@@ -65,39 +65,40 @@ export interface Downgraded {
   readonly lost: ReadonlyArray<LostDevice>
 }
 
-type Placed = { readonly kind: IdKind; readonly uuid: string; readonly hvinfo: Hvinfo }
+type Recorded = { readonly kind: IdKind; readonly uuid: string; readonly placed: Placed }
 
-const PLACEMENT_NAME = { pci: 'PCI', scsi: 'SCSI', unit: 'IDE/floppy unit', isa: 'ISA' } as const
+const PLACEMENT_NAME = { pci: 'PCI', scsi: 'SCSI', unit: 'IDE/floppy unit', isa: 'ISA', usb: 'USB', 'virtio-serial': 'virtio-serial' } as const
 
 /** What a pre-hvinfo reader loses of a placed device; `pci` is the slot it keeps, if any. */
-const preHvinfoLoss = (d: Placed, hvparams: JsonObject): { readonly pci: number | undefined; readonly reasons: ReadonlyArray<string> } => {
-  const p = placement(d.hvinfo)
-  const slot = p._tag === 'pci' && d.hvinfo.bus === PCI_BUS ? parseSlot(p.hvinfo.addr) : undefined
+const preHvinfoLoss = (d: Recorded, hvparams: JsonObject): { readonly pci: number | undefined; readonly reasons: ReadonlyArray<string> } => {
+  const a = d.placed.address
+  const slot = a._tag === 'pci' && a.bus === PCI_BUS && a.function === 0 ? a.slot : undefined
   if (slot === undefined) {
-    return { pci: undefined, reasons: [`its ${PLACEMENT_NAME[p._tag]} placement on ${d.hvinfo.bus} cannot be written as a pci slot: the older reader starts it unplaced (QEMU chooses) and cannot hot-plug it`] }
+    return { pci: undefined, reasons: [`its ${PLACEMENT_NAME[a._tag]} placement on ${a.bus} cannot be written as a pci slot: the older reader starts it unplaced (QEMU chooses) and cannot hot-plug it`] }
   }
   const reasons: string[] = []
   const legacy = legacyDeviceId(d.kind, d.uuid, slot)
-  if (d.hvinfo.id !== legacy) reasons.push(`its id ${d.hvinfo.id} is not the legacy form the older reader recomputes (${legacy}): that reader could not hot-remove the running device`)
+  if (d.placed.id !== legacy) reasons.push(`its id ${d.placed.id} is not the legacy form the older reader recomputes (${legacy}): that reader could not hot-remove the running device`)
   const typeKey = d.kind === 'disk' ? 'disk_type' : 'nic_type'
   const type = typeof hvparams[typeKey] === 'string' ? (hvparams[typeKey] as string) : 'paravirtual'
   const driver = legacyDriver(d.kind, type)
-  if (d.hvinfo.driver !== driver) reasons.push(`its driver ${d.hvinfo.driver} is not the one the older reader derives from hvparams.${typeKey} (${driver})`)
+  if (d.placed.driver !== driver) reasons.push(`its driver ${d.placed.driver} is not the one the older reader derives from hvparams.${typeKey} (${driver})`)
   return { pci: slot, reasons }
 }
 
-const ganeti216Loss = (d: Placed): ReadonlyArray<string> => {
+const ganeti216Loss = (d: Recorded): ReadonlyArray<string> => {
   const reasons: string[] = []
-  if (d.hvinfo.bus !== PCI_BUS && d.hvinfo.bus !== SCSI_BUS) reasons.push(`Ganeti 2.16 tracks only ${PCI_BUS} and ${SCSI_BUS}: its bus state (and so every hot-add) fails on a device on ${d.hvinfo.bus}`)
+  const bus = d.placed.address.bus
+  if (bus !== PCI_BUS && bus !== SCSI_BUS) reasons.push(`Ganeti 2.16 tracks only ${PCI_BUS} and ${SCSI_BUS}: its bus state (and so every hot-add) fails on a device on ${bus}`)
   const recomputed = deviceId(d.kind, d.uuid)
-  if (d.hvinfo.id !== recomputed) reasons.push(`Ganeti 2.16 hot-removes by the id it recomputes from the uuid (${recomputed}), not by the recorded ${d.hvinfo.id}`)
+  if (d.placed.id !== recomputed) reasons.push(`Ganeti 2.16 hot-removes by the id it recomputes from the uuid (${recomputed}), not by the recorded ${d.placed.id}`)
   return reasons
 }
 
 /** What an older reader, deriving the nodes itself, would open instead of the recorded ones. */
 const backendLoss = (rt: Runtime, d: RuntimeDisk, i: number): ReadonlyArray<string> => {
-  if (d.blockdev === undefined || d.hvinfo === undefined) return []
-  const hv = d.hvinfo
+  if (d.blockdev === undefined || d.placed === undefined) return []
+  const hv = d.placed
   const derived = E.chain((h: Parameters<typeof derivedGraph>[2]) => derivedGraph(d, hv, h, `disks[${i}]`))(runtimeHvparams(rt))
   if (E.isLeft(derived)) return [`its recorded block nodes cannot be derived by the older reader (${formatError(derived.left)})`]
   return JSON.stringify(derived.right.nodes) === JSON.stringify(d.blockdev)
@@ -127,24 +128,24 @@ export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): Downgrad
   const note = (device: string, reasons: ReadonlyArray<string>): void => {
     for (const reason of reasons) lost.push({ device, reason })
   }
-  const placedDict = (kind: IdKind, uuid: string, hvinfo: Hvinfo | undefined, extra: JsonObject, rest: JsonObject, more: ReadonlyArray<string>): JsonObject => {
-    const name = hvinfo?.id ?? uuid
+  const placedDict = (kind: IdKind, uuid: string, placed: Placed | undefined, order: HvinfoOrder | undefined, extra: JsonObject, rest: JsonObject, more: ReadonlyArray<string>): JsonObject => {
+    const name = placed?.id ?? uuid
     // A stale `pci` kept next to hvinfo is not written again: it would be read as the placement.
     const others = omit(rest, new Set(['uuid', 'mac', 'hvinfo', 'blockdev', 'netdev', 'pci']))
-    if (hvinfo === undefined) {
+    if (placed === undefined) {
       note(name, more)
       return pre ? { uuid, ...extra, ...others } : { uuid, ...extra, hvinfo: {}, ...others }
     }
     if (!pre) {
-      note(name, [...ganeti216Loss({ kind, uuid, hvinfo }), ...more])
-      return { uuid, ...extra, hvinfo: hvinfoJson(hvinfo), ...others }
+      note(name, [...ganeti216Loss({ kind, uuid, placed }), ...more])
+      return { uuid, ...extra, hvinfo: encodeHvinfo(placed, order), ...others }
     }
-    const loss = preHvinfoLoss({ kind, uuid, hvinfo }, rt.hvparams)
+    const loss = preHvinfoLoss({ kind, uuid, placed }, rt.hvparams)
     note(name, [...loss.reasons, ...more])
     return { uuid, ...extra, ...(loss.pci === undefined ? {} : { pci: loss.pci }), ...others }
   }
-  const nics = rt.nics.map((n) => placedDict('nic', n.uuid, n.hvinfo, { mac: n.mac }, n.rest, nicBackendLoss(n)))
-  const disks = rt.disks.map((d, i): RuntimeDiskJson => [placedDict('disk', d.uuid, d.hvinfo, {}, d.rest, backendLoss(rt, d, i)), d.link, d.uri])
+  const nics = rt.nics.map((n) => placedDict('nic', n.uuid, n.placed, n.hvinfoOrder, { mac: n.mac }, n.rest, nicBackendLoss(n)))
+  const disks = rt.disks.map((d, i): RuntimeDiskJson => [placedDict('disk', d.uuid, d.placed, d.hvinfoOrder, {}, d.rest, backendLoss(rt, d, i)), d.link, d.uri])
   // Without the stamp, the file reads as Ganeti's: its upgrade would rewrite these words (they
   // can only come from kvm_extra, which this library renders verbatim).
   const fixed = fixCmd(rt.cmd)

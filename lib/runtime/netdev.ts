@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { netdevOptions, type NicDevice } from '../devices.js'
-import type { Hvinfo } from '../hvinfo.js'
+import type { Placed } from '../bus/address.js'
 import type { NicBackend } from '../nic.js'
 import type { JsonObject } from '../qemu-opts.js'
 
@@ -53,10 +53,10 @@ const guess = (n: JsonObject): NetdevBackend | undefined => {
  *
  * @since 0.1.0
  */
-export const netdevBackend = (netdev: JsonObject, hvinfo: Hvinfo, mac: string): E.Either<string, NetdevBackend> => {
+export const netdevBackend = (netdev: JsonObject, placed: Placed, mac: string): E.Either<string, NetdevBackend> => {
   const g = guess(netdev)
   if (g === undefined) return E.left('expected the netdev options qemu-devplan writes: {"type": "user", "id"}, a tap with "fd"/"fds" (and "vhostfd"/"vhostfds"), or a tap with "ifname"')
-  const nic: NicDevice = { kind: 'nic', uuid: '', hvinfo, mac, ...g }
+  const nic: NicDevice = { kind: 'nic', uuid: '', ...placed, mac, ...g }
   const again = netdevOptions(nic)
   return JSON.stringify(again) === JSON.stringify(netdev)
     ? E.right(g)

@@ -17,8 +17,8 @@ import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { parseStructured } from '../qemu-opts.js'
 import type { BlockDevice, NicDevice } from '../devices.js'
 import { fieldError, type DevplanError } from '../errors.js'
-import type { Hvinfo } from '../hvinfo.js'
-import { frontend } from '../frontend.js'
+import type { Placed } from '../bus/address.js'
+import { driverInfo } from '../devices/catalog.js'
 import type { Hvparams } from '../hvparams.js'
 import { localSource, type Disk } from '../disk.js'
 import type { NicBackend } from '../nic.js'
@@ -65,7 +65,7 @@ const kindOf = (devType: unknown): '' | 'file' | 'block' =>
  *
  * @since 0.1.0
  */
-export const derivedDisk = (d: RuntimeDisk, hvinfo: Hvinfo, at: string): E.Either<DevplanError, Disk> => {
+export const derivedDisk = (d: RuntimeDisk, placed: Placed, at: string): E.Either<DevplanError, Disk> => {
   let source: ImageSource
   if (d.uri !== null && d.uri !== '') {
     const r = parseUri(d.uri)
@@ -76,7 +76,7 @@ export const derivedDisk = (d: RuntimeDisk, hvinfo: Hvinfo, at: string): E.Eithe
   } else {
     return E.left(fieldError(`${at}.link`, d.link, 'a disk without recorded nodes needs its link path (or a userspace uri)'))
   }
-  return E.right({ uuid: d.uuid, id: hvinfo.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [] })
+  return E.right({ uuid: d.uuid, id: placed.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [] })
 }
 
 /**
@@ -86,8 +86,8 @@ export const derivedDisk = (d: RuntimeDisk, hvinfo: Hvinfo, at: string): E.Eithe
  *
  * @since 0.1.0
  */
-export const derivedGraph = (d: RuntimeDisk, hvinfo: Hvinfo, h: Hvparams, at: string): E.Either<DevplanError, BlockGraph> =>
-  E.map((disk: Disk) => diskGraph(disk, h))(derivedDisk(d, hvinfo, at))
+export const derivedGraph = (d: RuntimeDisk, placed: Placed, h: Hvparams, at: string): E.Either<DevplanError, BlockGraph> =>
+  E.map((disk: Disk) => diskGraph(disk, h))(derivedDisk(d, placed, at))
 
 /**
  * One recorded disk as a device, for `device_add` and the command line. `Left` for a disk with
@@ -97,12 +97,12 @@ export const derivedGraph = (d: RuntimeDisk, hvinfo: Hvinfo, h: Hvparams, at: st
  * @since 0.1.0
  */
 export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams): E.Either<DevplanError, BlockDevice> => {
-  const hv = d.hvinfo
-  if (hv === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
-  if (!DISK_ROLES.has(frontend(hv.driver)?.role ?? '')) return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a disk frontend this library renders`))
-  if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, hv, h))(derivedDisk(d, hv, at))
-  const writeCache = writeCacheFor(hv.driver, h.disk_cache)
-  return E.right({ kind: 'disk', uuid: d.uuid, hvinfo: hv, graph: { top: hv.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
+  const p = d.placed
+  if (p === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
+  if (!DISK_ROLES.has(driverInfo(p.driver)?.role ?? '')) return E.left(unsupported(p.id, `driver ${JSON.stringify(p.driver)} is not a disk frontend this library renders`))
+  if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, p, h))(derivedDisk(d, p, at))
+  const writeCache = writeCacheFor(p.driver, h.disk_cache)
+  return E.right({ kind: 'disk', uuid: d.uuid, ...p, graph: { top: p.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
 }
 
 /**
@@ -125,10 +125,10 @@ export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, Readonl
  */
 export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBackend: RebuildOptions['nicBackend']): E.Either<DevplanError, NicDevice> => {
   const at = `nics[${i}]`
-  const hv = n.hvinfo
+  const hv = n.placed
   if (hv === undefined) return E.left(unsupported(`${at} (${n.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance; restart the instance from a new plan'))
-  if (frontend(hv.driver)?.role !== 'nic') return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
-  const base = { kind: 'nic', uuid: n.uuid, hvinfo: hv, mac: n.mac } as const
+  if (driverInfo(hv.driver)?.role !== 'nic') return E.left(unsupported(hv.id, `driver ${JSON.stringify(hv.driver)} is not a NIC this library renders`))
+  const base = { kind: 'nic', uuid: n.uuid, ...hv, mac: n.mac } as const
   if (n.netdev !== undefined) {
     return pipe(
       netdevBackend(n.netdev, hv, n.mac),
@@ -158,7 +158,7 @@ export const runtimeNicDevices = (rt: Runtime, options: RebuildOptions = {}): E.
  * @since 0.1.0
  */
 export const runtimeBootId = (rt: Runtime, h: Hvparams): string | undefined =>
-  h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? rt.disks[0]?.hvinfo?.id : h.boot_order === 'network' ? rt.nics[0]?.hvinfo?.id : undefined
+  h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? rt.disks[0]?.placed?.id : h.boot_order === 'network' ? rt.nics[0]?.placed?.id : undefined
 
 /**
  * Where the disk and NIC options go in `cmd`: right after the `-mon` of the QMP socket and the
@@ -206,7 +206,7 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
     E.apS('nics', runtimeNicDevices(rt, options)),
     E.chain(({ h, disks, nics }) => {
       const boot = runtimeBootId(rt, h)
-      const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.hvinfo.id === boot ? 1 : undefined)
+      const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.id === boot ? 1 : undefined)
       const diskWords = disks.flatMap(render)
       const nicWords = nics.length === 0 ? [] : nics.flatMap(render)
       const at = devicesPosition(rt.cmd)

@@ -51,18 +51,18 @@ export const toRuntime = (instance: Instance, tree: DeviceTree, argv: ReadonlyAr
   const boot = tree.boot._tag === 'device' ? tree.boot.id : undefined
   const mon = argv.findIndex((w, i) => w === QMP_MONITOR[0] && argv[i + 1] === QMP_MONITOR[1])
   const controllers = tree.controllers.flatMap((c) => deviceArgs(tree.qemu, c))
-  const records = [...tree.disks, ...tree.nics].flatMap((d) => deviceArgs(tree.qemu, d, d.hvinfo.id === boot ? 1 : undefined))
+  const records = [...tree.disks, ...tree.nics].flatMap((d) => deviceArgs(tree.qemu, d, d.id === boot ? 1 : undefined))
   const at = mon + 2 + controllers.length
   if (mon < 0 || !sameWords(argv, mon + 2, controllers) || !sameWords(argv, at, records)) {
     return E.left(fieldError('argv', argv.length, 'was not rendered from this tree: its disk and NIC options are not where renderArgv puts them'))
   }
   const disks = tree.disks.flatMap((d, i) => {
     const disk = instance.disks[i]
-    return disk === undefined ? [] : [diskRecord(disk, d.hvinfo, d.graph)]
+    return disk === undefined ? [] : [diskRecord(disk, d, d.graph)]
   })
   const nics = tree.nics.flatMap((n, i) => {
     const nic = instance.nics[i]
-    return nic === undefined ? [] : [nicRecord(nic, n.hvinfo, netdevOptions(n))]
+    return nic === undefined ? [] : [nicRecord(nic, n, netdevOptions(n))]
   })
   return E.right({
     cmd: [...argv.slice(0, at), ...argv.slice(at + records.length)],

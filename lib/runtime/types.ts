@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import type { BlockdevOptions } from '../block/node.js'
-import type { Hvinfo } from '../hvinfo.js'
+import type { Placed } from '../bus/address.js'
+import type { HvinfoOrder } from './hvinfo.js'
 import type { JsonObject } from '../qemu-opts.js'
 
 /**
@@ -31,8 +32,10 @@ export interface RuntimeStamp {
  */
 export interface RuntimeDisk {
   readonly uuid: string
-  /** The placement; `undefined` for a disk no placement was ever recorded for (`hvinfo: {}`). */
-  readonly hvinfo: Hvinfo | undefined
+  /** The placement (its `hvinfo`); `undefined` for a disk none was ever recorded for (`hvinfo: {}`). */
+  readonly placed: Placed | undefined
+  /** How the file wrote the hvinfo's keys (written back the same way); absent: Ganeti's planner order. */
+  readonly hvinfoOrder?: HvinfoOrder
   /**
    * The block nodes the disk was started or hot-added with, children first (key `blockdev` of
    * the disk dict). `undefined` in files Ganeti wrote: the nodes then follow from `link`/`uri`.
@@ -52,7 +55,9 @@ export interface RuntimeDisk {
 export interface RuntimeNic {
   readonly uuid: string
   readonly mac: string
-  readonly hvinfo: Hvinfo | undefined
+  /** The placement (its `hvinfo`); `undefined` for a NIC none was ever recorded for (`hvinfo: {}`). */
+  readonly placed: Placed | undefined
+  readonly hvinfoOrder?: HvinfoOrder
   /** The netdev options it was started or hot-added with (key `netdev` of the NIC dict). */
   readonly netdev: JsonObject | undefined
   readonly rest: JsonObject

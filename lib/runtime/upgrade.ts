@@ -9,13 +9,17 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { produce } from '../immer.js'
-import { PCI_BUS, showSlot } from '../bus/pci.js'
+import { PCI_BUS } from '../bus/pci.js'
+import { pciAddress } from '../bus/address.js'
+import { encodeHvinfo } from './hvinfo.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import { legacyDeviceId } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { fixCmd, fixedDiscard } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
-import type { RuntimeDiskJson, RuntimeJson } from './json.js'
+import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+
+const PCI_KEY: ReadonlySet<string> = new Set(['pci'])
 
 /**
  * Ganeti's `_DEVICE_DRIVER`: `paravirtual` is the virtio device, any other type is its own
@@ -58,13 +62,9 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
   if (typeof pci !== 'number' || !Number.isInteger(pci) || pci < 0 || pci > 31) return fail(`${at}.pci`, pci, 'expected a PCI slot (an integer from 0 to 31)')
   const type = typeParam(hvparams, kind === 'disk' ? 'disk_type' : 'nic_type')
   if (E.isLeft(type)) return type
-  return E.right(
-    produce(dict, (d) => {
-      // Ganeti's key order: driver, id, addr, bus (hex() gives "0x5").
-      d['hvinfo'] = { driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), addr: showSlot(pci), bus: PCI_BUS }
-      delete d['pci']
-    })
-  )
+  // Python appends the new key last; Ganeti's upgrade writes addr before bus.
+  const hvinfo = encodeHvinfo({ driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), address: pciAddress(PCI_BUS, pci) }, 'addr-bus')
+  return E.right({ ...omit(dict, PCI_KEY), hvinfo })
 }
 
 const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>

@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { allDevices, decodeInstance, formatError, planDevices, renderArgv, type DeviceTree, type FieldError, type Instance } from '../../lib/index.js'
 import { makeImage, pciSlots, qemuPath, qemuSuite, qemuVersion, startQemuExpectFailure, tempDir, withQemu, type TempDir } from './harness.js'
+import { hv } from '../support/placed.js'
 
 const test = qemuSuite('kvm_extra')
 
@@ -51,7 +52,7 @@ const argvOf = (tree: DeviceTree, tmp: TempDir): ReadonlyArray<string> => render
 /** The pci.0 slot of every planned device, read from its hvinfo whatever kind it is. */
 const plannedSlots = (tree: DeviceTree): ReadonlyArray<{ readonly id: string; readonly slot: number }> =>
   allDevices(tree).flatMap((d) => {
-    const h = d.hvinfo
+    const h = hv(d)
     return 'addr' in h && typeof h.addr === 'string' && h.bus === 'pci.0' ? [{ id: h.id, slot: parseInt(h.addr.replace(/^0x/, '').split('.')[0] ?? '', 16) }] : []
   })
 

@@ -32,6 +32,7 @@ import {
 import { bootGuest, ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
+import { hv } from '../support/placed.js'
 
 const test = qemuSuite('hotplug-guest')
 
@@ -97,13 +98,13 @@ const hotAdd = async (vm: Vm, rt: Runtime, request: HotAddRequest): Promise<Runt
 
 /** The PCI slot an hvinfo's `addr` names ("0x11" → 17). */
 const slotOf = (rt: Runtime, id: string): number => {
-  const h = [...rt.disks.map((d) => d.hvinfo), ...rt.nics.map((n) => n.hvinfo)].find((x) => x?.id === id)
+  const h = [...rt.disks.map((d) => hv(d)), ...rt.nics.map((n) => hv(n))].find((x) => x?.id === id)
   if (h === undefined || !('addr' in h)) throw new Error(`${id} has no PCI placement in the runtime`)
   return Number.parseInt(h.addr, 16)
 }
 
 const nodeNamesOf = (rt: Runtime, id: string): ReadonlyArray<string> =>
-  rt.disks.filter((d) => d.hvinfo?.id === id).flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name']))
+  rt.disks.filter((d) => hv(d)?.id === id).flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name']))
 
 /** What QEMU reports about one device and its backends. */
 const presence = async (vm: Vm, id: string, slot: number, nodes: ReadonlyArray<string>) => {
@@ -158,7 +159,7 @@ test('a virtio-blk disk removed with the guest running: Done on its DEVICE_DELET
   await withGuestVm(async (vm, s) => {
     await bootGuest(vm)
     const rt = await hotAdd(vm, s.runtime, await diskRequest(s.dir, 1))
-    const id = rt.disks[0]?.hvinfo?.id ?? ''
+    const id = hv(rt.disks[0])?.id ?? ''
     const slot = slotOf(rt, id)
     const nodes = nodeNamesOf(rt, id)
     assert.is(nodes.length, 2, 'a raw disk has a format and a protocol node')
@@ -181,7 +182,7 @@ test('removed while the guest is paused: Pending, nothing torn down; the same pl
   await withGuestVm(async (vm, s) => {
     // Paused with -S: SeaBIOS has not run, so nobody acknowledges the removal yet.
     const rt = await hotAdd(vm, s.runtime, await diskRequest(s.dir, 2))
-    const id = rt.disks[0]?.hvinfo?.id ?? ''
+    const id = hv(rt.disks[0])?.id ?? ''
     const slot = slotOf(rt, id)
     const nodes = nodeNamesOf(rt, id)
     const plan = right(planHotRemove(rt, id, { unplugTimeoutMs: 300 }), 'planHotRemove')
@@ -205,7 +206,7 @@ test('removed while the guest is paused: Pending, nothing torn down; the same pl
     assert.ok(second.log.some((l) => l.command?.execute === 'device_del' && l.result === 'already-done'), 'device_del found the device gone')
     assert.equal(await presence(vm, id, slot, nodes), { peripheral: false, pci: false, nodes: [] })
     assert.equal(second.runtime, plan.after)
-    assert.ok(second.runtime.disks.every((d) => d.hvinfo?.id !== id), 'runtime.after lacks the disk')
+    assert.ok(second.runtime.disks.every((d) => hv(d)?.id !== id), 'runtime.after lacks the disk')
   })
 })
 
@@ -215,8 +216,8 @@ for (const nicType of ['paravirtual', 'e1000'] as const) {
       await bootGuest(vm)
       const rt = await hotAdd(vm, s.runtime, nicRequest(1))
       const nic = rt.nics[0]
-      const id = nic?.hvinfo?.id ?? ''
-      assert.is(nic?.hvinfo?.driver, nicType === 'paravirtual' ? 'virtio-net-pci' : 'e1000')
+      const id = hv(nic)?.id ?? ''
+      assert.is(hv(nic)?.driver, nicType === 'paravirtual' ? 'virtio-net-pci' : 'e1000')
       const slot = slotOf(rt, id)
       assert.equal(await presence(vm, id, slot, []), { peripheral: true, pci: true, nodes: [] })
       // While the NIC is there its netdev holds the id.

@@ -25,6 +25,7 @@ import {
 } from '../../lib/index.js'
 import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
+import { hv } from '../support/placed.js'
 
 const test = qemuSuite('hotplug against QEMU')
 
@@ -68,7 +69,7 @@ const assertQemuEqualsRuntime = async (vm: Vm, rt: Runtime, baseline: Awaited<Re
   const blocks = (await vm.qmp.executeOk('query-block')) as ReadonlyArray<{ qdev?: string; inserted?: { 'node-name': string } }>
   const devices = [...rt.disks, ...rt.nics]
   for (const d of devices) {
-    const h = d.hvinfo
+    const h = hv(d)
     assert.ok(h !== undefined)
     if (h === undefined) continue
     assert.ok(per.has(h.id), `${h.id} missing from qom-list /machine/peripheral`)
@@ -84,8 +85,8 @@ const assertQemuEqualsRuntime = async (vm: Vm, rt: Runtime, baseline: Awaited<Re
     }
   }
   for (const d of rt.disks) {
-    const id = d.hvinfo?.id ?? ''
-    const qdev = d.hvinfo?.driver === 'virtio-blk-pci' ? `/machine/peripheral/${id}/virtio-backend` : id
+    const id = hv(d)?.id ?? ''
+    const qdev = hv(d)?.driver === 'virtio-blk-pci' ? `/machine/peripheral/${id}/virtio-backend` : id
     const top = d.blockdev?.[d.blockdev.length - 1]?.['node-name']
     const entry = blocks.find((b) => b.qdev === qdev)
     assert.ok(entry !== undefined, `query-block has no entry with qdev ${qdev}`)
@@ -93,7 +94,7 @@ const assertQemuEqualsRuntime = async (vm: Vm, rt: Runtime, baseline: Awaited<Re
   }
   const recordedNodes = rt.disks.flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name']))
   assert.equal((await namedNodes(vm)).map((n) => n.node_name).sort(), [...baseline.nodes, ...recordedNodes].sort())
-  assert.equal([...per.keys()].sort(), [...baseline.peripheral.map((p) => p.split(':')[0] ?? ''), ...devices.map((d) => d.hvinfo?.id ?? '')].sort())
+  assert.equal([...per.keys()].sort(), [...baseline.peripheral.map((p) => p.split(':')[0] ?? ''), ...devices.map((d) => hv(d)?.id ?? '')].sort())
 }
 
 /** An executor that answers command number k with an error instead of sending it. */
@@ -161,7 +162,7 @@ for (const controller of ['lsi', 'megasas', 'virtio-scsi-pci'] as const) {
           rt = await done(plan, vm)
         }
         await assertQemuEqualsRuntime(vm, rt, baseline)
-        const first = rt.disks[0]?.hvinfo?.id ?? ''
+        const first = hv(rt.disks[0])?.id ?? ''
         const removal = right(planHotRemove(rt, first, { unplugTimeoutMs: 5000 }))
         await faultInject(vm, removal)
         const o = await run(removal, toExecutor(vm.qmp))
@@ -172,7 +173,7 @@ for (const controller of ['lsi', 'megasas', 'virtio-scsi-pci'] as const) {
         // The freed target is reused by the next disk, nothing else is.
         const img = await makeImage(tmp.path, 'd3.raw', 'raw')
         rt = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(3), path: img })) })), vm)
-        assert.equal(rt.disks.map((d) => (d.hvinfo !== undefined && 'scsi-id' in d.hvinfo ? d.hvinfo['scsi-id'] : -1)), [1, 0])
+        assert.equal(rt.disks.map((d) => (hv(d)?.['scsi-id'] ?? -1)), [1, 0])
         await assertQemuEqualsRuntime(vm, rt, baseline)
       }, { dir: tmp.path })
     } finally {
@@ -195,7 +196,7 @@ test('virtio-blk disk: hot-add equals the runtime; removal without a guest ends 
       for (let k = 0; k < plan.steps.length - 1; k++) await faultOnce(vm, plan, k, losingReplyAt)
       const rt = await done(plan, vm)
       await assertQemuEqualsRuntime(vm, rt, baseline)
-      const id = rt.disks[0]?.hvinfo?.id ?? ''
+      const id = hv(rt.disks[0])?.id ?? ''
       const removal = right(planHotRemove(rt, id, { unplugTimeoutMs: 300 }))
       const o = await run(removal, toExecutor(vm.qmp))
       assert.is(o._tag, 'Pending')
@@ -208,7 +209,7 @@ test('virtio-blk disk: hot-add equals the runtime; removal without a guest ends 
       // A hot-add meanwhile must not take the pending device's slot.
       const img2 = await makeImage(tmp.path, 'v2.raw', 'raw')
       const next = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(2), path: img2 })) })), vm)
-      assert.equal(next.disks.map((d) => (d.hvinfo !== undefined && 'addr' in d.hvinfo ? d.hvinfo.addr : '')), ['0x10', '0x11'])
+      assert.equal(next.disks.map((d) => (hv(d)?.addr ?? '')), ['0x10', '0x11'])
       await assertQemuEqualsRuntime(vm, next, baseline)
     }, { dir: tmp.path })
   } finally {
@@ -228,9 +229,9 @@ for (const nicType of ['paravirtual', 'e1000', 'rtl8139'] as const) {
         for (let k = 0; k < plan.steps.length - 1; k++) await faultOnce(vm, plan, k, losingReplyAt)
         const rt = await done(plan, vm)
         await assertQemuEqualsRuntime(vm, rt, baseline)
-        assert.is(await qomGet(vm, `/machine/peripheral/${rt.nics[0]?.hvinfo?.id ?? ''}`, 'mac'), 'aa:00:00:11:22:33')
+        assert.is(await qomGet(vm, `/machine/peripheral/${hv(rt.nics[0])?.id ?? ''}`, 'mac'), 'aa:00:00:11:22:33')
         // The netdev exists under the NIC's id: a second netdev with that id is refused by QEMU.
-        const dup = await vm.qmp.execute('netdev_add', { type: 'user', id: rt.nics[0]?.hvinfo?.id ?? '' })
+        const dup = await vm.qmp.execute('netdev_add', { type: 'user', id: hv(rt.nics[0])?.id ?? '' })
         assert.is(dup._tag, 'Error')
       }, { dir: tmp.path })
     } finally {
@@ -272,9 +273,9 @@ test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU wi
   try {
     const iso = await makeImage(tmp.path, 'boot.iso', 'raw')
     const d0 = await makeImage(tmp.path, 'd0.qcow2', 'qcow2')
-    const hv = { kvm_path: qemuPath(), boot_order: 'disk', cdrom_image_path: iso, cdrom_disk_type: 'scsi-cd', disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci' }
+    const params = { kvm_path: qemuPath(), boot_order: 'disk', cdrom_image_path: iso, cdrom_disk_type: 'scsi-cd', disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci' }
     const inst = right(decodeInstance({
-      name: 'cycle1', uuid: '4b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv,
+      name: 'cycle1', uuid: '4b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: params,
       disks: [{ uuid: uuid(100), path: d0, format: 'qcow2' }],
       nics: [{ uuid: uuid(101), mac: 'aa:00:00:00:01:01', backend: { type: 'user' } }]
     }))
@@ -293,17 +294,17 @@ test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU wi
           const expected = [...Array(256).keys()].find((t) => !used.has(t))
           const img = await makeImage(tmp.path, `c${n}.raw`, 'raw')
           rt = await done(right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(200 + n), path: img })) })), vm)
-          const h = rt.disks[rt.disks.length - 1]?.hvinfo
+          const h = hv(rt.disks[rt.disks.length - 1])
           assert.is(h !== undefined && 'scsi-id' in h ? h['scsi-id'] : -1, expected, `cycle ${c}: the new disk takes the lowest free target`)
         }
-        const older = rt.disks[1]?.hvinfo?.id ?? ''
+        const older = hv(rt.disks[1])?.id ?? ''
         const o = await run(right(planHotRemove(rt, older)), toExecutor(vm.qmp))
         assert.is(o._tag, 'Done', `cycle ${c}: ${o._tag}`)
         rt = o.runtime
       }
       rt = await done(right(planHotAdd(rt, { nic: right(decodeNic({ uuid: uuid(300), mac: 'aa:00:00:00:03:00', backend: { type: 'user' } })) })), vm)
       assert.is(rt.disks.length, 1 + 5)
-      const targets = rt.disks.map((d) => (d.hvinfo !== undefined && 'scsi-id' in d.hvinfo ? d.hvinfo['scsi-id'] : -1))
+      const targets = rt.disks.map((d) => (hv(d)?.['scsi-id'] ?? -1))
       assert.is(new Set(targets).size, targets.length, `targets are distinct: ${JSON.stringify(targets)}`)
       const nodes = (await namedNodes(vm)).map((n) => n.node_name)
       const recorded = rt.disks.flatMap((d) => (d.blockdev ?? []).map((b) => b['node-name']))
@@ -332,7 +333,7 @@ test('a lost reply to a PCI device_add: the rollback unplugs it and, with no gue
       assert.is(o._tag, 'RollbackIncomplete')
       if (o._tag !== 'RollbackIncomplete') return
       assert.equal(o.runtime, runtime)
-      const id = plan.after.disks[0]?.hvinfo?.id ?? ''
+      const id = hv(plan.after.disks[0])?.id ?? ''
       // The device waits for a guest, so its nodes stay in use: every step is left over, newest first.
       assert.equal(o.leftovers.map((l) => l.step), [2, 1, 0])
       assert.match(o.leftovers[0]?.description ?? '', 'pending')

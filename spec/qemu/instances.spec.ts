@@ -54,6 +54,7 @@ import {
   type Vm
 } from './harness.js'
 import { diskUuid, MATRIX, type Env, type HostNeed, type MatrixCase, type Spec } from './matrix.js'
+import { hv } from '../support/placed.js'
 
 const execFileP = promisify(execFile)
 
@@ -203,7 +204,7 @@ export const assertMatchesPlan = async (vm: Vm, tree: DeviceTree): Promise<void>
   const reported = await peripheral(vm)
   assert.equal(
     sorted([...reported].map(([id, type]) => `${id}: ${type}`)),
-    sorted(devices.map((d) => `${d.hvinfo.id}: ${qomTypeOf(d.hvinfo.driver)}`)),
+    sorted(devices.map((d) => `${hv(d).id}: ${qomTypeOf(hv(d).driver)}`)),
     'qom-list /machine/peripheral'
   )
 
@@ -211,44 +212,48 @@ export const assertMatchesPlan = async (vm: Vm, tree: DeviceTree): Promise<void>
   const slots = await pciSlots(vm)
   assert.equal(
     sorted(slots.filter((s) => s.qdev_id !== '').map((s) => `${s.qdev_id} @ ${s.slot}.${s.function}`)),
-    sorted(devices.flatMap((d) => ('addr' in d.hvinfo ? [`${d.hvinfo.id} @ ${slotFunction(d.hvinfo.addr).join('.')}`] : []))),
+    sorted(devices.flatMap((d) => {
+      const addr = hv(d).addr
+      return addr === undefined ? [] : [`${d.id} @ ${slotFunction(addr).join('.')}`]
+    })),
     'query-pci bus 0'
   )
 
   for (const d of devices) {
-    const path = `/machine/peripheral/${d.hvinfo.id}`
-    const h = d.hvinfo as unknown as Readonly<Record<string, unknown>>
+    const path = `/machine/peripheral/${hv(d).id}`
+    const h = hv(d) as unknown as Readonly<Record<string, unknown>>
     const parent = await qomGet(vm, path, 'parent_bus')
-    assert.ok(typeof parent === 'string' && parent.endsWith(`/${d.hvinfo.bus}`), `${d.hvinfo.id}: parent_bus ${str(parent)}, planned bus ${d.hvinfo.bus}`)
-    if ('addr' in d.hvinfo) {
-      const [slot, fn] = slotFunction(d.hvinfo.addr)
-      assert.is(await qomGet(vm, path, 'addr'), slot * 8 + fn, `${d.hvinfo.id}: addr (devfn)`)
+    assert.ok(typeof parent === 'string' && parent.endsWith(`/${hv(d).bus}`), `${hv(d).id}: parent_bus ${str(parent)}, planned bus ${hv(d).bus}`)
+    const addr = hv(d).addr
+    if (addr !== undefined) {
+      const [slot, fn] = slotFunction(addr)
+      assert.is(await qomGet(vm, path, 'addr'), slot * 8 + fn, `${hv(d).id}: addr (devfn)`)
     }
     if (d.kind === 'machine') {
       // Where a port or a place on a controller's bus is planned, QEMU must report it.
-      for (const [key, value] of Object.entries(d.properties)) {
-        if (key === 'port' || key === 'nr') assert.is(String(await qomGet(vm, path, key)), String(value), `${d.hvinfo.id}: ${key}`)
+      for (const [key, value] of Object.entries(h)) {
+        if (key === 'port' || key === 'nr') assert.is(String(await qomGet(vm, path, key)), String(value), `${hv(d).id}: ${key}`)
       }
       continue
     }
     for (const key of PLAIN_PLACEMENT_KEYS) {
-      if (key in h) assert.is(await qomGet(vm, path, key), h[key], `${d.hvinfo.id}: ${key}`)
+      if (key in h) assert.is(await qomGet(vm, path, key), h[key], `${hv(d).id}: ${key}`)
     }
     if (d.kind === 'scsi-controller') continue
 
     const bootindex = await qomGetOptional(vm, path, 'bootindex')
-    if (tree.boot._tag === 'device' && tree.boot.id === d.hvinfo.id) assert.is(bootindex, 1, `${d.hvinfo.id}: bootindex of the boot device`)
-    else assert.ok(bootindex === undefined || bootindex === -1, `${d.hvinfo.id}: bootindex ${str(bootindex)} on a device that is not the boot device`)
+    if (tree.boot._tag === 'device' && tree.boot.id === hv(d).id) assert.is(bootindex, 1, `${hv(d).id}: bootindex of the boot device`)
+    else assert.ok(bootindex === undefined || bootindex === -1, `${hv(d).id}: bootindex ${str(bootindex)} on a device that is not the boot device`)
 
     if (d.kind === 'nic') {
-      assert.is(await qomGet(vm, path, 'netdev'), d.hvinfo.id, `${d.hvinfo.id}: netdev`)
-      assert.is(await qomGet(vm, path, 'mac'), d.mac, `${d.hvinfo.id}: mac`)
+      assert.is(await qomGet(vm, path, 'netdev'), hv(d).id, `${hv(d).id}: netdev`)
+      assert.is(await qomGet(vm, path, 'mac'), d.mac, `${hv(d).id}: mac`)
     } else {
-      assert.is(await qomGet(vm, path, 'drive'), d.graph.top, `${d.hvinfo.id}: drive`)
-      if (d.writeCache !== undefined) assert.is(await qomGet(vm, path, 'write-cache'), d.writeCache, `${d.hvinfo.id}: write-cache`)
+      assert.is(await qomGet(vm, path, 'drive'), d.graph.top, `${hv(d).id}: drive`)
+      if (d.writeCache !== undefined) assert.is(await qomGet(vm, path, 'write-cache'), d.writeCache, `${hv(d).id}: write-cache`)
     }
   }
-  if (tree.boot._tag === 'device') assert.ok(devices.some((d) => d.hvinfo.id === (tree.boot as { id: string }).id), 'the boot device is planned')
+  if (tree.boot._tag === 'device') assert.ok(devices.some((d) => hv(d).id === (tree.boot as { id: string }).id), 'the boot device is planned')
 
   // Block nodes: exactly the planned ones, each as planned.
   const planned = blockDevices(tree).flatMap((d) => d.graph.nodes)
@@ -491,7 +496,7 @@ qemu('the matrix covers every disk_type, nic_type, controller, cache, aio, boot 
   for (const [key, values] of lists) {
     assert.equal(values.filter((v) => !used(key).has(v)), [], `${key} values no case uses`)
   }
-  const drivers = new Set(instances.flatMap((i) => E.fold(() => [], (t: DeviceTree) => allDevices(t).map((d) => d.hvinfo.driver))(planDevices(i, { qemu: qemuVersion }))))
+  const drivers = new Set(instances.flatMap((i) => E.fold(() => [], (t: DeviceTree) => allDevices(t).map((d) => hv(d).driver))(planDevices(i, { qemu: qemuVersion }))))
   assert.equal(sorted(Object.keys(QOM_TYPE).filter((d) => !drivers.has(d))), [], 'drivers no case plans')
 })
 

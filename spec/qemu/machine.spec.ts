@@ -16,6 +16,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { decodeInstance, formatError, lifecycle, planDevices, renderArgv, type DeviceTree } from '../../lib/index.js'
 import { makeImage, pciSlots, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, withQemu, type Vm } from './harness.js'
+import { hv } from '../support/placed.js'
 
 const test = qemuSuite('the whole machine')
 
@@ -66,9 +67,10 @@ const everything = (dir: string, disk: string): unknown => ({
 /** Every device with a PCI address at that slot and function, and nothing else there. */
 const assertPci = async (vm: Vm, tree: DeviceTree): Promise<void> => {
   const planned = [...tree.controllers, ...tree.disks, ...tree.nics, ...tree.cdroms, ...tree.machineDevices].flatMap((d) => {
-    if (!('addr' in d.hvinfo)) return []
-    const [slot = '', fn = '0'] = d.hvinfo.addr.split('.')
-    return [`${d.hvinfo.id} @ ${parseInt(slot, 16)}.${parseInt(fn, 16)}`]
+    const addr = hv(d).addr
+    if (addr === undefined) return []
+    const [slot = '', fn = '0'] = addr.split('.')
+    return [`${hv(d).id} @ ${parseInt(slot, 16)}.${parseInt(fn, 16)}`]
   })
   const seen = (await pciSlots(vm)).filter((s) => s.qdev_id !== '').map((s) => `${s.qdev_id} @ ${s.slot}.${s.function}`)
   assert.equal(seen.sort(), planned.sort(), 'query-pci bus 0')
@@ -92,8 +94,8 @@ test(`everything on starts with nothing on stderr, and QEMU reports the plan${ro
     await withQemu(argv, async (vm) => {
       await assertPci(vm, tree)
       for (const d of tree.machineDevices) {
-        const parent = await qomGet(vm, `/machine/peripheral/${d.hvinfo.id}`, 'parent_bus')
-        assert.ok(typeof parent === 'string' && parent.endsWith(`/${d.hvinfo.bus}`), `${d.hvinfo.id} on ${d.hvinfo.bus}: ${String(parent)}`)
+        const parent = await qomGet(vm, `/machine/peripheral/${hv(d).id}`, 'parent_bus')
+        assert.ok(typeof parent === 'string' && parent.endsWith(`/${hv(d).bus}`), `${hv(d).id} on ${hv(d).bus}: ${String(parent)}`)
       }
 
       // VNC on the planned unix socket, with VeNCrypt (tls-creds-anon) and a password.

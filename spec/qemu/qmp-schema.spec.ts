@@ -226,7 +226,7 @@ const removeAsGaneti = (rt: Runtime, label: string): ReadonlyArray<Emitted> => {
     disks: rt.disks.map((d) => ({ ...d, blockdev: undefined })),
     nics: rt.nics.map((n) => ({ ...n, netdev: undefined }))
   }
-  const ids = [...legacy.disks, ...legacy.nics].flatMap((d) => (d.hvinfo === undefined ? [] : [d.hvinfo.id]))
+  const ids = [...legacy.disks, ...legacy.nics].flatMap((d) => (d.placed === undefined ? [] : [d.placed.id]))
   return ids.flatMap((id) => {
     const plan = right(`${label}: planHotRemove ${id} (Ganeti record)`, planHotRemove(legacy, id))
     return planCommands(plan, `${label} (Ganeti record): ${plan.title}`)

@@ -18,6 +18,7 @@ import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, ty
 import { bootGuest, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
+import { hv } from '../support/placed.js'
 
 const test = qemuSuite('runtime (qemu)')
 
@@ -95,7 +96,7 @@ test('a Ganeti 2.12 runtime, upgraded: QEMU starts from runtimeArgv, every devic
         }
         // The recorded hvinfo of every device is what QEMU has.
         assert.equal(
-          [...rt.disks, ...rt.nics].map((d) => d.hvinfo?.id),
+          [...rt.disks, ...rt.nics].map((d) => hv(d)?.id),
           expected.map(([id]) => id)
         )
         const devs = await peripheral(vm)
@@ -144,7 +145,7 @@ test('a legacy disk is hot-removed by its legacy id: Pending while no guest runs
         const names = (await namedNodes(vm)).map((n) => n.node_name)
         assert.not.ok(names.includes(id) || names.includes(`${id}-file`), `nodes still there: ${names.join(' ')}`)
         if (again._tag === 'Done') {
-          assert.equal(again.runtime.disks.map((d) => d.hvinfo?.id), ['hotdisk-9f5c5bd4-pci-5'])
+          assert.equal(again.runtime.disks.map((d) => hv(d)?.id), ['hotdisk-9f5c5bd4-pci-5'])
           // The NIC goes the same way, by its legacy id.
           const nic = await run(vm, right(planHotRemove(again.runtime, 'hotnic-c4a1e2f3-pci-7', { unplugTimeoutMs: 5000 }), 'planHotRemove nic'))
           assert.is(nic._tag, 'Done', describe(nic))

@@ -21,6 +21,7 @@ import {
   type Runtime
 } from '../../lib/index.js'
 import { emptyModel, scripted, type Model } from './scripted.js'
+import { hv } from '../support/placed.js'
 
 const right = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
@@ -59,9 +60,9 @@ test('hot-added SCSI disks take targets 0, 1, 2 and are recorded with their node
     assert.is(outcome._tag, 'Done')
     rt = outcome.runtime
   }
-  assert.equal(rt.disks.map((d) => d.hvinfo), [1, 2, 3].map((n, i) => ({ driver: 'scsi-hd', id: `disk-${(0x10000000 + n).toString(16)}-1111-4222`, bus: 'scsi.0', channel: 0, 'scsi-id': i, lun: 0 })))
+  assert.equal(rt.disks.map((d) => hv(d)), [1, 2, 3].map((n, i) => ({ driver: 'scsi-hd', id: `disk-${(0x10000000 + n).toString(16)}-1111-4222`, bus: 'scsi.0', channel: 0, 'scsi-id': i, lun: 0 })))
   assert.equal([...model.nodes].sort(), rt.disks.flatMap((d) => (d.blockdev ?? []).map((n) => n['node-name'])).sort())
-  assert.equal([...model.devices.keys()].sort(), rt.disks.map((d) => d.hvinfo?.id ?? '').sort())
+  assert.equal([...model.devices.keys()].sort(), rt.disks.map((d) => hv(d)?.id ?? '').sort())
 })
 
 test('device_add carries exactly the hvinfo, the drive and write-cache, like -device', () => {
@@ -103,19 +104,19 @@ test('PCI slots are never reused while a removal is pending', async () => {
   const model = emptyModel()
   const first = right(planHotAdd(rt, { disk: disk(1) }))
   rt = (await run(first, model)).outcome.runtime
-  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  const id = hv(rt.disks[0])?.id ?? ''
   const removal = await run(right(planHotRemove(rt, id, { unplugTimeoutMs: 10 })), model, { holdDevices: new Set([id]) })
   assert.is(removal.outcome._tag, 'Pending')
   rt = removal.outcome.runtime
   const second = right(planHotAdd(rt, { disk: disk(2) }))
-  assert.is(second.after.disks[1]?.hvinfo && 'addr' in second.after.disks[1].hvinfo ? second.after.disks[1].hvinfo.addr : '', '0x11')
+  assert.is(hv(second.after.disks[1])?.addr ?? '', '0x11')
 })
 
 test('a pending removal touches nothing behind the device, and the same plan finishes it later', async () => {
   let rt = bareRuntime({ disk_type: 'paravirtual' })
   const model = emptyModel()
   rt = (await run(right(planHotAdd(rt, { disk: disk(1) })), model)).outcome.runtime
-  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  const id = hv(rt.disks[0])?.id ?? ''
   const plan = right(planHotRemove(rt, id, { unplugTimeoutMs: 10 }))
   const nodesBefore = [...model.nodes]
   const p1 = await run(plan, model, { holdDevices: new Set([id]) })
@@ -136,7 +137,7 @@ test('a pending removal touches nothing behind the device, and the same plan fin
 test('removing a disk started with -drive: no nodes to delete is success (idempotent teardown)', async () => {
   const rt0 = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) })).after
   const legacy: Runtime = { ...rt0, disks: rt0.disks.map((d) => ({ ...d, blockdev: undefined })) }
-  const id = legacy.disks[0]?.hvinfo?.id ?? ''
+  const id = hv(legacy.disks[0])?.id ?? ''
   const model = emptyModel()
   model.devices.set(id, 'present')
   const { outcome } = await run(right(planHotRemove(legacy, id)), model)
@@ -212,14 +213,14 @@ test('fault injection: every failing step of a SCSI disk hot-remove restores dev
   await faultMatrix('remove scsi disk', async (model) => {
     const rt = bareRuntime({ disk_type: 'scsi-hd' })
     const added = await run(right(planHotAdd(rt, { disk: disk(1) })), model)
-    return right(planHotRemove(added.outcome.runtime, added.outcome.runtime.disks[0]?.hvinfo?.id ?? ''))
+    return right(planHotRemove(added.outcome.runtime, hv(added.outcome.runtime.disks[0])?.id ?? ''))
   })
 })
 
 test('fault injection: every failing step of a user NIC hot-remove restores device and netdev', async () => {
   await faultMatrix('remove nic', async (model) => {
     const added = await run(right(planHotAdd(bareRuntime({ nic_type: 'e1000' }), { nic: nic(1, { type: 'user' }) })), model)
-    return right(planHotRemove(added.outcome.runtime, added.outcome.runtime.nics[0]?.hvinfo?.id ?? ''))
+    return right(planHotRemove(added.outcome.runtime, hv(added.outcome.runtime.nics[0])?.id ?? ''))
   })
 })
 
@@ -260,14 +261,14 @@ test('command-line devices of every bus are read back from kvm_cmd (IDE CD-ROM, 
     const plan = planHotAdd(rt, { disk: disk(1) })
     assert.ok(E.isRight(plan), JSON.stringify(plan))
     // The SCSI CD-ROM holds target 0 on the command line, so the disk gets target 1.
-    const h = E.isRight(plan) ? plan.right.after.disks[0]?.hvinfo : undefined
+    const h = E.isRight(plan) ? hv(plan.right.after.disks[0]) : undefined
     assert.is(h !== undefined && 'scsi-id' in h ? h['scsi-id'] : -1, cd === 'ide' ? 0 : 1)
   }
 })
 
 test('a hot-added tap NIC is recorded with the fds a restart inherits, not the consumed getfd names', () => {
   const plan = right(planHotAdd(bareRuntime({ vhost_net: true }), { nic: nic(1, { type: 'tap', fds: [10], vhostfds: [11] }) }))
-  const id = plan.after.nics[0]?.hvinfo?.id ?? ''
+  const id = hv(plan.after.nics[0])?.id ?? ''
   const netdevAdd = plan.steps.find((st) => st._tag === 'command' && st.command.execute === 'netdev_add')
   assert.equal(netdevAdd?._tag === 'command' ? netdevAdd.command.arguments : undefined, { type: 'tap', id, fd: `${id}-0`, vhost: true, vhostfd: `${id}-vhost-0` })
   assert.equal(plan.after.nics[0]?.netdev, { type: 'tap', id, fd: '10', vhost: true, vhostfd: '11' })
@@ -276,16 +277,16 @@ test('a hot-added tap NIC is recorded with the fds a restart inherits, not the c
 })
 
 test('rolling back the removal of the boot disk re-creates it with its bootindex', () => {
-  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'scsi-hd' }
-  const inst = right(decodeInstance({ name: 'vm2', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e11', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }, { uuid: uuid(2), path: '/srv/b' }] }))
+  const params = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'scsi-hd' }
+  const inst = right(decodeInstance({ name: 'vm2', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e11', memory: 128, hvparams: params, disks: [{ uuid: uuid(1), path: '/srv/a' }, { uuid: uuid(2), path: '/srv/b' }] }))
   const tree = right(planDevices(inst, { qemu: '7.2' }))
   const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm2.qmp' })))
   const undoOf = (id: string): unknown => {
     const first = right(planHotRemove(rt, id)).steps[0]
     return first?._tag === 'unplug' ? first.undo.command.arguments?.['bootindex'] : 'no unplug step'
   }
-  assert.is(undoOf(rt.disks[0]?.hvinfo?.id ?? ''), 1)
-  assert.is(undoOf(rt.disks[1]?.hvinfo?.id ?? ''), undefined)
+  assert.is(undoOf(hv(rt.disks[0])?.id ?? ''), 1)
+  assert.is(undoOf(hv(rt.disks[1])?.id ?? ''), undefined)
 })
 
 test('an executor that throws instead of answering Left still gets a rollback and an outcome', async () => {
@@ -331,7 +332,7 @@ test('replies are read strictly: QEMU\'s raw shapes work, anything else fails th
   assert.ok(E.isRight(ok) && ok.right._tag === 'Done')
   // A failing device_add in wire format is a failure, not a success.
   const m2 = emptyModel()
-  m2.devices.set(plan.after.disks[0]?.hvinfo?.id ?? '', 'present')
+  m2.devices.set(hv(plan.after.disks[0])?.id ?? '', 'present')
   const refused = await runPlan(plan, viaRaw(wire, m2))()
   assert.ok(E.isRight(refused) && refused.right._tag === 'RolledBack', JSON.stringify(refused))
   // Something that is no reply at all.
@@ -344,11 +345,11 @@ test('replies are read strictly: QEMU\'s raw shapes work, anything else fails th
 })
 
 test('removing a device QEMU cannot hot-unplug (IDE disk, ne2k_isa NIC) is refused before anything is sent', () => {
-  const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'ide', nic_type: 'ne2k_isa' }
-  const inst = right(decodeInstance({ name: 'vm3', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e12', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }], nics: [{ uuid: uuid(2), mac: 'aa:00:00:00:00:02', backend: { type: 'user' } }] }))
+  const params = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'ide', nic_type: 'ne2k_isa' }
+  const inst = right(decodeInstance({ name: 'vm3', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e12', memory: 128, hvparams: params, disks: [{ uuid: uuid(1), path: '/srv/a' }], nics: [{ uuid: uuid(2), mac: 'aa:00:00:00:00:02', backend: { type: 'user' } }] }))
   const tree = right(planDevices(inst, { qemu: '7.2' }))
   const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm3.qmp' })))
-  for (const id of [rt.disks[0]?.hvinfo?.id ?? '', rt.nics[0]?.hvinfo?.id ?? '']) {
+  for (const id of [hv(rt.disks[0])?.id ?? '', hv(rt.nics[0])?.id ?? '']) {
     const r = planHotRemove(rt, id)
     assert.ok(E.isLeft(r) && r.left._tag === 'Unsupported', `${id}: ${JSON.stringify(r)}`)
   }
@@ -363,7 +364,7 @@ test('a hot-added NIC may not reuse a MAC address of the instance', () => {
 
 test('unplugTimeoutMs must be a finite number of milliseconds', () => {
   const rt = right(planHotAdd(bareRuntime({ disk_type: 'scsi-hd' }), { disk: disk(1) })).after
-  const id = rt.disks[0]?.hvinfo?.id ?? ''
+  const id = hv(rt.disks[0])?.id ?? ''
   for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
     const r = planHotRemove(rt, id, { unplugTimeoutMs: bad })
     assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput' && r.left.errors[0]?.path === 'options.unplugTimeoutMs', String(bad))
@@ -391,15 +392,15 @@ test('review regressions: kvm_extra devices, hex addr, uuids recorded under lega
   const extra = '-device pci-bridge,id=br1,chassis_nr=1,bus=pci.0,addr=0x9 -device virtio-rng-pci,bus=br1,addr=0x10'
   const withExtra = bareRuntime({ disk_type: 'paravirtual', kvm_extra: extra })
   const a = right(planHotAdd(withExtra, { disk: disk(1) }))
-  const h = a.after.disks[0]?.hvinfo
+  const h = hv(a.after.disks[0])
   assert.is(h !== undefined && 'addr' in h ? h.addr : '', '0x10')
   // QEMU reads addr as hex: a recorded device at "11" holds slot 0x11.
-  const hexRt: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, hvinfo: d.hvinfo === undefined ? undefined : { ...d.hvinfo, addr: '11' } })) }
+  const hexRt: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, placed: d.placed === undefined || d.placed.address._tag !== 'pci' ? d.placed : { ...d.placed, address: { ...d.placed.address, slot: 0x11 } } })) }
   const b = right(planHotAdd(hexRt, { disk: disk(2) }))
-  const h2 = b.after.disks[1]?.hvinfo
+  const h2 = hv(b.after.disks[1])
   assert.is(h2 !== undefined && 'addr' in h2 ? h2.addr : '', '0x10')
   // The same uuid under another (legacy) id is the same device.
-  const legacy: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, hvinfo: d.hvinfo === undefined ? undefined : { ...d.hvinfo, id: 'hotdisk-10000001-pci-16' } })) }
+  const legacy: Runtime = { ...a.after, disks: a.after.disks.map((d) => ({ ...d, placed: d.placed === undefined ? undefined : { ...d.placed, id: 'hotdisk-10000001-pci-16' } })) }
   const dup = planHotAdd(legacy, { disk: disk(1) })
   assert.ok(E.isLeft(dup) && dup.left._tag === 'InvalidInput' && dup.left.errors[0]?.path === 'disk.uuid', JSON.stringify(dup))
   // A reply JSON cannot show still ends in an outcome.

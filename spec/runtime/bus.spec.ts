@@ -6,7 +6,7 @@ import { formatError, runtimeBusState, type Runtime, type RuntimeDisk } from '..
 
 const disk = (uuid: string, id: string, addr: string): RuntimeDisk => ({
   uuid,
-  hvinfo: { driver: 'virtio-blk-pci', id, bus: 'pci.0', addr },
+  placed: { driver: 'virtio-blk-pci', id, address: { _tag: 'pci', bus: 'pci.0', slot: parseInt(addr, 16), function: 0 } },
   blockdev: undefined,
   link: '/dev/vg/x',
   uri: null,

@@ -9,6 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeRuntime, encodeRuntime, formatError, parseRuntime, type DevplanError } from '../../lib/index.js'
 import { decodeOk, fixture, fixtureText, ganetiPciFileArb, plain, recordedArb, roundTrip, upgradeOk } from './support.js'
+import { hv } from '../support/placed.js'
 
 const UUID_A = '932df160-7a22-4067-a566-7e0ca8386133'
 const PCI_HV = { driver: 'virtio-blk-pci', id: 'disk-932df160-7a22-4067', bus: 'pci.0', addr: '0x10' }
@@ -28,12 +29,12 @@ test('every generation decodes into one Runtime', () => {
   const g27 = decodeOk(fixture('ganeti-2.7-3elem.json'))
   assert.equal(g27.disks, [])
   assert.is(g27.nics.length, 2)
-  assert.is(g27.nics[0]?.hvinfo, undefined)
+  assert.is(hv(g27.nics[0]), undefined)
   assert.is(g27.stamp, undefined)
 
   const g212 = decodeOk(fixture('ganeti-2.12-pci.json'))
-  assert.equal(g212.disks.map((d) => d.hvinfo?.id), ['hotdisk-932df160-pci-4', 'hotdisk-9f5c5bd4-pci-5'])
-  assert.equal(g212.nics.map((n) => n.hvinfo?.id), ['hotnic-c4a1e2f3-pci-6', 'hotnic-e9d8c7b6-pci-7'])
+  assert.equal(g212.disks.map((d) => hv(d)?.id), ['hotdisk-932df160-pci-4', 'hotdisk-9f5c5bd4-pci-5'])
+  assert.equal(g212.nics.map((n) => hv(n)?.id), ['hotnic-c4a1e2f3-pci-6', 'hotnic-e9d8c7b6-pci-7'])
   assert.is(g212.disks[1]?.uri, 'rbd:rbd/db1-data')
   assert.is(g212.disks[0]?.link, '/var/run/ganeti/instance-disks/db1.example.com:0')
   assert.is(g212.disks[0]?.blockdev, undefined)
@@ -41,7 +42,7 @@ test('every generation decodes into one Runtime', () => {
   assert.equal(g212.nics[0]?.rest, { ip: null, nicparams: { mode: 'bridged', link: 'br0', vlan: '' }, name: null, network: null })
 
   const g30 = decodeOk(fixture('ganeti-3.0-hvinfo-scsi.json'))
-  assert.equal(g30.disks[1]?.hvinfo, { driver: 'scsi-hd', id: 'disk-1b7a3e52-09c4-4f1e', bus: 'scsi.0', channel: 0, 'scsi-id': 1, lun: 0 })
+  assert.equal(hv(g30.disks[1]), { driver: 'scsi-hd', id: 'disk-1b7a3e52-09c4-4f1e', bus: 'scsi.0', channel: 0, 'scsi-id': 1, lun: 0 })
   assert.is(g30.disks[1]?.rest['mode'], 'ro')
 
   const ours = decodeOk(fixture('qemu-devplan-v1.json'))

@@ -122,7 +122,7 @@ test('property: recorded runtimes: with nothing lost, the round trip gives r bac
       const original = right(runtimeArgv(r.runtime))
       const nicBackend = (_: unknown, i: number) => {
         const n = r.runtime.nics[i]
-        return n?.netdev !== undefined && n.hvinfo !== undefined ? right(netdevBackend(n.netdev, n.hvinfo, n.mac)).backend : { type: 'user' as const }
+        return n?.netdev !== undefined && n.placed !== undefined ? right(netdevBackend(n.netdev, n.placed, n.mac)).backend : { type: 'user' as const }
       }
       const qemu = parseVersion(r.runtime.stamp?.qemu ?? '')
       assert.equal(right(runtimeArgv(again, { ...(qemu === undefined ? {} : { qemu }), nicBackend })), original)

@@ -9,6 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cmdArgv, decodeInstance, decodeTarget, formatError, planDevices, renderArgv, runtimeArgv, runtimeBlockDevices, runtimeNicDevices, toRuntime } from '../../lib/index.js'
 import { decodeOk, fixture, recordedArb, right, roundTrip } from './support.js'
+import { hv } from '../support/placed.js'
 
 const V72 = { major: 7, minor: 2, micro: 0 }
 const user = () => ({ type: 'user' as const })
@@ -38,7 +39,7 @@ test('toRuntime: kvm_cmd is the argv without the disk and NIC options, which are
   assert.not.ok(rt.cmd.some((w) => String(w).includes('disk-') || String(w).includes('nic-')), 'no disk or NIC option left in kvm_cmd')
   assert.ok(rt.cmd.some((w) => String(w).includes('cdrom1')) && rt.cmd.some((w) => String(w).includes('"id":"scsi"')), 'CD-ROM and controller stay in kvm_cmd')
   const [root, data] = rt.disks
-  assert.equal(root?.hvinfo, tree.disks[0]?.hvinfo)
+  assert.equal(hv(root), hv(tree.disks[0]))
   assert.equal(root?.blockdev, tree.disks[0]?.graph.nodes)
   assert.is(root?.link, '/srv/vm/web1-root.qcow2')
   assert.is(root?.uri, null)

@@ -1,0 +1,125 @@
+/**
+ * Where a device sits: the one placement record inside the library, tagged by the kind of bus.
+ * The planner gives every device one, the bus state is made of them, and both `-device` and
+ * `device_add` render it through {@link addressProperties}. Ganeti's untagged `hvinfo` is only
+ * its serialised form in runtime files (`runtime/hvinfo.ts`).
+ *
+ * @since 0.2.0
+ */
+import type { JsonObject } from '../qemu-opts.js'
+
+/**
+ * A place on a bus, by bus kind: a PCI slot and function, a SCSI target, an IDE or floppy unit,
+ * ISA resources, a USB port, a virtio-serial port number.
+ *
+ * @since 0.2.0
+ */
+export type Address =
+  | { readonly _tag: 'pci'; readonly bus: string; readonly slot: number; readonly function: number }
+  | { readonly _tag: 'scsi'; readonly bus: string; readonly channel: number; readonly target: number; readonly lun: number }
+  | { readonly _tag: 'unit'; readonly bus: string; readonly unit: number }
+  | { readonly _tag: 'isa'; readonly bus: string; readonly iobase: number; readonly irq: number }
+  | { readonly _tag: 'usb'; readonly bus: string; readonly port: string }
+  | { readonly _tag: 'virtio-serial'; readonly bus: string; readonly nr: number }
+
+/**
+ * A device's identity and place: what the planner decides for each device before it has a
+ * backend, and what a runtime records.
+ *
+ * @since 0.2.0
+ */
+export interface Placed {
+  readonly driver: string
+  readonly id: string
+  readonly address: Address
+}
+
+/**
+ * A PCI address.
+ *
+ * @since 0.2.0
+ */
+export const pciAddress = (bus: string, slot: number, fn = 0): Address => ({ _tag: 'pci', bus, slot, function: fn })
+
+/**
+ * `0x10`, or `0x1.2` off function 0: the `addr` QEMU reads (a JSON number would be read as devfn).
+ *
+ * @since 0.2.0
+ */
+export const showPciAddr = (slot: number, fn = 0): string => `0x${slot.toString(16)}${fn === 0 ? '' : `.${fn}`}`
+
+/**
+ * Reads an `addr` the way QEMU does (`%x[.%x]`: hex with or without `0x`, an optional
+ * function): `"0x10"`, `"10"` and `"10.0"` are all slot 0x10, function 0.
+ *
+ * @since 0.2.0
+ */
+export const parsePciAddr = (addr: string): { readonly slot: number; readonly function: number } | undefined => {
+  const m = /^(?:0x)?([0-9a-fA-F]{1,2})(?:\.([0-7]))?$/.exec(addr)
+  if (m === null || m[1] === undefined) return undefined
+  const slot = parseInt(m[1], 16)
+  return slot < 32 ? { slot, function: m[2] === undefined ? 0 : Number(m[2]) } : undefined
+}
+
+/**
+ * The QEMU properties that put a device at an address, in the order `-device` has always given
+ * them (`bus` first).
+ *
+ * @since 0.2.0
+ */
+export const addressProperties = (a: Address): JsonObject => {
+  switch (a._tag) {
+    case 'pci':
+      return { bus: a.bus, addr: showPciAddr(a.slot, a.function) }
+    case 'scsi':
+      return { bus: a.bus, channel: a.channel, 'scsi-id': a.target, lun: a.lun }
+    case 'unit':
+      return { bus: a.bus, unit: a.unit }
+    case 'isa':
+      return { bus: a.bus, iobase: a.iobase, irq: a.irq }
+    case 'usb':
+      return { bus: a.bus, port: a.port }
+    case 'virtio-serial':
+      return { bus: a.bus, nr: a.nr }
+  }
+}
+
+/**
+ * `driver`, `id`, then the address: how every `-device` and `device_add` begins.
+ *
+ * @since 0.2.0
+ */
+export const placedProperties = (p: Placed): JsonObject => ({ driver: p.driver, id: p.id, ...addressProperties(p.address) })
+
+const int = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : undefined
+
+/**
+ * The address of a `-device` option read back from a command line QEMU was given (a `kvm_cmd`
+ * Ganeti wrote, where key=value gives every number as a string); `undefined` when it names no
+ * place of a kind the library plans. Its key set decides the kind: `addr`, `scsi-id`, `unit`,
+ * `iobase`.
+ *
+ * @since 0.2.0
+ */
+export const addressOfProperties = (o: Readonly<Record<string, unknown>>): Address | undefined => {
+  const bus = o['bus']
+  if (typeof bus !== 'string') return undefined
+  if (typeof o['addr'] === 'string') {
+    const p = parsePciAddr(o['addr'])
+    return p === undefined ? undefined : pciAddress(bus, p.slot, p.function)
+  }
+  if (o['scsi-id'] !== undefined) {
+    const [channel, target, lun] = [int(o['channel'] ?? 0), int(o['scsi-id']), int(o['lun'] ?? 0)]
+    return channel === undefined || target === undefined || lun === undefined ? undefined : { _tag: 'scsi', bus, channel, target, lun }
+  }
+  if (o['unit'] !== undefined) {
+    const unit = int(o['unit'])
+    return unit === undefined ? undefined : { _tag: 'unit', bus, unit }
+  }
+  if (o['iobase'] !== undefined) {
+    const [iobase, irq] = [int(o['iobase']), int(o['irq'])]
+    return iobase === undefined || irq === undefined ? undefined : { _tag: 'isa', bus, iobase, irq }
+  }
+  return undefined
+}

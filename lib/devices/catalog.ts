@@ -1,0 +1,131 @@
+/**
+ * The device catalog: every QEMU driver the library places, in one table. Each entry says what
+ * the device is to the planner (its kind), the bus kind it sits on, the bus it provides to
+ * others, whether QEMU can hot-plug it (and why not), and which of the properties the library
+ * sets it has. Every rule that depends on a driver reads this table; nothing guesses from a name.
+ *
+ * @since 0.2.0
+ */
+
+/**
+ * The kinds of bus a device sits on; each has its own {@link Address} form.
+ *
+ * @since 0.2.0
+ */
+export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | 'usb' | 'virtio-serial'
+
+/**
+ * What a driver is to the library: a disk frontend, a CD-ROM, the floppy drive, a NIC, a SCSI
+ * controller, or a device of the machine itself.
+ *
+ * @since 0.2.0
+ */
+export type DeviceRole = 'disk' | 'cdrom' | 'floppy' | 'nic' | 'controller' | 'machine'
+
+/**
+ * One catalog entry.
+ *
+ * @since 0.2.0
+ */
+export interface DriverInfo {
+  readonly role: DeviceRole
+  readonly sits: BusKind
+  /** The bus kind of the bus the device provides (named `<id>.0` by QEMU), if any. */
+  readonly provides?: BusKind
+  /** `true`, or why QEMU cannot hot-plug it. */
+  readonly hotplug: true | string
+  /** Has `write-cache` (measured: `-device scsi-block,help` has none). */
+  readonly writeCache: boolean
+  /** Has `bootindex` (the floppy drive has none: the legacy boot order selects it). */
+  readonly bootindex: boolean
+  /** Has a tray with a removable medium (`blockdev-open-tray` works on it). */
+  readonly tray: boolean
+}
+
+const NO_IDE_HOTPLUG = 'IDE devices cannot be hot-plugged (the IDE controller has no hotplug support)'
+const MACHINE_ONLY = 'a device of the machine itself: planned with the instance, never hot-plugged'
+
+const disk = (sits: BusKind, writeCache: boolean, hotplug: true | string = true): DriverInfo => ({ role: 'disk', sits, hotplug, writeCache, bootindex: true, tray: false })
+const cdrom = (sits: BusKind, hotplug: true | string = true): DriverInfo => ({ role: 'cdrom', sits, hotplug, writeCache: true, bootindex: true, tray: true })
+const pciNic: DriverInfo = { role: 'nic', sits: 'pci', hotplug: true, writeCache: false, bootindex: true, tray: false }
+const scsiController: DriverInfo = { role: 'controller', sits: 'pci', provides: 'scsi', hotplug: true, writeCache: false, bootindex: false, tray: false }
+const machine = (sits: BusKind, provides?: BusKind): DriverInfo => ({
+  role: 'machine',
+  sits,
+  ...(provides === undefined ? {} : { provides }),
+  hotplug: MACHINE_ONLY,
+  writeCache: false,
+  bootindex: false,
+  tray: false
+})
+
+/**
+ * Every driver the planner emits.
+ *
+ * @since 0.2.0
+ */
+export const CATALOG = {
+  'virtio-blk-pci': disk('pci', true),
+  'scsi-hd': disk('scsi', true),
+  'scsi-block': disk('scsi', false),
+  'scsi-generic': disk('scsi', false),
+  'ide-hd': disk('ide', true, NO_IDE_HOTPLUG),
+  'scsi-cd': cdrom('scsi'),
+  'ide-cd': cdrom('ide', NO_IDE_HOTPLUG),
+  floppy: { role: 'floppy', sits: 'floppy', hotplug: 'the floppy drive cannot be hot-plugged', writeCache: true, bootindex: false, tray: true },
+  'virtio-net-pci': pciNic,
+  e1000: pciNic,
+  i82551: pciNic,
+  i82557b: pciNic,
+  i82559er: pciNic,
+  ne2k_pci: pciNic,
+  pcnet: pciNic,
+  rtl8139: pciNic,
+  ne2k_isa: { role: 'nic', sits: 'isa', hotplug: 'ISA devices (ne2k_isa) cannot be hot-plugged', writeCache: false, bootindex: true, tray: false },
+  lsi: scsiController,
+  megasas: scsiController,
+  'virtio-scsi-pci': scsiController,
+  VGA: machine('pci'),
+  'cirrus-vga': machine('pci'),
+  'virtio-vga': machine('pci'),
+  'qxl-vga': machine('pci'),
+  'virtio-balloon-pci': machine('pci'),
+  'piix3-usb-uhci': machine('pci', 'usb'),
+  'usb-tablet': machine('usb'),
+  'usb-mouse': machine('usb'),
+  'virtio-serial-pci': machine('pci', 'virtio-serial'),
+  virtserialport: machine('virtio-serial')
+} as const satisfies Readonly<Record<string, DriverInfo>>
+
+/**
+ * A driver of the catalog.
+ *
+ * @since 0.2.0
+ */
+export type Driver = keyof typeof CATALOG
+
+/**
+ * Whether a name read from outside (a runtime file, `kvm_cmd`) is a catalog driver.
+ *
+ * @since 0.2.0
+ */
+export const isDriver = (name: string): name is Driver => Object.prototype.hasOwnProperty.call(CATALOG, name)
+
+/**
+ * The catalog entry of a driver; `undefined` for one the library never emits (a runtime file may
+ * name one, e.g. Ganeti's legacy `ide`).
+ *
+ * @since 0.2.0
+ */
+export const driverInfo = (name: string): DriverInfo | undefined => (isDriver(name) ? CATALOG[name] : undefined)
+
+/**
+ * Why QEMU cannot hot-plug a driver, if it cannot; `undefined` for a hot-pluggable one or one
+ * outside the catalog (QEMU then decides).
+ *
+ * @since 0.2.0
+ */
+export const notHotpluggable = (name: string): string | undefined => {
+  const h = driverInfo(name)?.hotplug
+  return h === undefined || h === true ? undefined : h
+}
