@@ -11,7 +11,8 @@
  * @since 0.2.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { PCI_BUS, PCI_SLOTS, pcPciBus, showSlot } from './bus/pci.js'
+import { PCI_BUS, PCI_SLOTS, pciRootBus, showSlot } from './bus/pci.js'
+import { PC } from './machine/pc.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
@@ -273,7 +274,7 @@ export const extraDeviceErrors = (words: ReadonlyArray<string>, ctx: ExtraContex
  */
 export const extraContext = (tree: DeviceTree, reservations: number): ExtraContext => {
   const devices = allDevices(tree)
-  const fresh = Object.entries(pcPciBus(reservations).slots.taken).map(([slot, owner]): readonly [number, string] => [Number(slot), owner])
+  const fresh = Object.entries(pciRootBus(PC.root, PC.roleSlots, reservations).slots.taken).map(([slot, owner]): readonly [number, string] => [Number(slot), owner])
   const placed = devices.flatMap((d): ReadonlyArray<readonly [number, string]> => (d.address._tag === 'pci' && busName(d.address.bus) === PCI_BUS ? [[d.address.slot, d.id]] : []))
   const onBuses = devices.flatMap((d): ReadonlyArray<readonly [string, string]> => (busName(d.address.bus) === PCI_BUS ? [] : [[busName(d.address.bus), d.id]]))
   const controllerBuses = tree.controllers.map((c): readonly [string, string] => [`${c.id}.0`, `the bus of ${c.id}, where disks are hot-added`])

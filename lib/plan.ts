@@ -25,6 +25,7 @@ import { deprecation } from './qemu-changes.js'
 import { notModelled, type PlanWarning } from './warnings.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
+import { describeMachine } from './machine/machines.js'
 import { checkExtra } from './extra.js'
 import { splitWords } from './shell.js'
 
@@ -197,7 +198,8 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const h = instance.hvparams
   const machine = h.machine_version !== '' ? h.machine_version : (target.machine ?? 'pc')
   const errors = targetErrors(instance, target, machine)
-  if (errors.length > 0) return E.left(invalidInput(errors))
+  const description = describeMachine(machine)
+  if (errors.length > 0 || description === undefined) return E.left(invalidInput(errors))
   const extra = splitWords(h.kvm_extra)
   if (E.isLeft(extra)) return E.left(fieldError('hvparams.kvm_extra', h.kvm_extra, extra.left))
 
@@ -223,7 +225,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   return pipe(
     E.Do,
     E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
-    E.apS('placed', controllerStep(emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type))),
+    E.apS('placed', controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))),
     E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
     E.chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
     E.chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
@@ -234,7 +236,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         E.map(([floppies, s]) => ({ ...acc, floppies, s }))
       )
     ),
-    E.chain((acc) => pipe(machineDevices(h)(acc.s), E.map(([machineDevs]) => ({ ...acc, machineDevs })))),
+    E.chain((acc) => pipe(machineDevices(h, description)(acc.s), E.map(([machineDevs]) => ({ ...acc, machineDevs })))),
     E.map(
       (acc): DeviceTree => ({
         qemu: target.qemu,

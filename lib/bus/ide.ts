@@ -1,6 +1,7 @@
 /**
- * The IDE buses of a pc machine: `ide.0` and `ide.1`, two units each (primary/secondary,
- * master/slave). ide disks and CD-ROMs get explicit bus and unit and no PCI slot.
+ * The IDE buses of a machine, as its description lays them out: on pc `ide.0` and `ide.1`, two
+ * units each (primary/secondary, master/slave). ide disks and CD-ROMs get explicit bus and unit
+ * and no PCI slot.
  *
  * @since 0.1.0
  */
@@ -21,40 +22,64 @@ export interface IdePlace {
 }
 
 /**
- * Four places: ide.0 unit 0, ide.0 unit 1, ide.1 unit 0, ide.1 unit 1.
+ * How many IDE buses a machine has and how many units each (`ide.<n>`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const pcIdeBus = (): Slots => emptySlots('ide.0/ide.1', 4)
+export interface IdeLayout {
+  readonly buses: number
+  readonly units: number
+}
 
-const place = (index: number): IdePlace => ({ bus: `ide.${index >> 1}`, unit: index & 1 })
+/**
+ * The IDE places of a machine, numbered bus by bus.
+ *
+ * @since 0.2.0
+ */
+export interface IdeBus {
+  readonly layout: IdeLayout
+  readonly slots: Slots
+}
+
+/**
+ * Every place free: on pc ide.0 unit 0, ide.0 unit 1, ide.1 unit 0, ide.1 unit 1.
+ *
+ * @since 0.2.0
+ */
+export const ideBus = (layout: IdeLayout): IdeBus => ({
+  layout,
+  slots: emptySlots(Array.from({ length: layout.buses }, (_, i) => `ide.${i}`).join('/'), layout.buses * layout.units)
+})
+
+const place = (layout: IdeLayout, index: number): IdePlace => ({ bus: `ide.${Math.floor(index / layout.units)}`, unit: index % layout.units })
 
 /**
  * Gives a new IDE disk or CD-ROM the first free place, in the order ide.0 unit 0, ide.0 unit 1,
- * ide.1 unit 0, ide.1 unit 1; a fifth IDE device is `BusFull`.
+ * ide.1 unit 0, ide.1 unit 1; past the last place (a fifth on pc), `BusFull`.
  *
  * @since 0.1.0
  */
 export const allocateIde =
   (owner: string) =>
-  (s: Slots): E.Either<DevplanError, readonly [IdePlace, Slots]> =>
+  (s: IdeBus): E.Either<DevplanError, readonly [IdePlace, IdeBus]> =>
     pipe(
-      allocate(owner)(s),
-      E.map(([i, next]) => [place(i), next] as const)
+      allocate(owner)(s.slots),
+      E.map(([i, slots]) => [place(s.layout, i), { ...s, slots }] as const)
     )
 
 /**
  * Marks the place a recorded hvinfo names as taken, when the bus state of a running instance
- * is rebuilt. Only the four places of a pc machine exist: every other bus or unit is refused.
+ * is rebuilt. Only the places of the layout exist: every other bus or unit is refused.
  *
  * @since 0.1.0
  */
 export const takeIde =
   (p: IdePlace, owner: string) =>
-  (s: Slots): E.Either<DevplanError, Slots> => {
-    const m = /^ide\.([01])$/.exec(p.bus)
-    if (m === null || (p.unit !== 0 && p.unit !== 1)) {
+  (s: IdeBus): E.Either<DevplanError, IdeBus> => {
+    const m = /^ide\.(\d)$/.exec(p.bus)
+    const bus = m === null ? -1 : Number(m[1])
+    if (bus < 0 || bus >= s.layout.buses || !Number.isInteger(p.unit) || p.unit < 0 || p.unit >= s.layout.units) {
       return E.left({ _tag: 'NoSuchPlace', bus: p.bus, place: `unit ${p.unit}`, device: owner })
     }
-    return take(Number(m[1]) * 2 + p.unit, owner)(s)
+    return pipe(take(bus * s.layout.units + p.unit, owner)(s.slots), E.map((slots) => ({ ...s, slots })))
   }

@@ -48,7 +48,7 @@ export const NE2K_ISA_PLACES: ReadonlyArray<IsaPlace> = [
  *
  * @since 0.1.0
  */
-export const ne2kIsaBus = (): Slots => emptySlots(ISA_BUS, NE2K_ISA_PLACES.length)
+export const ne2kIsaBus = (bus: string = ISA_BUS): Slots => emptySlots(bus, NE2K_ISA_PLACES.length)
 
 /**
  * Gives a new ne2k_isa NIC the first free iobase/irq pair of the table; `BusFull` once all six

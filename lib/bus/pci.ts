@@ -8,7 +8,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
-import { PC_SLOTS, type MachineRole } from '../machine/pc.js'
 import { showPciAddr } from './address.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
@@ -27,11 +26,17 @@ export const PCI_BUS = 'pci.0'
  */
 export const PCI_SLOTS = 32
 
-/** What `-machine pc -nodefaults` puts on pci.0 by itself (measured on QEMU 7.2). */
-const PC_FIXED: ReadonlyArray<readonly [number, string]> = [
-  [0x00, 'host bridge'],
-  [0x01, 'PIIX3 (ISA, IDE, ACPI)']
-]
+/**
+ * A machine's root PCI bus as its description gives it: its name, its slots, and what the
+ * machine puts there by itself.
+ *
+ * @since 0.2.0
+ */
+export interface RootBus {
+  readonly bus: string
+  readonly slots: number
+  readonly builtIn: ReadonlyArray<readonly [number, string]>
+}
 
 /**
  * The slots of `pci.0` with the `kvm_pci_reservations` boundary: disks and NICs are placed at or
@@ -40,9 +45,12 @@ const PC_FIXED: ReadonlyArray<readonly [number, string]> = [
  * @since 0.1.0
  */
 export interface PciBus {
+  readonly bus: string
   readonly slots: Slots
   /** Slots below this are QEMU's to fill. */
   readonly reservations: number
+  /** The fixed slot of each role of the machine's own devices. */
+  readonly roles: Readonly<Record<string, number>>
 }
 
 /**
@@ -50,21 +58,23 @@ export interface PciBus {
  *
  * @since 0.2.0
  */
-export const roleHolder = (role: MachineRole): string => `(kept for the ${role} of the machine)`
+export const roleHolder = (role: string): string => `(kept for the ${role} of the machine)`
 
 /**
- * A fresh `pci.0` of a pc machine. The slots of the machine's own roles (VGA, sound, balloon,
- * virtio-serial) that lie inside the reserved range are held for them whether or not the
- * instance has such a device, so that the SCSI controller and CD-ROMs, which take the lowest
- * free slot, never move when one is added later.
+ * A fresh root bus. The slots of the machine's own roles (VGA, sound, balloon, virtio-serial)
+ * that lie inside the reserved range are held for them whether or not the instance has such a
+ * device, so that the SCSI controller and CD-ROMs, which take the lowest free slot, never move
+ * when one is added later.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const pcPciBus = (reservations: number): PciBus => ({
+export const pciRootBus = (root: RootBus, roles: Readonly<Record<string, number>>, reservations: number): PciBus => ({
+  bus: root.bus,
   reservations,
-  slots: [...PC_FIXED, ...(Object.entries(PC_SLOTS) as ReadonlyArray<readonly [MachineRole, number]>).filter(([, slot]) => slot < reservations).map(([role, slot]) => [slot, roleHolder(role)] as const)].reduce<Slots>(
+  roles,
+  slots: [...root.builtIn, ...Object.entries(roles).filter(([, slot]) => slot < reservations).map(([role, slot]) => [slot, roleHolder(role)] as const)].reduce<Slots>(
     (s, [slot, owner]) => pipe(take(slot, owner)(s), E.getOrElse(() => s)),
-    emptySlots(PCI_BUS, PCI_SLOTS)
+    emptySlots(root.bus, root.slots)
   )
 })
 
@@ -75,10 +85,10 @@ export const pcPciBus = (reservations: number): PciBus => ({
  * @since 0.2.0
  */
 export const allocateRoleSlot =
-  (role: MachineRole, owner: string) =>
+  (role: string, owner: string) =>
   (bus: PciBus): E.Either<DevplanError, readonly [number, PciBus]> => {
-    const slot = PC_SLOTS[role]
-    if (slot >= bus.reservations) return allocateControllerSlot(owner)(bus)
+    const slot = bus.roles[role]
+    if (slot === undefined || slot >= bus.reservations) return allocateControllerSlot(owner)(bus)
     return E.right([slot, { ...bus, slots: { ...bus.slots, taken: { ...bus.slots.taken, [slot]: owner } } }] as const)
   }
 

@@ -11,9 +11,10 @@ import type { DevplanError } from '../errors.js'
 import type { ScsiControllerType } from '../hvparams.js'
 import { CATALOG, type Driver } from '../devices/catalog.js'
 import type { Address, Placed } from './address.js'
-import { allocateIde, pcIdeBus, takeIde } from './ide.js'
-import { allocateIsa, ISA_BUS, ne2kIsaBus, takeIsa } from './isa.js'
-import { allocateControllerSlot, allocateSlot, pcPciBus, PCI_BUS, takeSlot, type PciBus } from './pci.js'
+import type { MachineDescription } from '../machine/description.js'
+import { allocateIde, ideBus, takeIde, type IdeBus } from './ide.js'
+import { allocateIsa, ne2kIsaBus, takeIsa } from './isa.js'
+import { allocateControllerSlot, allocateSlot, pciRootBus, takeSlot, type PciBus } from './pci.js'
 import { allocateTarget, SCSI_BUS, scsiBus, takeTarget, type ScsiBus } from './scsi.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
@@ -21,28 +22,27 @@ import { allocate, emptySlots, take, type Slots } from './slots.js'
  * @since 0.1.0
  */
 export interface BusState {
+  /** The root bus. */
   readonly pci: PciBus
+  /** The bus the SCSI controller provides. */
   readonly scsi: ScsiBus
-  readonly ide: Slots
+  readonly ide: IdeBus
   readonly isa: Slots
-  /** The units of the pc's floppy controller (0 and 1). */
+  /** The units of the floppy controller. */
   readonly floppy: Slots
 }
 
-/** The floppy controller's bus, built in even with -nodefaults. */
-const FLOPPY_BUS = 'floppy-bus.0'
-
 /**
- * The buses of a fresh pc machine.
+ * The buses of a fresh machine of a description, with the SCSI controller's bus.
  *
  * @since 0.1.0
  */
-export const emptyBusState = (reservations: number, controller: ScsiControllerType): BusState => ({
-  pci: pcPciBus(reservations),
+export const emptyBusState = (machine: MachineDescription, reservations: number, controller: ScsiControllerType): BusState => ({
+  pci: pciRootBus(machine.root, machine.roleSlots, reservations),
   scsi: scsiBus(controller),
-  ide: pcIdeBus(),
-  isa: ne2kIsaBus(),
-  floppy: emptySlots(FLOPPY_BUS, 2)
+  ide: ideBus(machine.ide),
+  isa: ne2kIsaBus(machine.isaBus),
+  floppy: emptySlots(machine.floppy.bus, machine.floppy.units)
 })
 
 /**
@@ -67,7 +67,7 @@ export const place =
       case 'pci':
         return pipe(
           (policy === 'guest' ? allocateSlot(id) : allocateControllerSlot(id))(s.pci),
-          E.map(([slot, pci]) => [at({ _tag: 'pci', bus: PCI_BUS, slot, function: 0 }), { ...s, pci }] as const)
+          E.map(([slot, pci]) => [at({ _tag: 'pci', bus: pci.bus, slot, function: 0 }), { ...s, pci }] as const)
         )
       case 'scsi':
         return pipe(
@@ -82,12 +82,12 @@ export const place =
       case 'isa':
         return pipe(
           allocateIsa(id)(s.isa),
-          E.map(([p, isa]) => [at({ _tag: 'isa', bus: ISA_BUS, iobase: p.iobase, irq: p.irq }), { ...s, isa }] as const)
+          E.map(([p, isa]) => [at({ _tag: 'isa', bus: isa.bus, iobase: p.iobase, irq: p.irq }), { ...s, isa }] as const)
         )
       case 'floppy':
         return pipe(
           allocate(id)(s.floppy),
-          E.map(([unit, floppy]) => [at({ _tag: 'unit', bus: FLOPPY_BUS, unit }), { ...s, floppy }] as const)
+          E.map(([unit, floppy]) => [at({ _tag: 'unit', bus: floppy.bus, unit }), { ...s, floppy }] as const)
         )
       default:
         // The buses controllers provide (usb.0, vserial0.0) hold only machine devices, which their
@@ -115,7 +115,7 @@ export const occupy =
         }
         return pipe(takeTarget(a.target, p.id)(s.scsi), E.map((scsi) => ({ ...s, scsi })))
       case 'unit':
-        if (a.bus === FLOPPY_BUS) return pipe(take(a.unit, p.id)(s.floppy), E.map((floppy) => ({ ...s, floppy })))
+        if (a.bus === s.floppy.bus) return pipe(take(a.unit, p.id)(s.floppy), E.map((floppy) => ({ ...s, floppy })))
         return pipe(takeIde({ bus: a.bus, unit: a.unit }, p.id)(s.ide), E.map((ide) => ({ ...s, ide })))
       case 'isa':
         return pipe(takeIsa({ iobase: a.iobase, irq: a.irq }, p.id)(s.isa), E.map((isa) => ({ ...s, isa })))

@@ -7,6 +7,7 @@
  *
  * @since 0.2.0
  */
+import type { MachineDescription, MachineRole } from './description.js'
 
 /**
  * The fixed `pci.0` slots of the machine's own devices, one slot a role. A role's slot stays
@@ -14,7 +15,7 @@
  *
  * @since 0.2.0
  */
-export const PC_SLOTS = {
+export const PC_SLOTS: Readonly<Record<MachineRole, number>> = {
   /** QEMU's `-vga std` lands here at machine init too. */
   vga: 0x02,
   /** Kept for sound (`soundhw`, where QEMU's `-audio` lands). */
@@ -22,19 +23,28 @@ export const PC_SLOTS = {
   balloon: 0x04,
   /** The virtio-serial bus of the guest agent (and SPICE's vdagent). */
   virtioSerial: 0x05
-} as const
+}
 
 /**
- * PIIX3's USB function: what `-usb` creates on pc (`piix3-usb-uhci` at 01.2). It shares slot 1
- * with the rest of PIIX3, which the bus state holds already.
+ * The pc (i440fx) machine: what `-machine pc -nodefaults` has by itself (measured on QEMU 7.2),
+ * and the slots the plan gives its own devices.
  *
  * @since 0.2.0
  */
-export const PC_USB = { slot: 0x01, function: 2 } as const
-
-/**
- * A machine role of {@link PC_SLOTS}.
- *
- * @since 0.2.0
- */
-export type MachineRole = keyof typeof PC_SLOTS
+export const PC: MachineDescription = {
+  family: 'pc',
+  root: {
+    bus: 'pci.0',
+    slots: 32,
+    builtIn: [
+      [0x00, 'host bridge'],
+      [0x01, 'PIIX3 (ISA, IDE, ACPI)']
+    ]
+  },
+  roleSlots: PC_SLOTS,
+  // PIIX3's USB function, what `-usb` creates: it shares slot 1 with the rest of PIIX3.
+  usb: { driver: 'piix3-usb-uhci', id: 'usb', slot: 0x01, function: 2 },
+  ide: { buses: 2, units: 2 },
+  isaBus: 'isa.0',
+  floppy: { bus: 'floppy-bus.0', units: 2 }
+}

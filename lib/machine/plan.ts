@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { allocateRoleSlot, PCI_BUS } from '../bus/pci.js'
+import { allocateRoleSlot } from '../bus/pci.js'
 import { traverseSteps, type BusStep } from '../bus/state.js'
 import type { MachineDevice } from '../devices.js'
 import type { Driver } from '../devices/catalog.js'
@@ -15,7 +15,7 @@ import { pciAddress } from '../bus/address.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Hvparams, VgaType } from '../hvparams.js'
 import type { Instance } from '../instance.js'
-import { PC_USB, type MachineRole } from './pc.js'
+import type { MachineDescription, MachineRole } from './description.js'
 import { QGA_CHARDEV, type Confinement, type MachineOptions, type Vnc } from './options.js'
 
 /**
@@ -60,7 +60,7 @@ const onPci =
   (s) =>
     pipe(
       allocateRoleSlot(role, id)(s.pci),
-      E.map(([slot, pci]) => [[{ kind: 'machine', driver, id, address: pciAddress(PCI_BUS, slot), properties }], { ...s, pci }] as const)
+      E.map(([slot, pci]) => [[{ kind: 'machine', driver, id, address: pciAddress(pci.bus, slot), properties }], { ...s, pci }] as const)
     )
 
 const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
@@ -73,11 +73,13 @@ const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
 
 /**
  * The devices of the machine, placed. The VGA, balloon and virtio-serial take their role's slot
- * of the pc description; the USB controller is PIIX3's own function 01.2.
+ * of the machine's description; the USB controller is the one the machine has built in (on pc
+ * PIIX3's own function 01.2).
  *
  * @since 0.2.0
  */
-export const machineDevices = (h: Hvparams): Step => {
+export const machineDevices = (h: Hvparams, machine: MachineDescription): Step => {
+  const usb = machine.usb
   const vga = vgaDriver(h)
   const input = usbInput(h)
   return sequence([
@@ -88,7 +90,7 @@ export const machineDevices = (h: Hvparams): Step => {
       ? []
       : [
           fixed([
-            { kind: 'machine', driver: 'piix3-usb-uhci', id: 'usb', address: pciAddress(PCI_BUS, PC_USB.slot, PC_USB.function), properties: {} },
+            { kind: 'machine', driver: usb.driver, id: usb.id, address: pciAddress(machine.root.bus, usb.slot, usb.function), properties: {} },
             { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'usb', bus: 'usb.0', port: '1' }, properties: {} }
           ])
         ]),

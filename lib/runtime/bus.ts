@@ -8,7 +8,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { emptyBusState, occupy, type BusState } from '../bus/state.js'
-import { fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
+import { fieldError, fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
+import { describeMachine } from '../machine/machines.js'
 import { addressOfProperties, type Placed } from '../bus/address.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
@@ -97,7 +98,9 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
   pipe(
     runtimeHvparams(rt),
     E.chain((h) => {
-      const empty = emptyBusState(h.kvm_pci_reservations, h.scsi_controller_type)
+      const machine = describeMachine(h.machine_version === '' ? 'pc' : h.machine_version)
+      if (machine === undefined) return E.left(fieldError('hvparams.machine_version', h.machine_version, 'expected a pc (i440fx) machine type: the bus state of other machines is not derived yet'))
+      const empty = emptyBusState(machine, h.kvm_pci_reservations, h.scsi_controller_type)
       // Devices of kvm_cmd that sit on a bus the planner owns (the controller, CD-ROMs, the
       // floppy) hold their places; anything else there is not the library's to account for,
       // and never makes the bus state fail.
