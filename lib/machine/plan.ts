@@ -89,6 +89,12 @@ const onPci =
       E.map(([addr, pci]) => [[{ kind: 'machine', hvinfo: { driver, id, bus: PCI_BUS, addr }, properties }], { ...s, pci }] as const)
     )
 
+const serialPort = (id: string, nr: number, chardev: string, name: string): MachineDevice => ({
+  kind: 'machine',
+  hvinfo: { driver: 'virtserialport', id, bus: 'vserial0.0' },
+  properties: { nr, chardev, name }
+})
+
 const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
 
 const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
@@ -109,9 +115,9 @@ export const machineDevices = (h: Hvparams): Step => {
   const input = usbInput(h)
   // Fixed port numbers (0 is QEMU's, kept for virtconsole): turning one agent on or off never
   // renumbers the other.
-  const ports: ReadonlyArray<MachineDevice> = [
-    ...(h.use_guest_agent ? [{ kind: 'machine', hvinfo: { driver: 'virtserialport', id: 'qga0', bus: 'vserial0.0' }, properties: { nr: 1, chardev: QGA_CHARDEV, name: 'org.qemu.guest_agent.0' } } as const] : []),
-    ...(vdagentOn(h) ? [{ kind: 'machine', hvinfo: { driver: 'virtserialport', id: 'vdagent0', bus: 'vserial0.0' }, properties: { nr: 2, chardev: VDAGENT_CHARDEV, name: 'com.redhat.spice.0' } } as const] : [])
+  const ports = [
+    ...(h.use_guest_agent ? [serialPort('qga0', 1, QGA_CHARDEV, 'org.qemu.guest_agent.0')] : []),
+    ...(vdagentOn(h) ? [serialPort('vdagent0', 2, VDAGENT_CHARDEV, 'com.redhat.spice.0')] : [])
   ]
   return sequence([
     ...(vga === undefined ? [] : [onPci('vga', vga, 'vga0')]),
@@ -158,7 +164,7 @@ const spiceOf = (inst: Instance, host: HostFacts): E.Either<ReadonlyArray<FieldE
   // Own keys only: "constructor" is no interface of the host's.
   const addr = bindFamily !== undefined ? bind : Object.hasOwn(interfaces, bind) ? interfaces[bind] : undefined
   const family = addr === undefined ? undefined : ipFamily(addr)
-  if (addr === undefined) errors.push({ path: 'hvparams.spice_bind', value: bind, message: `names an interface: target.host.interfaces must give its address` })
+  if (addr === undefined) errors.push({ path: 'hvparams.spice_bind', value: bind, message: 'names an interface: target.host.interfaces must give its address' })
   else if (family === undefined) errors.push({ path: `target.host.interfaces.${bind}`, value: addr, message: 'expected an IPv4 or IPv6 address' })
   else if (bindFamily === undefined && h.spice_ip_version !== 0 && family !== h.spice_ip_version) {
     errors.push({ path: 'hvparams.spice_ip_version', value: h.spice_ip_version, message: `interface ${bind} has the address ${addr} in target.host.interfaces, an IPv${family} address` })
