@@ -8,6 +8,7 @@ import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
 import type { Driver } from './devices/catalog.js'
+import { ipFamily, isInterfaceName } from './ip.js'
 
 /**
  * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
@@ -139,16 +140,15 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
  */
 export const IGNORED_HVPARAMS = [
   'cpu_mask', 'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port',
-  'soundhw', 'spice_bind', 'spice_image_compression', 'spice_ip_version', 'spice_jpeg_wan_compression', 'spice_password_file',
-  'spice_playback_compression', 'spice_streaming_video', 'spice_tls_ciphers', 'spice_use_tls',
-  'spice_use_vdagent', 'spice_zlib_glz_wan_compression', 'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
+  'soundhw', 'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
   // Newer than Ganeti 3.1:
   'virtio_disk_iothreads', 'boot_type'
 ] as const
 
 /**
  * `vga` values: QEMU's `-vga` names, each planned as its `-device` at pc's VGA slot. `""` gives
- * std VGA when VNC is on and no display otherwise; `none` never one.
+ * std VGA when VNC is on, qxl when SPICE is (as Ganeti), and no display otherwise; `none` never
+ * one.
  *
  * @since 0.2.0
  */
@@ -168,6 +168,61 @@ const Keymap = matching('"" or a keymap name such as "en-us" or "de-ch" (a file 
 const CpuModel = matching('"" or a CPU model such as "host" or "Skylake-Server,+x2apic" (letters, digits, "_", ".", "-", "+", ",", "=")', /^(|[A-Za-z0-9][A-Za-z0-9_.+=,-]{0,255})$/)
 /** An IPv4 or IPv6 address, or a directory for a unix socket; interface names are host facts. */
 const VncBind = matching('"" or an IPv4 address, an IPv6 address, or an absolute directory for a unix socket (resolve an interface name to its address first)', /^(|\/[^\0]*|\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/)
+
+/**
+ * `spice_image_compression` values (Ganeti's `HT_KVM_SPICE_VALID_LOSSLESS_IMG_COMPR_OPTIONS`,
+ * QEMU's `image-compression`); `""` leaves QEMU's default.
+ *
+ * @since 0.2.0
+ */
+export const SPICE_IMAGE_COMPRESSIONS = ['', 'auto_glz', 'auto_lz', 'glz', 'lz', 'off', 'quic'] as const
+
+/**
+ * `spice_jpeg_wan_compression` and `spice_zlib_glz_wan_compression` values; `""` leaves QEMU's
+ * default.
+ *
+ * @since 0.2.0
+ */
+export const SPICE_WAN_COMPRESSIONS = ['', 'always', 'auto', 'never'] as const
+
+/**
+ * `spice_streaming_video` values; `""` leaves QEMU's default.
+ *
+ * @since 0.2.0
+ */
+export const SPICE_STREAMING_VIDEOS = ['', 'all', 'filter', 'off'] as const
+
+/**
+ * Ganeti's `spice_tls_ciphers` default (`opensslCiphers`).
+ *
+ * @since 0.2.0
+ */
+export const SPICE_TLS_CIPHERS_DEFAULT = 'HIGH:-DES:-3DES:-EXPORT:-DH'
+
+/**
+ * `spice_bind`: an address, or an interface name, whose address is a host fact
+ * (`target.host.interfaces`) the planner looks up.
+ */
+const SpiceBind = new t.Type<string, string, unknown>(
+  'SpiceBind',
+  (u): u is string => typeof u === 'string' && (u === '' || ipFamily(u) !== undefined || isInterfaceName(u)),
+  (u, c) =>
+    typeof u === 'string' && (u === '' || ipFamily(u) !== undefined || isInterfaceName(u))
+      ? t.success(u)
+      : t.failure(u, c, 'expected "" or an IPv4 address, an IPv6 address, or a network interface name (its address comes from target.host.interfaces)'),
+  t.identity
+)
+
+/** Ganeti's `IFACE_NO_IP_VERSION_SPECIFIED` (0), or an IP version. */
+const IpVersion = new t.Type<0 | 4 | 6, 0 | 4 | 6, unknown>(
+  'IpVersion',
+  (u): u is 0 | 4 | 6 => u === 0 || u === 4 || u === 6,
+  (u, c) => (u === 0 || u === 4 || u === 6 ? t.success(u) : t.failure(u, c, 'expected 0 (either), 4 or 6')),
+  t.identity
+)
+
+// OpenSSL's cipher-list grammar: names, `:`/`,`/` ` between them, `!+-@=` operators.
+const TlsCiphers = matching('"" or an OpenSSL cipher list such as "HIGH:-DES:-3DES:-EXPORT:-DH"', /^[A-Za-z0-9:+!@=_., -]*$/)
 
 const modelled = {
   disk_type: withDefault(DiskTypeCodec, 'paravirtual'),
@@ -212,6 +267,17 @@ const modelled = {
   vnc_x509_path: withDefault(OptionalPath, ''),
   vnc_x509_verify: withDefault(Bool, false),
   vnc_password_file: withDefault(OptionalPath, ''),
+  spice_bind: withDefault(SpiceBind, ''),
+  spice_ip_version: withDefault(IpVersion, 0),
+  spice_password_file: withDefault(OptionalPath, ''),
+  spice_image_compression: withDefault(oneOf('SpiceImageCompression', SPICE_IMAGE_COMPRESSIONS), ''),
+  spice_jpeg_wan_compression: withDefault(oneOf('SpiceWanCompression', SPICE_WAN_COMPRESSIONS), ''),
+  spice_zlib_glz_wan_compression: withDefault(oneOf('SpiceWanCompression', SPICE_WAN_COMPRESSIONS), ''),
+  spice_streaming_video: withDefault(oneOf('SpiceStreamingVideo', SPICE_STREAMING_VIDEOS), ''),
+  spice_playback_compression: withDefault(Bool, true),
+  spice_use_tls: withDefault(Bool, false),
+  spice_tls_ciphers: withDefault(TlsCiphers, SPICE_TLS_CIPHERS_DEFAULT),
+  spice_use_vdagent: withDefault(Bool, true),
   security_model: withDefault(oneOf('SecurityModel', ['none', 'user', 'pool'] as const), 'none'),
   security_domain: withDefault(UserName, ''),
   use_chroot: withDefault(Bool, false)

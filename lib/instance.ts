@@ -10,6 +10,7 @@ import { boundedArray, closed, guarded, intIn, matching, UUID_PATTERN, withDefau
 import { DiskInput, passthroughErrors, toDisk, type Disk } from './disk.js'
 import { fromValidationErrors, invalidInput, type DevplanError, type FieldError } from './errors.js'
 import { diskDriver, HvparamsCodec, IGNORED_HVPARAMS, type Hvparams } from './hvparams.js'
+import { ipFamily } from './ip.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
 
 const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', UUID_PATTERN)
@@ -40,7 +41,7 @@ export interface Instance {
   /** MiB */
   readonly memory: number
   readonly vcpus: number
-  /** Ganeti's network port of the instance: VNC's display is `network_port − 5900`. 0: none. */
+  /** Ganeti's network port of the instance: VNC's display is `network_port − 5900`; SPICE listens on it. 0: none. */
   readonly network_port: number
   readonly hvparams: Hvparams
   readonly disks: ReadonlyArray<Disk>
@@ -124,6 +125,39 @@ const machineErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   if (vnc === '' && (h.vnc_tls || h.vnc_password_file !== '')) errors.push({ path: h.vnc_tls ? 'hvparams.vnc_tls' : 'hvparams.vnc_password_file', value: h.vnc_tls ? true : h.vnc_password_file, message: 'needs hvparams.vnc_bind_address (VNC is off)' })
   if (h.vnc_x509_path !== '' && !h.vnc_tls) errors.push({ path: 'hvparams.vnc_x509_path', value: h.vnc_x509_path, message: 'needs hvparams.vnc_tls' })
   if (h.vnc_x509_verify && h.vnc_x509_path === '') errors.push({ path: 'hvparams.vnc_x509_verify', value: true, message: 'verifying clients needs their CA: set hvparams.vnc_x509_path' })
+  errors.push(...spiceErrors(inst))
+  return errors
+}
+
+/**
+ * Ganeti's `check_spice_parameters` and `validate_spice_parameters`: the other spice_* need
+ * spice_bind; an address must be of spice_ip_version's family; VNC and SPICE exclude each other.
+ * The three with a non-empty default (playback compression, ciphers, vdagent) are exempt there
+ * too, so a cluster's filled-in defaults still decode.
+ */
+const spiceErrors = (inst: Instance): ReadonlyArray<FieldError> => {
+  const h = inst.hvparams
+  const bind = h.spice_bind
+  if (bind === '') {
+    const needBind = [
+      ['spice_ip_version', h.spice_ip_version !== 0],
+      ['spice_password_file', h.spice_password_file !== ''],
+      ['spice_image_compression', h.spice_image_compression !== ''],
+      ['spice_jpeg_wan_compression', h.spice_jpeg_wan_compression !== ''],
+      ['spice_zlib_glz_wan_compression', h.spice_zlib_glz_wan_compression !== ''],
+      ['spice_streaming_video', h.spice_streaming_video !== ''],
+      ['spice_use_tls', h.spice_use_tls]
+    ] as const
+    return needBind.flatMap(([k, set]) => (set ? [{ path: `hvparams.${k}`, value: h[k], message: 'needs hvparams.spice_bind (SPICE is off)' }] : []))
+  }
+  const errors: FieldError[] = []
+  if (h.vnc_bind_address !== '') errors.push({ path: 'hvparams.spice_bind', value: bind, message: `SPICE and VNC (vnc_bind_address ${JSON.stringify(h.vnc_bind_address)}) cannot both be on, as in Ganeti: clear one of them` })
+  const family = ipFamily(bind)
+  if (family !== undefined && h.spice_ip_version !== 0 && family !== h.spice_ip_version) {
+    errors.push({ path: 'hvparams.spice_ip_version', value: h.spice_ip_version, message: `spice_bind ${JSON.stringify(bind)} is an IPv${family} address` })
+  }
+  // QEMU starts SPICE on port 0 too, listening nowhere (measured on 7.2 and 10.0).
+  if (inst.network_port === 0) errors.push({ path: 'network_port', value: 0, message: `SPICE on ${bind} needs the instance's network_port (its ${h.spice_use_tls ? 'TLS ' : ''}port)` })
   return errors
 }
 

@@ -6,8 +6,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
+import * as t from 'io-ts'
 import { closed, guarded, matching, withDefault } from './codecs.js'
-import { fromValidationErrors, invalidInput, type DevplanError } from './errors.js'
+import { fromValidationErrors, invalidInput, showValue, type DevplanError } from './errors.js'
+import { ipFamily, isInterfaceName } from './ip.js'
 import { NO_HOST, type HostFacts } from './machine/plan.js'
 import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
 
@@ -21,14 +23,42 @@ export interface Target {
   readonly qemu: QemuVersion
   /** Machine type used when hvparams.machine_version is empty; `pc` when absent. */
   readonly machine?: string
-  /** What the host says the plan needs: the chroot directory, the pool user. */
+  /** What the host says the plan needs: the chroot directory, the pool user, SPICE's certificates and interfaces. */
   readonly host?: HostFacts
 }
+
+const predicate = (what: string, ok: (s: string) => boolean): t.Type<string, string, unknown> =>
+  new t.Type<string, string, unknown>(what, (u): u is string => typeof u === 'string' && ok(u), (u, c) => (typeof u === 'string' && ok(u) ? t.success(u) : t.failure(u, c, `expected ${what}`)), t.identity)
+
+const InterfaceName = predicate('a network interface name such as "eth0" or "br-lan"', isInterfaceName)
+const IpAddress = predicate('an IPv4 or IPv6 address', (s) => ipFamily(s) !== undefined)
+
+/** name → address; a bad name is reported under its own path, with the name as the value. */
+const Interfaces = new t.Type<Readonly<Record<string, string>>, Readonly<Record<string, string>>, unknown>(
+  'Interfaces',
+  (u): u is Readonly<Record<string, string>> => t.record(InterfaceName, IpAddress).is(u),
+  (u, c) => {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, 'expected an object of interface name → address')
+    const entries = Object.entries(u)
+    const errors = entries.flatMap(([k, v]): t.Errors =>
+      !isInterfaceName(k)
+        ? [{ value: k, context: [...c, { key: k, type: InterfaceName, actual: k }], message: `${showValue(k)} is not a network interface name` }]
+        : typeof v === 'string' && ipFamily(v) !== undefined
+          ? []
+          : [{ value: v, context: [...c, { key: k, type: IpAddress, actual: v }], message: `expected ${IpAddress.name}` }]
+    )
+    // fromEntries defines own properties: a "__proto__" name stays a name.
+    return errors.length > 0 ? t.failures(errors) : t.success(Object.fromEntries(entries.flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as const] : []))))
+  },
+  t.identity
+)
 
 const HostInput = closed(
   {
     chrootDir: withDefault(matching('"" or an absolute directory', /^(|\/[^\0,]*)$/), ''),
-    poolUser: withDefault(matching('"" or a user name or uid:gid', /^(|[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10}:\d{1,10})$/), '')
+    poolUser: withDefault(matching('"" or a user name or uid:gid', /^(|[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10}:\d{1,10})$/), ''),
+    spiceCertDir: withDefault(matching('"" or an absolute directory', /^(|\/[^\0]*)$/), ''),
+    interfaces: withDefault(Interfaces, {})
   },
   'HostFacts'
 )
@@ -57,7 +87,11 @@ export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
  */
 export type TargetInput =
   | Target
-  | { readonly qemu: string; readonly machine?: string; readonly host?: { readonly chrootDir?: string; readonly poolUser?: string } }
+  | {
+      readonly qemu: string
+      readonly machine?: string
+      readonly host?: { readonly chrootDir?: string; readonly poolUser?: string; readonly spiceCertDir?: string; readonly interfaces?: Readonly<Record<string, string>> }
+    }
 
 const underTarget = (e: DevplanError): DevplanError =>
   e._tag === 'InvalidInput' ? invalidInput(e.errors.map((f) => ({ ...f, path: `target.${f.path}` }))) : e

@@ -1,8 +1,8 @@
 /**
  * The machine beyond its devices, as the plan decides it: CPU model and topology, firmware and
- * clock flags, the serial console and guest-agent sockets, VNC, and the confinement QEMU runs
- * in. Planned from hvparams and host facts; rendered as the `machine` section of the argv in the
- * form the target QEMU reads.
+ * clock flags, the serial console and guest-agent sockets, VNC or SPICE, and the confinement
+ * QEMU runs in. Planned from hvparams and host facts; rendered as the `machine` section of the
+ * argv in the form the target QEMU reads.
  *
  * @since 0.2.0
  */
@@ -38,6 +38,44 @@ export interface Vnc {
 }
 
 /**
+ * SPICE's TLS: the certificate files as Ganeti keeps them in its data directory (`spice-ca.pem`,
+ * and `spice.pem` holding both the key and the certificate), and the cipher list.
+ *
+ * @since 0.2.0
+ */
+export interface SpiceTls {
+  readonly caCertFile: string
+  readonly certFile: string
+  readonly keyFile: string
+  /** `tls-ciphers`; `undefined` leaves SPICE's default. */
+  readonly ciphers: string | undefined
+}
+
+/**
+ * The SPICE server. With TLS the port is the TLS port and there is no plain one, as in Ganeti.
+ * The password never appears: without `disable-ticketing=on` SPICE refuses every client until
+ * the start plan sends `set_password {protocol: spice}`.
+ *
+ * @since 0.2.0
+ */
+export interface Spice {
+  /** An IP address: spice_bind, or the host's address of the interface it names. */
+  readonly addr: string
+  readonly port: number
+  readonly tls: SpiceTls | undefined
+  /** `ipv4=on` / `ipv6=on`: spice_ip_version, or the family of an interface's address. */
+  readonly ipVersion: 4 | 6 | undefined
+  readonly password: boolean
+  readonly imageCompression: string | undefined
+  readonly jpegWanCompression: string | undefined
+  readonly zlibGlzWanCompression: string | undefined
+  readonly streamingVideo: string | undefined
+  readonly playbackCompression: boolean
+  /** The vdagent's channel (`-chardev spicevmc`); without it `agent-mouse=off`. */
+  readonly vdagent: boolean
+}
+
+/**
  * What QEMU runs as: the user it switches to and the directory it chroots to, just before the
  * guest starts.
  *
@@ -69,6 +107,7 @@ export interface MachineOptions {
   /** The guest agent's unix socket, by file name in the control directory (`<name>.qga`). */
   readonly guestAgent: { readonly socket: string } | undefined
   readonly vnc: Vnc | undefined
+  readonly spice: Spice | undefined
   readonly confinement: Confinement
 }
 
@@ -85,6 +124,13 @@ export const SERIAL_CHARDEV = 'serial0'
  * @since 0.2.0
  */
 export const QGA_CHARDEV = 'qga0'
+
+/**
+ * The id of the SPICE vdagent's chardev (`spicevmc`, Ganeti's id).
+ *
+ * @since 0.2.0
+ */
+export const VDAGENT_CHARDEV = 'spicechannel0'
 
 /**
  * The id of VNC's TLS credentials object.

@@ -1,7 +1,8 @@
 /**
  * Planning the machine: its own devices, each at an explicit place (the VGA, the balloon, the
- * USB controller and its tablet or mouse, the virtio-serial bus and the guest agent's port), and
- * its options (CPU, flags, consoles, VNC, confinement), from hvparams and host facts.
+ * USB controller and its tablet or mouse, the virtio-serial bus with the guest agent's and the
+ * SPICE vdagent's ports), and its options (CPU, flags, consoles, VNC or SPICE, confinement),
+ * from hvparams and host facts.
  *
  * @since 0.2.0
  */
@@ -16,11 +17,12 @@ import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Hvparams, VgaType } from '../hvparams.js'
 import type { Instance } from '../instance.js'
 import type { MachineDescription, MachineRole } from './description.js'
-import { QGA_CHARDEV, type Confinement, type MachineOptions, type Vnc } from './options.js'
+import { ipFamily } from '../ip.js'
+import { QGA_CHARDEV, VDAGENT_CHARDEV, type Confinement, type MachineOptions, type Spice, type Vnc } from './options.js'
 
 /**
- * Facts of the host the plan needs and cannot know: where QEMU is confined. The planner checks
- * their shape only.
+ * Facts of the host the plan needs and cannot know: where QEMU is confined, where SPICE's
+ * certificates are, which address an interface has. The planner checks their shape only.
  *
  * @since 0.2.0
  */
@@ -29,14 +31,25 @@ export interface HostFacts {
   readonly chrootDir: string
   /** The user taken from the cluster's uid pool under `security_model` `pool`. */
   readonly poolUser: string
+  /**
+   * The directory of SPICE's certificates under `spice_use_tls`, with Ganeti's file names:
+   * `spice-ca.pem`, and `spice.pem` holding the key and the certificate (Ganeti: `/var/lib/ganeti`).
+   */
+  readonly spiceCertDir?: string
+  /**
+   * Interface name → the address SPICE binds to when `spice_bind` names that interface. Ganeti
+   * takes the first address of `spice_ip_version`'s family (of the cluster's primary family
+   * when it is 0 and the interface has both) on the node; the caller does the same.
+   */
+  readonly interfaces?: Readonly<Record<string, string>>
 }
 
 /**
- * No host facts: nothing to confine QEMU with.
+ * No host facts: nothing to confine QEMU with, no SPICE certificates, no interfaces.
  *
  * @since 0.2.0
  */
-export const NO_HOST: HostFacts = { chrootDir: '', poolUser: '' }
+export const NO_HOST: Required<HostFacts> = { chrootDir: '', poolUser: '', spiceCertDir: '', interfaces: {} }
 
 const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, Driver>> = {
   std: 'VGA',
@@ -45,9 +58,24 @@ const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, Driver>> = {
   qxl: 'qxl-vga'
 }
 
-/** `""` follows Ganeti's QEMU default: a std VGA when there is a display to show it on. */
+const spiceOn = (h: Hvparams): boolean => h.spice_bind !== ''
+
+const vdagentOn = (h: Hvparams): boolean => spiceOn(h) && h.spice_use_vdagent
+
+/**
+ * `""` follows Ganeti: qxl with SPICE (its `-vga qxl`), QEMU's std VGA when VNC is on, else none.
+ * A `vga` that is set wins over SPICE's qxl, as in Ganeti.
+ */
 const vgaDriver = (h: Hvparams): Driver | undefined =>
-  h.vga === 'none' || (h.vga === '' && h.vnc_bind_address === '') ? undefined : VGA_DRIVER[h.vga === '' ? 'std' : h.vga]
+  h.vga === 'none'
+    ? undefined
+    : h.vga !== ''
+      ? VGA_DRIVER[h.vga]
+      : spiceOn(h)
+        ? VGA_DRIVER.qxl
+        : h.vnc_bind_address !== ''
+          ? VGA_DRIVER.std
+          : undefined
 
 /** A tablet when VNC is on and no mouse is chosen, as in Ganeti: VNC's pointer is absolute. */
 const usbInput = (h: Hvparams): 'usb-tablet' | 'usb-mouse' | undefined =>
@@ -63,6 +91,14 @@ const onPci =
       E.map(([slot, pci]) => [[{ kind: 'machine', driver, id, address: pciAddress(pci.bus, slot), properties }], { ...s, pci }] as const)
     )
 
+const serialPort = (id: string, nr: number, chardev: string, name: string): MachineDevice => ({
+  kind: 'machine',
+  driver: 'virtserialport',
+  id,
+  address: { _tag: 'virtio-serial', bus: 'vserial0.0', nr },
+  properties: { chardev, name }
+})
+
 const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
 
 const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
@@ -74,7 +110,8 @@ const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
 /**
  * The devices of the machine, placed. The VGA, balloon and virtio-serial take their role's slot
  * of the machine's description; the USB controller is the one the machine has built in (on pc
- * PIIX3's own function 01.2).
+ * PIIX3's own function 01.2). The guest agent and the SPICE vdagent share one virtio-serial bus,
+ * each on a port number of its own.
  *
  * @since 0.2.0
  */
@@ -82,6 +119,12 @@ export const machineDevices = (h: Hvparams, machine: MachineDescription): Step =
   const usb = machine.usb
   const vga = vgaDriver(h)
   const input = usbInput(h)
+  // Fixed port numbers (0 is QEMU's, kept for virtconsole): turning one agent on or off never
+  // renumbers the other.
+  const ports = [
+    ...(h.use_guest_agent ? [serialPort('qga0', 1, QGA_CHARDEV, 'org.qemu.guest_agent.0')] : []),
+    ...(vdagentOn(h) ? [serialPort('vdagent0', 2, VDAGENT_CHARDEV, 'com.redhat.spice.0')] : [])
+  ]
   return sequence([
     ...(vga === undefined ? [] : [onPci('vga', vga, 'vga0')]),
     // Ganeti always adds the balloon; the start plan inflates it to the startup memory.
@@ -94,12 +137,7 @@ export const machineDevices = (h: Hvparams, machine: MachineDescription): Step =
             { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'usb', bus: 'usb.0', port: '1' }, properties: {} }
           ])
         ]),
-    ...(h.use_guest_agent
-      ? [
-          onPci('virtioSerial', 'virtio-serial-pci', 'vserial0'),
-          fixed([{ kind: 'machine', driver: 'virtserialport', id: 'qga0', address: { _tag: 'virtio-serial', bus: 'vserial0.0', nr: 1 }, properties: { chardev: QGA_CHARDEV, name: 'org.qemu.guest_agent.0' } }])
-        ]
-      : [])
+    ...(ports.length === 0 ? [] : [onPci('virtioSerial', 'virtio-serial-pci', 'vserial0'), fixed(ports)])
   ])
 }
 
@@ -117,6 +155,44 @@ const vncOf = (inst: Instance): Vnc | undefined => {
   if (inst.network_port < 5900) return { listen: { _tag: 'none' }, password, tls }
   const host = bind === '0.0.0.0' ? '' : isIpv6(bind) ? `[${bind}]` : bind
   return { listen: { _tag: 'inet', host, display: inst.network_port - 5900 }, password, tls }
+}
+
+const orNone = (s: string): string | undefined => (s === '' ? undefined : s)
+
+const spiceOf = (inst: Instance, host: HostFacts): E.Either<ReadonlyArray<FieldError>, Spice | undefined> => {
+  const h = inst.hvparams
+  const bind = h.spice_bind
+  if (bind === '') return E.right(undefined)
+  const errors: FieldError[] = []
+  const bindFamily = ipFamily(bind)
+  // Ganeti resolves an interface on the node when it builds the command (a FIXME in its code).
+  const interfaces = host.interfaces ?? {}
+  // Own keys only: "constructor" is no interface of the host's.
+  const addr = bindFamily !== undefined ? bind : Object.hasOwn(interfaces, bind) ? interfaces[bind] : undefined
+  const family = addr === undefined ? undefined : ipFamily(addr)
+  if (addr === undefined) errors.push({ path: 'hvparams.spice_bind', value: bind, message: 'names an interface: target.host.interfaces must give its address' })
+  else if (family === undefined) errors.push({ path: `target.host.interfaces.${bind}`, value: addr, message: 'expected an IPv4 or IPv6 address' })
+  else if (bindFamily === undefined && h.spice_ip_version !== 0 && family !== h.spice_ip_version) {
+    errors.push({ path: 'hvparams.spice_ip_version', value: h.spice_ip_version, message: `interface ${bind} has the address ${addr} in target.host.interfaces, an IPv${family} address` })
+  }
+  const certDir = host.spiceCertDir ?? ''
+  if (h.spice_use_tls && certDir === '') errors.push({ path: 'target.host.spiceCertDir', value: '', message: 'hvparams.spice_use_tls needs the directory holding spice.pem and spice-ca.pem (Ganeti: /var/lib/ganeti)' })
+  if (errors.length > 0 || addr === undefined) return E.left(errors)
+  const dir = certDir.replace(/\/+$/, '')
+  return E.right({
+    addr,
+    port: inst.network_port,
+    tls: h.spice_use_tls ? { caCertFile: `${dir}/spice-ca.pem`, certFile: `${dir}/spice.pem`, keyFile: `${dir}/spice.pem`, ciphers: orNone(h.spice_tls_ciphers) } : undefined,
+    // An interface's family is always said, as Ganeti does; an address's only when given.
+    ipVersion: bindFamily === undefined ? family : h.spice_ip_version === 0 ? undefined : h.spice_ip_version,
+    password: h.spice_password_file !== '',
+    imageCompression: orNone(h.spice_image_compression),
+    jpegWanCompression: orNone(h.spice_jpeg_wan_compression),
+    zlibGlzWanCompression: orNone(h.spice_zlib_glz_wan_compression),
+    streamingVideo: orNone(h.spice_streaming_video),
+    playbackCompression: h.spice_playback_compression,
+    vdagent: vdagentOn(h)
+  })
 }
 
 const confinementOf = (h: Hvparams, host: HostFacts): E.Either<ReadonlyArray<FieldError>, Confinement> => {
@@ -137,9 +213,13 @@ const positive = (n: number): number | undefined => (n > 0 ? n : undefined)
  */
 export const machineOptions = (inst: Instance, host: HostFacts): E.Either<DevplanError, MachineOptions> => {
   const h = inst.hvparams
+  const confined = confinementOf(h, host)
+  const spiced = spiceOf(inst, host)
   return pipe(
-    confinementOf(h, host),
-    E.bimap(invalidInput, (confinement): MachineOptions => {
+    E.isLeft(confined) || E.isLeft(spiced)
+      ? E.left([...(E.isLeft(confined) ? confined.left : []), ...(E.isLeft(spiced) ? spiced.left : [])])
+      : E.right({ confinement: confined.right, spice: spiced.right }),
+    E.bimap(invalidInput, ({ confinement, spice }): MachineOptions => {
       const sockets = positive(h.cpu_sockets)
       const cores = positive(h.cpu_cores)
       const threads = positive(h.cpu_threads)
@@ -154,6 +234,7 @@ export const machineOptions = (inst: Instance, host: HostFacts): E.Either<Devpla
         serial: h.serial_console ? { socket: `${inst.name}.serial` } : undefined,
         guestAgent: h.use_guest_agent ? { socket: `${inst.name}.qga` } : undefined,
         vnc: vncOf(inst),
+        spice,
         confinement
       }
     })

@@ -6,9 +6,9 @@
  * @since 0.2.0
  */
 import { lifecycle } from '../qemu-changes.js'
-import { escapeValue } from '../qemu-opts.js'
+import { escapeValue, toKeyval, type JsonObject } from '../qemu-opts.js'
 import type { QemuVersion } from '../qemu-version.js'
-import { QGA_CHARDEV, SERIAL_CHARDEV, VNC_TLS_ID, type MachineOptions, type Vnc } from './options.js'
+import { QGA_CHARDEV, SERIAL_CHARDEV, VDAGENT_CHARDEV, VNC_TLS_ID, type MachineOptions, type Spice, type Vnc } from './options.js'
 
 /**
  * `-machine`'s extra properties: `acpi=off` where `-no-acpi` is no longer current.
@@ -72,14 +72,43 @@ const vncArgs = (vnc: Vnc): ReadonlyArray<string> => {
   return [...object, '-vnc', [listen, ...opts].join(',')]
 }
 
+const given = (key: string, value: string | undefined): JsonObject => (value === undefined ? {} : { [key]: value })
+
+/**
+ * `-spice` in Ganeti's order of keys. -spice has no JSON form: the values are escaped as
+ * `-device` key=value ones, and every boolean is `key=on|off`.
+ */
+const spiceArgs = (spice: Spice): ReadonlyArray<string> => {
+  const tls = spice.tls
+  const listen: JsonObject =
+    tls === undefined
+      ? { port: spice.port }
+      : { 'tls-port': spice.port, 'x509-cacert-file': tls.caCertFile, 'x509-key-file': tls.keyFile, 'x509-cert-file': tls.certFile, ...given('tls-ciphers', tls.ciphers) }
+  const opts: JsonObject = {
+    addr: spice.addr,
+    ...listen,
+    ...(spice.password ? {} : { 'disable-ticketing': true }),
+    ...(spice.ipVersion === undefined ? {} : { [`ipv${spice.ipVersion}`]: true }),
+    ...given('image-compression', spice.imageCompression),
+    ...given('jpeg-wan-compression', spice.jpegWanCompression),
+    ...given('zlib-glz-wan-compression', spice.zlibGlzWanCompression),
+    ...given('streaming-video', spice.streamingVideo),
+    ...(spice.playbackCompression ? {} : { 'playback-compression': false }),
+    ...(spice.vdagent ? {} : { 'agent-mouse': false })
+  }
+  return [...(spice.vdagent ? ['-chardev', `spicevmc,id=${VDAGENT_CHARDEV},name=vdagent`] : []), '-spice', toKeyval(opts)]
+}
+
 /**
  * The consoles and display: the serial console's and guest agent's sockets in `controlDir`, and
- * VNC. The devices that use them are rendered with the other devices.
+ * VNC or SPICE (with the vdagent's channel). The devices that use them are rendered with the
+ * other devices.
  *
  * @since 0.2.0
  */
 export const machineTailArgs = (m: MachineOptions, controlDir: string): ReadonlyArray<string> => [
   ...(m.serial === undefined ? [] : [...socketChardev(SERIAL_CHARDEV, `${controlDir}/${m.serial.socket}`), '-serial', `chardev:${SERIAL_CHARDEV}`]),
   ...(m.guestAgent === undefined ? [] : socketChardev(QGA_CHARDEV, `${controlDir}/${m.guestAgent.socket}`)),
-  ...(m.vnc === undefined ? [] : vncArgs(m.vnc))
+  ...(m.vnc === undefined ? [] : vncArgs(m.vnc)),
+  ...(m.spice === undefined ? [] : spiceArgs(m.spice))
 ]
