@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import * as E from 'fp-ts/lib/Either.js'
-import { decodeDisk, decodeInstance, planDevices, planHotAdd, renderArgv, type Runtime } from '../lib/index.js'
+import { decodeDisk, decodeInstance, makeRuntime, planDevices, planHotAdd, renderArgv, type Runtime } from '../lib/index.js'
 
 const uuid = (n: number): string => `${(0x10000000 + n).toString(16)}-7a22-4067-a566-7e0ca8386133`
 
@@ -40,7 +40,8 @@ const base = decodeInstance({ ...spec(0, 0), hvparams: { ...spec(0, 0).hvparams,
 if (E.isLeft(base)) throw new Error('bench spec must decode')
 const tree = planDevices(base.right, target)
 if (E.isLeft(tree)) throw new Error('bench spec must plan')
-let rt: Runtime = { cmd: renderArgv(tree.right, { qmpSocket: '/run/x.qmp' }), nics: [], hvparams: spec(0, 0).hvparams, disks: [], stamp: undefined }
+const made = makeRuntime({ cmd: renderArgv(tree.right, { qmpSocket: '/run/x.qmp' }), nics: [], hvparams: spec(0, 0).hvparams, disks: [], stamp: undefined })
+let rt: Runtime = made
 for (let i = 0; i < 200; i++) {
   const disk = decodeDisk({ uuid: uuid(i), path: `/dev/vg/h${i}` })
   if (E.isLeft(disk)) throw new Error('bench disk must decode')

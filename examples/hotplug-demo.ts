@@ -96,8 +96,9 @@ const main = async (): Promise<void> => {
     }))
     const tree = orThrow(planDevices(instance, { qemu: await versionOf(instance.hvparams.kvm_path) }))
     const socket = join(dir, 'qmp.sock')
-    const argv = renderArgv(tree, { qmpSocket: socket, accel: 'tcg' }) // tcg: runs where /dev/kvm is absent
-    let runtime = orThrow(toRuntime(instance, tree, argv))
+    const render = { qmpSocket: socket, accel: 'tcg' } as const // tcg: runs where /dev/kvm is absent
+    const argv = renderArgv(tree, render)
+    let runtime = orThrow(toRuntime(instance, tree, render))
     for (const d of allDevices(tree)) {
       const { bus, ...place } = addressProperties(d.address)
       say(`   ${d.kind.padEnd(15)} ${d.id.padEnd(24)} ${d.driver.padEnd(15)} ${JSON.stringify({ bus, ...place })}`)

@@ -20,6 +20,7 @@ import {
   toRuntime,
   type Device,
   type DeviceTree,
+  type RenderOptions,
   type QmpPlan
 } from '../lib/index.js'
 
@@ -84,10 +85,11 @@ pipe(
       process.exitCode = 1
     },
     (tree) => {
-      const argv = renderArgv(tree, {
+      const renderOptions: RenderOptions = {
         qmpSocket: typeof render.qmpSocket === 'string' ? render.qmpSocket : `/run/qemu-devplan/${tree.name}.qmp`,
         accel: render.accel === 'tcg' ? 'tcg' : 'kvm'
-      })
+      }
+      const argv = renderArgv(tree, renderOptions)
       console.log(`# ${tree.name} on ${tree.machine}, QEMU ${tree.qemu.major}.${tree.qemu.minor}\n`)
       console.log(table(tree))
       console.log(`\n# boot: ${tree.boot._tag === 'device' ? `bootindex=1 on ${tree.boot.id}` : tree.boot._tag}\n`)
@@ -95,7 +97,7 @@ pipe(
       const hot = (doc['hotplug'] ?? {}) as { add?: { disk?: unknown }; remove?: unknown }
       const plans = pipe(
         E.Do,
-        E.apS('runtime', pipe(decodeInstance(doc['instance']), E.chain((inst) => toRuntime(inst, tree, argv)))),
+        E.apS('runtime', pipe(decodeInstance(doc['instance']), E.chain((inst) => toRuntime(inst, tree, renderOptions)))),
         E.bind('add', ({ runtime }) => (hot.add?.disk === undefined ? E.right(undefined) : pipe(decodeDisk(hot.add.disk), E.chain((disk) => planHotAdd(runtime, { disk }))))),
         E.bind('remove', ({ runtime }) => (typeof hot.remove === 'string' ? planHotRemove(runtime, hot.remove) : E.right(undefined)))
       )

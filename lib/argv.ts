@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { driverInfo } from './devices/catalog.js'
-import { allDevices, deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
+import { deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
 import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
 import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
 import { features, type QemuVersion } from './qemu-version.js'
@@ -35,7 +35,12 @@ const dirOf = (path: string): string => {
 
 const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJson(obj) : toKeyval(obj))
 
-const bootindexOf = (tree: DeviceTree, device: Device): number | undefined =>
+/**
+ * `1` for the device the tree boots from, if its driver has a bootindex.
+ *
+ * @since 0.2.0
+ */
+export const bootindexOf = (tree: DeviceTree, device: Device): number | undefined =>
   tree.boot._tag === 'device' && device.id === tree.boot.id && driverInfo(device.driver)?.bootindex === true ? 1 : undefined
 
 /**
@@ -80,6 +85,48 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
 }
 
 /**
+ * The command line in its named sections, in order. A runtime keeps the `records` (disks and
+ * NICs) apart, as Ganeti does, and knows where each section starts without searching the words.
+ *
+ * @since 0.2.0
+ */
+export interface ArgvSections {
+  /** `kvm_path`, the machine, memory, CPUs, the machine's head options, the QMP monitor. */
+  readonly head: ReadonlyArray<string>
+  /** The SCSI controller: its bus must exist before the devices on it. */
+  readonly controllers: ReadonlyArray<string>
+  /** Every disk, then every NIC: what a runtime records in `kvm_disks` and `kvm_nics`. */
+  readonly records: ReadonlyArray<string>
+  /** CD-ROMs, the floppy and the devices of the machine. */
+  readonly devices: ReadonlyArray<string>
+  /** Consoles, display, confinement, boot, and `kvm_extra` last. */
+  readonly tail: ReadonlyArray<string>
+}
+
+/**
+ * The complete command line, section by section (see {@link renderArgv}).
+ *
+ * @since 0.2.0
+ */
+export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
+  const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
+  return {
+    head: headArgs(tree, options),
+    controllers: tree.controllers.flatMap(args),
+    records: [...tree.disks, ...tree.nics].flatMap(args),
+    devices: [...tree.cdroms, ...tree.floppies, ...tree.machineDevices].flatMap(args),
+    tail: [...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)), ...bootArgs(tree), ...tree.extra]
+  }
+}
+
+/**
+ * The sections as one argv.
+ *
+ * @since 0.2.0
+ */
+export const joinSections = (s: ArgvSections): ReadonlyArray<string> => [...s.head, ...s.controllers, ...s.records, ...s.devices, ...s.tail]
+
+/**
  * The complete command line, `argv[0]` being `kvm_path`. Deterministic: the same tree and
  * options give the same array, byte for byte.
  *
@@ -88,7 +135,9 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
  *
  * @since 0.1.0
  */
-export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => [
+export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
+
+const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => [
   tree.binary,
   '-name',
   `guest=${escapeValue(tree.name)}`,
@@ -105,11 +154,7 @@ export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyAr
   '-chardev',
   `socket,id=qmp,path=${escapeValue(options.qmpSocket)},server=on,wait=off`,
   '-mon',
-  'chardev=qmp,mode=control',
-  ...allDevices(tree).flatMap((d) => deviceArgs(tree.qemu, d, bootindexOf(tree, d))),
-  ...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)),
-  ...bootArgs(tree),
-  ...tree.extra
+  'chardev=qmp,mode=control'
 ]
 
 /**

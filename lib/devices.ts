@@ -177,7 +177,8 @@ export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
     default:
       return {
         ...placed,
-        drive: device.graph.top,
+        // A CD-ROM with an empty tray names no drive.
+        ...(device.graph.nodes.length === 0 ? {} : { drive: device.graph.top }),
         ...(device.writeCache !== undefined ? { 'write-cache': device.writeCache } : {}),
         ...boot
       }

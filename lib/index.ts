@@ -11,7 +11,7 @@ export type { Disk } from './disk.js'
 export type { Nic, NicBackend } from './nic.js'
 export { decodeTarget, toTarget, type Target, type TargetInput, type MachineFamily } from './target.js'
 export { planDevices } from './plan.js'
-export { renderArgv, showArgv, type RenderOptions } from './argv.js'
+export { renderArgv, renderSections, joinSections, showArgv, type RenderOptions, type ArgvSections } from './argv.js'
 export {
   allDevices,
   deviceOptions,
@@ -48,8 +48,9 @@ export { planHotAdd, planHotRemove, type HotAddRequest, type HotplugOptions } fr
 export { runPlan, type RunOutcome, type StepError, type Leftover, type LogEntry } from './qmp/runner.js'
 export type { QmpPlan, PlanStep, CommandStep, UnplugStep, Undo, AlreadyDone } from './qmp/plan.js'
 export * as qmp from './qmp/commands.js'
-export { runtimeBusState, runtimeHvparams } from './runtime/bus.js'
-export type { CmdWord, Runtime, RuntimeDisk, RuntimeNic, RuntimeStamp } from './runtime/types.js'
+export { runtimeBusState, runtimeCmdDevices, runtimeHvparams, type ReadDevice } from './runtime/bus.js'
+export type { CmdWord, CmdDevice, CmdLayout, Runtime, RuntimeDisk, RuntimeNic, RuntimeStamp } from './runtime/types.js'
+export { makeRuntime, decodeRuntimeParams } from './runtime/params.js'
 export { cmdArgv } from './runtime/cmd.js'
 export { planChangeMedium } from './qmp/media.js'
 export { decodeRuntime, encodeRuntime, parseRuntime } from './runtime/codec.js'

@@ -23,7 +23,7 @@ import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, type Nic, type NicBackend } from '../nic.js'
 import { diskDevice, graphWarnings, nicDevice } from '../plan.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
-import { cmdDevices, runtimeBusState, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
+import { cmdDevices, runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
 import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
@@ -84,7 +84,7 @@ const undoDeviceAdd = (id: string, timeoutMs: number): Undo => ({ command: devic
 
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
 
-const hasScsiController = (rt: Runtime): boolean => cmdDevices(rt.cmd).some((d) => d.id === SCSI_CONTROLLER_ID)
+const hasScsiController = (rt: Runtime): boolean => runtimeCmdDevices(rt).some((d) => d.id === SCSI_CONTROLLER_ID)
 
 const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string, driver: Driver): E.Either<DevplanError, void> => {
   const why = notHotpluggable(driver)
@@ -279,7 +279,7 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options: Hotpl
           }))
         )
       }
-      const inCmd = cmdDevices(runtime.cmd).find((d) => d.id === deviceId)
+      const inCmd = runtimeCmdDevices(runtime).find((d) => d.id === deviceId) ?? cmdDevices(runtime.cmd).find((d) => d.id === deviceId)
       return inCmd !== undefined
         ? unsupported(deviceId, `${inCmd.driver} is part of the command line, not a hot-pluggable disk or NIC`)
         : E.left({ _tag: 'UnknownDevice', id: deviceId })

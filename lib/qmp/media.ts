@@ -7,16 +7,16 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import type { Draft } from 'immer'
-import { produce } from '../immer.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
 import type { DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'
 import { driverInfo } from '../devices/catalog.js'
-import { ImageLocation } from '../hvparams.js'
+import { ImageLocation, type Hvparams } from '../hvparams.js'
 import { cdromSource } from '../plan.js'
 import { cmdDevices } from '../runtime/bus.js'
 import { cmdNodes, deviceDrive, setMedium } from '../runtime/cmd.js'
+import { cmdSections } from '../runtime/cmd-devices.js'
+import { parseVersion } from '../qemu-version.js'
 import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
@@ -34,22 +34,27 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  * @since 0.1.0
  */
 export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
-  const dev = cmdDevices(runtime.cmd).find((d) => d.id === id)
+  const typed = runtime.stamp?.devices
+  const dev = typed !== undefined ? typed.find((d) => d.device.id === id)?.device : cmdDevices(runtime.cmd).find((d) => d.id === id)
   if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })
   if (driverInfo(dev.driver)?.tray !== true || driverInfo(dev.driver)?.role !== 'cdrom') return E.left({ _tag: 'Unsupported', device: id, reason: `${dev.driver} has no removable medium (only ide-cd and scsi-cd have a tray)` })
   // The same rule as hvparams.cdrom_image_path, where the location is recorded.
   if (location !== null && (location === '' || !ImageLocation.is(location))) {
     return E.left({ _tag: 'InvalidInput', errors: [{ path: 'location', value: location, message: 'expected an absolute path or an http:// or https:// URL (no NUL, no lone surrogate)' }] })
   }
-  const current = deviceDrive(runtime.cmd, id)
+  const typedGraph = 'graph' in dev ? dev.graph : undefined
+  const current = typedGraph !== undefined ? (typedGraph.nodes.length === 0 ? undefined : typedGraph.top) : deviceDrive(runtime.cmd, id)
   const oldNames = new Set(current === undefined ? [] : [current, protocolNodeName(current)])
-  // The old medium's nodes are rebuilt from the location the runtime records, typed as
-  // blockdev-add needs them; read back from a key=value command line every value is a string.
+  // Without typed devices (a format-1 file) the old medium's nodes are rebuilt from the location
+  // the runtime records, typed as blockdev-add needs them; read back from a key=value command
+  // line every value is a string.
   const recorded = IMAGE_PARAM[id] === undefined ? undefined : runtime.hvparams[IMAGE_PARAM[id] ?? '']
   const oldNodes: ReadonlyArray<BlockdevOptions> =
-    current === id && typeof recorded === 'string' && recorded !== ''
-      ? blockGraph(id, { source: cdromSource(recorded), format: 'raw', backing: [], readOnly: true }).nodes
-      : (cmdNodes(runtime.cmd, oldNames) as ReadonlyArray<BlockdevOptions>)
+    typedGraph !== undefined
+      ? typedGraph.nodes
+      : current === id && typeof recorded === 'string' && recorded !== ''
+        ? blockGraph(id, { source: cdromSource(recorded), format: 'raw', backing: [], readOnly: true }).nodes
+        : (cmdNodes(runtime.cmd, oldNames) as ReadonlyArray<BlockdevOptions>)
   const byName = new Map(oldNodes.map((n) => [n['node-name'], n]))
   const fresh = location === null ? [] : blockGraph(id, { source: cdromSource(location), format: 'raw', backing: [], readOnly: true }).nodes
   const top = fresh[fresh.length - 1]
@@ -82,14 +87,36 @@ export const planChangeMedium = (runtime: Runtime, id: string, location: string 
         commandStep(`close the tray of ${id}`, blockdevCloseTray(id), undo(blockdevOpenTray(id, true)))
       ],
       before: runtime,
-      after: produce(runtime, (d) => {
-        d.cmd = setMedium(runtime.cmd, id, oldNames, fresh) as Draft<string[]>
-        // The hvparams the instance runs with say which image each drive holds.
-        const key = IMAGE_PARAM[id]
-        if (key !== undefined) d.hvparams[key] = location ?? ''
-      }),
+      after: withMedium(runtime, id, oldNames, fresh, location),
       // CD-ROM media are file, host_cdrom or http(s): nothing any target deprecates yet.
       warnings: []
     })
   )
+}
+
+/** The runtime once the medium is changed: the typed device and its words, or (format 1) the words. */
+const withMedium = (runtime: Runtime, id: string, oldNames: ReadonlySet<string>, fresh: ReadonlyArray<BlockdevOptions>, location: string | null): Runtime => {
+  const key = IMAGE_PARAM[id]
+  // The hvparams the instance runs with say which image each drive holds.
+  const params = key === undefined ? runtime.params : E.map((h: Hvparams): Hvparams => ({ ...h, [key]: location ?? '' }))(runtime.params)
+  const hvparams = key === undefined ? runtime.hvparams : { ...runtime.hvparams, [key]: location ?? '' }
+  const stamp = runtime.stamp
+  const layout = stamp?.layout
+  const qemu = stamp === undefined ? undefined : parseVersion(stamp.qemu)
+  if (stamp === undefined || layout === undefined || stamp.devices === undefined || qemu === undefined) {
+    return { ...runtime, cmd: setMedium(runtime.cmd, id, oldNames, fresh), hvparams, params }
+  }
+  const top = fresh[fresh.length - 1]
+  const devices = stamp.devices.map((d) =>
+    d.device.id === id && 'graph' in d.device ? { ...d, device: { ...d.device, graph: { top: top?.['node-name'] ?? '', nodes: fresh } } } : d
+  )
+  const words = cmdSections(qemu, devices).devices
+  const from = layout.head + layout.controllers
+  return {
+    ...runtime,
+    cmd: [...runtime.cmd.slice(0, from), ...words, ...runtime.cmd.slice(from + layout.devices)],
+    hvparams,
+    params,
+    stamp: { ...stamp, layout: { ...layout, devices: words.length }, devices }
+  }
 }

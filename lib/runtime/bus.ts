@@ -8,48 +8,40 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { emptyBusState, occupy, type BusState } from '../bus/state.js'
-import { fieldError, fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
+import { fieldError, type DevplanError } from '../errors.js'
 import { describeMachine } from '../machine/machines.js'
 import { addressOfProperties, type Placed } from '../bus/address.js'
-import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
+import type { Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
 import type { CmdWord, Runtime } from './types.js'
 
 /**
- * The hvparams a runtime runs with, defaults filled, with Ganeti's own override of the cache
- * mode under native aio applied.
+ * The hvparams a runtime runs with ({@link Runtime.params}, decoded when it was read).
  *
  * @since 0.1.0
  */
-export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
-  pipe(
-    HvparamsLenientCodec.decode(rt.hvparams),
-    E.mapLeft((errs) => invalidInput(fromValidationErrors(errs).map((e) => ({ ...e, path: `hvparams.${e.path}` })))),
-    // Ganeti runs disk_aio=native with any other cache as cache=none ("overriding disk_cache
-    // setting … to prevent QEMU failures in version 2.6+"): that is what its instances run with,
-    // and QEMU refuses native aio without O_DIRECT.
-    E.map((h) => (h.disk_aio === 'native' && h.disk_cache !== 'none' && h.disk_cache !== 'directsync' ? { ...h, disk_cache: 'none' } : h))
-  )
+export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> => rt.params
 
 /**
  * A `-device` of `kvm_cmd`: its driver, its id if any, and its place if it has one.
  *
  * @since 0.1.0
  */
-export interface CmdDevice {
+export interface ReadDevice {
   readonly driver: string
   readonly id: string | undefined
   readonly placed: Placed | undefined
 }
 
 /**
- * The `-device` options of a command line, JSON or key=value.
+ * The `-device` options of a command line, JSON or key=value, read from its words: for a
+ * `kvm_cmd` whose devices were not recorded typed (Ganeti's, or a format-1 file's).
  *
  * @since 0.1.0
  */
-export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<CmdDevice> =>
-  cmd.flatMap((word, i): ReadonlyArray<CmdDevice> => {
+export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<ReadDevice> =>
+  cmd.flatMap((word, i): ReadonlyArray<ReadDevice> => {
     const value = cmd[i + 1]
     if (word !== '-device' || typeof value !== 'string') return []
     const o = parseStructured(value)
@@ -77,6 +69,18 @@ export const withoutExtra = (cmd: ReadonlyArray<CmdWord>, kvmExtra: string): Rea
 }
 
 /**
+ * The devices of `kvm_cmd`: the typed ones of the stamp, or, for a file without them, those read
+ * from its words (never its `kvm_extra`, which the README promises is never parsed for buses).
+ *
+ * @since 0.2.0
+ */
+export const runtimeCmdDevices = (rt: Runtime): ReadonlyArray<ReadDevice> => {
+  const typed = rt.stamp?.devices
+  if (typed !== undefined) return typed.map(({ device: d }) => ({ driver: d.driver, id: d.id, placed: { driver: d.driver, id: d.id, address: d.address } }))
+  return cmdDevices(withoutExtra(rt.cmd, E.isRight(rt.params) ? rt.params.right.kvm_extra : ''))
+}
+
+/**
  * Every device id the runtime knows of: recorded disks and NICs and the ids in `kvm_cmd`.
  *
  * @since 0.1.0
@@ -85,6 +89,8 @@ export const runtimeIds = (rt: Runtime): ReadonlySet<string> =>
   new Set([
     ...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed.id])),
     ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed.id])),
+    ...runtimeCmdDevices(rt).flatMap((d) => (d.id === undefined ? [] : [d.id])),
+    // kvm_extra's own -device ids are taken too, though their places are not the library's.
     ...cmdDevices(rt.cmd).flatMap((d) => (d.id === undefined ? [] : [d.id]))
   ])
 
@@ -104,7 +110,7 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
       // Devices of kvm_cmd that sit on a bus the planner owns (the controller, CD-ROMs, the
       // floppy) hold their places; anything else there is not the library's to account for,
       // and never makes the bus state fail.
-      const fromCmd = cmdDevices(withoutExtra(rt.cmd, h.kvm_extra))
+      const fromCmd = runtimeCmdDevices(rt)
         .flatMap((d) => (d.placed === undefined || !PLANNED_BUS.test(d.placed.address.bus) ? [] : [d.placed]))
         .reduce<BusState>((s, p) => pipe(occupy(p)(s), E.getOrElse(() => s)), empty)
       const recorded = [...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed])), ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed]))]

@@ -11,6 +11,9 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import { decodeDiskEntry, decodeNicDict, encodeDiskEntry, encodeNicDict } from './dicts.js'
 import { readStamp } from './file.js'
+import { checkCmdDevices, encodeCmdDevice } from './cmd-devices.js'
+import { decodeRuntimeParams } from './params.js'
+import { parseVersion } from '../qemu-version.js'
 import type { RuntimeJson } from './json.js'
 import type { Runtime, RuntimeStamp } from './types.js'
 import { upgradeRuntime } from './upgrade.js'
@@ -57,7 +60,13 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
     )
   ]
   if (clashes.length > 0) return E.left(invalidInput(clashes))
-  return E.right({ cmd, nics: okNics, hvparams, disks: okDisks, stamp })
+  const layout = stamp?.layout
+  const devices = stamp?.devices
+  const qemu = stamp === undefined ? undefined : parseVersion(stamp.qemu)
+  return pipe(
+    layout === undefined || devices === undefined || qemu === undefined ? E.right(undefined) : checkCmdDevices(cmd, layout, qemu, devices),
+    E.map((): Runtime => ({ cmd, nics: okNics, hvparams, params: decodeRuntimeParams(hvparams), disks: okDisks, stamp }))
+  )
 }
 
 /**
@@ -103,5 +112,8 @@ export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
  */
 export const encodeRuntime = (rt: Runtime): RuntimeJson => {
   const base = [rt.cmd, rt.nics.map(encodeNicDict), rt.hvparams, rt.disks.map(encodeDiskEntry)] as const
-  return rt.stamp === undefined ? base : [...base, { format: rt.stamp.format, writer: rt.stamp.writer, qemu: rt.stamp.qemu }]
+  const s = rt.stamp
+  if (s === undefined) return base
+  const head = { format: s.format, writer: s.writer, qemu: s.qemu }
+  return [...base, s.layout === undefined || s.devices === undefined ? head : { ...head, layout: { ...s.layout }, devices: s.devices.map(encodeCmdDevice) }]
 }

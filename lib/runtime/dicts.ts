@@ -59,8 +59,13 @@ const foreignKey = (v: Json, at: string): string | undefined => {
   return undefined
 }
 
-/** The recorded nodes: children first, each referencing only earlier ones, the top named `top`. */
-const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<BlockdevOptions>> => {
+/**
+ * Recorded block nodes: children first, each referencing only earlier ones, the top named `top`;
+ * every key a QAPI member name.
+ *
+ * @since 0.2.0
+ */
+export const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<BlockdevOptions>> => {
   if (!Array.isArray(u) || u.length === 0 || u.length > MAX_NODES) return E.left(err(at, u, `expected the list of block nodes (1 to ${MAX_NODES})`))
   const nodes = u as ReadonlyArray<Json>
   const seen = new Set<string>()

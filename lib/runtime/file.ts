@@ -7,7 +7,9 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
+import { decodeCmdDevices, decodeLayout } from './cmd-devices.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { parseVersion } from '../qemu-version.js'
 import { child, isJsonObject, isPlainObject, MAX_ARRAY, toJson, toJsonObject, type RuntimeDiskJson, type RuntimeJson } from './json.js'
@@ -19,7 +21,7 @@ import type { CmdWord, RuntimeStamp } from './types.js'
  *
  * @since 0.1.0
  */
-export const RUNTIME_FORMAT = 1
+export const RUNTIME_FORMAT = 2
 
 /**
  * The writer recorded in the stamp by default.
@@ -40,7 +42,7 @@ const fail = (path: string, value: unknown, message: string): E.Either<DevplanEr
 
 const fromField = (e: FieldError): DevplanError => invalidInput([e])
 
-const STAMP_KEYS = ['format', 'writer', 'qemu']
+const STAMP_KEYS: Readonly<Record<number, ReadonlyArray<string>>> = { 1: ['format', 'writer', 'qemu'], 2: ['format', 'writer', 'qemu', 'layout', 'devices'] }
 
 /**
  * Reads the fifth element. A stamp whose format is newer than {@link RUNTIME_FORMAT} is
@@ -64,9 +66,16 @@ export const readStamp = (u: JsonObject): E.Either<DevplanError, RuntimeStamp> =
   }
   if (typeof writer !== 'string' || writer === '') return fail('stamp.writer', writer, 'expected the name of the writer, e.g. "qemu-devplan/0.1.0"')
   if (typeof qemu !== 'string' || parseVersion(qemu) === undefined) return fail('stamp.qemu', qemu, 'expected the QEMU version the command line was rendered for, e.g. "7.2.0"')
-  const unknown = Object.keys(u).filter((k) => !STAMP_KEYS.includes(k))
-  if (unknown.length > 0) return fail(child('stamp', unknown[0] ?? ''), u[unknown[0] ?? ''], `unknown stamp field (format ${format} has ${STAMP_KEYS.join(', ')})`)
-  return E.right({ format, writer, qemu })
+  const keys = STAMP_KEYS[format] ?? []
+  const unknown = Object.keys(u).filter((k) => !keys.includes(k))
+  if (unknown.length > 0) return fail(child('stamp', unknown[0] ?? ''), u[unknown[0] ?? ''], `unknown stamp field (format ${format} has ${keys.join(', ')})`)
+  if (format === 1) return E.right({ format, writer, qemu })
+  return pipe(
+    E.Do,
+    E.apS('layout', decodeLayout(u['layout'])),
+    E.apS('devices', decodeCmdDevices(u['devices'])),
+    E.bimap(invalidInput, ({ layout, devices }) => ({ format, writer, qemu, layout, devices }))
+  )
 }
 
 /** Each element of an array through `f`, stopping at the first problem. */

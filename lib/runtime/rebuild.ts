@@ -161,13 +161,19 @@ export const runtimeBootId = (rt: Runtime, h: Hvparams): string | undefined =>
   h.kernel_path !== '' ? undefined : h.boot_order === 'disk' ? rt.disks[0]?.placed?.id : h.boot_order === 'network' ? rt.nics[0]?.placed?.id : undefined
 
 /**
- * Where the disk and NIC options go in `cmd`: right after the `-mon` of the QMP socket and the
- * controllers that follow it (a command line this library rendered), or at the end (Ganeti's
- * `kvm_cmd`, to which Ganeti appended them).
+ * Where the disk and NIC options go in `kvm_cmd`: after the head and the controllers, as the
+ * stamp's layout says; in a format-1 file right after the `-mon` of the QMP socket and the
+ * controllers that follow it; at the end of Ganeti's `kvm_cmd`, to which Ganeti appended them.
  *
  * @since 0.1.0
  */
-export const devicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
+export const devicesPosition = (rt: Runtime): number | 'end' => {
+  const layout = rt.stamp?.layout
+  return layout !== undefined ? layout.head + layout.controllers : legacyDevicesPosition(rt.cmd)
+}
+
+/** A format-1 file has no layout: its own words say where its head ends. */
+const legacyDevicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
   const mon = cmd.findIndex((w, i) => w === QMP_MONITOR[0] && cmd[i + 1] === QMP_MONITOR[1])
   if (mon < 0) return 'end'
   // The controllers are read from the command line itself, not re-derived from hvparams, which a
@@ -209,7 +215,7 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
       const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.id === boot ? 1 : undefined)
       const diskWords = disks.flatMap(render)
       const nicWords = nics.length === 0 ? [] : nics.flatMap(render)
-      const at = devicesPosition(rt.cmd)
+      const at = devicesPosition(rt)
       // Numbers of kvm_cmd (Ganeti's -m <maxmem>) become their decimal strings here.
       const cmd = cmdArgv(rt.cmd)
       if (at === 'end') return E.right([...cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])

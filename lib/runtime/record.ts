@@ -6,15 +6,15 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { deviceArgs } from '../argv.js'
+import { bootindexOf, renderSections, type RenderOptions } from '../argv.js'
 import { netdevOptions, type DeviceTree } from '../devices.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import type { Instance } from '../instance.js'
 import { showVersion } from '../qemu-version.js'
 import { diskRecord, nicRecord } from './devices.js'
 import { RUNTIME_FORMAT, RUNTIME_WRITER } from './file.js'
-import { QMP_MONITOR } from './rebuild.js'
-import type { Runtime } from './types.js'
+import { decodeRuntimeParams } from './params.js'
+import type { CmdDevice, Runtime } from './types.js'
 
 /**
  * Options of {@link toRuntime}.
@@ -26,35 +26,30 @@ export interface RecordOptions {
   readonly writer?: string
 }
 
-const sameWords = (a: ReadonlyArray<string>, at: number, b: ReadonlyArray<string>): boolean => b.every((w, i) => a[at + i] === w)
-
 /**
- * The runtime of an instance started with `argv = renderArgv(tree, …)`, where `tree =
- * planDevices(instance, …)`. The stamp is the current format, the writer, and the QEMU version
- * the tree was planned for (so that a rebuilt command line uses the same syntax). hvparams are
- * the instance's, defaults filled: they are what the instance runs with.
+ * The runtime of an instance planned as `tree = planDevices(instance, …)` and started with
+ * `renderArgv(tree, render)` — which is also `runtimeArgv` of the result, byte for byte. The
+ * stamp is the current format, the writer, the QEMU version the tree was planned for (so that a
+ * rebuilt command line uses the same syntax), the sections of `kvm_cmd` and its devices, typed.
+ * hvparams are the instance's, defaults filled: they are what the instance runs with.
  *
- * `Left` when the tree is not the instance's plan or the argv was not rendered from the tree
- * (the disk and NIC options are not where {@link renderArgv} puts them).
+ * `Left` when the tree is not the instance's plan.
  *
  * @example
- * pipe(planDevices(inst, target), E.chain((tree) => toRuntime(inst, tree, renderArgv(tree, opts))))
+ * pipe(planDevices(inst, target), E.chain((tree) => toRuntime(inst, tree, { qmpSocket })))
  *
  * @since 0.1.0
  */
-export const toRuntime = (instance: Instance, tree: DeviceTree, argv: ReadonlyArray<string>, options: RecordOptions = {}): E.Either<DevplanError, Runtime> => {
+export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options: RecordOptions = {}): E.Either<DevplanError, Runtime> => {
   const diskIds = instance.disks.map((d) => d.uuid).join(' ')
   const nicIds = instance.nics.map((n) => n.uuid).join(' ')
   if (tree.disks.map((d) => d.uuid).join(' ') !== diskIds || tree.nics.map((n) => n.uuid).join(' ') !== nicIds) {
     return E.left(fieldError('tree', tree.name, "is not this instance's plan (its disks or NICs differ)"))
   }
-  const boot = tree.boot._tag === 'device' ? tree.boot.id : undefined
-  const mon = argv.findIndex((w, i) => w === QMP_MONITOR[0] && argv[i + 1] === QMP_MONITOR[1])
-  const controllers = tree.controllers.flatMap((c) => deviceArgs(tree.qemu, c))
-  const records = [...tree.disks, ...tree.nics].flatMap((d) => deviceArgs(tree.qemu, d, d.id === boot ? 1 : undefined))
-  const at = mon + 2 + controllers.length
-  if (mon < 0 || !sameWords(argv, mon + 2, controllers) || !sameWords(argv, at, records)) {
-    return E.left(fieldError('argv', argv.length, 'was not rendered from this tree: its disk and NIC options are not where renderArgv puts them'))
+  const s = renderSections(tree, render)
+  const typed = (device: CmdDevice['device']): CmdDevice => {
+    const bootindex = bootindexOf(tree, device)
+    return bootindex === undefined ? { device } : { device, bootindex }
   }
   const disks = tree.disks.flatMap((d, i) => {
     const disk = instance.disks[i]
@@ -64,11 +59,19 @@ export const toRuntime = (instance: Instance, tree: DeviceTree, argv: ReadonlyAr
     const nic = instance.nics[i]
     return nic === undefined ? [] : [nicRecord(nic, n, netdevOptions(n))]
   })
+  const hvparams = { ...instance.hvparams }
   return E.right({
-    cmd: [...argv.slice(0, at), ...argv.slice(at + records.length)],
+    cmd: [...s.head, ...s.controllers, ...s.devices, ...s.tail],
     nics,
-    hvparams: { ...instance.hvparams },
+    hvparams,
+    params: decodeRuntimeParams(hvparams),
     disks,
-    stamp: { format: RUNTIME_FORMAT, writer: options.writer ?? RUNTIME_WRITER, qemu: showVersion(tree.qemu) }
+    stamp: {
+      format: RUNTIME_FORMAT,
+      writer: options.writer ?? RUNTIME_WRITER,
+      qemu: showVersion(tree.qemu),
+      layout: { head: s.head.length, controllers: s.controllers.length, devices: s.devices.length },
+      devices: [...tree.controllers, ...tree.cdroms, ...tree.floppies, ...tree.machineDevices].map(typed)
+    }
   })
 }

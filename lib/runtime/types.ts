@@ -7,9 +7,37 @@
  * @since 0.1.0
  */
 import type { BlockdevOptions } from '../block/node.js'
+import type { BlockDevice, MachineDevice, ScsiController } from '../devices.js'
+import type * as E from 'fp-ts/lib/Either.js'
+import type { DevplanError } from '../errors.js'
+import type { Hvparams } from '../hvparams.js'
 import type { Placed } from '../bus/address.js'
 import type { HvinfoOrder } from './hvinfo.js'
 import type { JsonObject } from '../qemu-opts.js'
+
+/**
+ * Where the sections of the command line lie in `kvm_cmd`, by length: the head, then the
+ * controllers, then — where the disk and NIC options go back — the other devices, then the tail.
+ *
+ * @since 0.2.0
+ */
+export interface CmdLayout {
+  readonly head: number
+  readonly controllers: number
+  readonly devices: number
+}
+
+/**
+ * A device of `kvm_cmd` (not a disk or NIC, which have records of their own) as it was planned:
+ * the SCSI controller, a CD-ROM or the floppy with its current medium, a device of the machine.
+ *
+ * @since 0.2.0
+ */
+export interface CmdDevice {
+  readonly device: ScsiController | BlockDevice | MachineDevice
+  /** `1` on the device the instance boots from. */
+  readonly bootindex?: number
+}
 
 /**
  * Who wrote a runtime file and in which format; absent in files Ganeti wrote.
@@ -23,6 +51,12 @@ export interface RuntimeStamp {
   readonly writer: string
   /** The QEMU version the command line was rendered for, e.g. `7.2.0`. */
   readonly qemu: string
+  /**
+   * Format 2: the sections of `kvm_cmd` and its devices, typed. A format-1 file has neither, and
+   * its devices are read from the words once, when it is decoded, as a Ganeti file's are.
+   */
+  readonly layout?: CmdLayout
+  readonly devices?: ReadonlyArray<CmdDevice>
 }
 
 /**
@@ -86,8 +120,15 @@ export interface Runtime {
    */
   readonly cmd: ReadonlyArray<CmdWord>
   readonly nics: ReadonlyArray<RuntimeNic>
-  /** The hvparams the instance runs with, as stored; they win over the current config. */
+  /** The hvparams the instance runs with, as stored (written back as they were read). */
   readonly hvparams: JsonObject
+  /**
+   * The same hvparams decoded once, when the runtime was read or recorded: defaults filled,
+   * values Ganeti retired read leniently, Ganeti's cache override under native aio applied.
+   * They win over the current config. A file whose hvparams this library cannot render is still
+   * read (and upgraded, downgraded, written back): `Left` says why, to whatever needs them.
+   */
+  readonly params: E.Either<DevplanError, Hvparams>
   readonly disks: ReadonlyArray<RuntimeDisk>
   readonly stamp: RuntimeStamp | undefined
 }

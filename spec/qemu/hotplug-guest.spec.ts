@@ -31,7 +31,7 @@ import {
 } from '../../lib/index.js'
 import { bootGuest, ejectBootSector, EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
-import { right } from '../support/either.js'
+import { right, runtimeOf } from '../support/either.js'
 import { hv } from '../support/placed.js'
 
 const test = qemuSuite('hotplug-guest')
@@ -63,7 +63,7 @@ const setup = async (dir: string, nicType: 'paravirtual' | 'e1000' = 'paravirtua
   )
   const tree = right(planDevices(inst, { qemu: qemuVersion }), 'planDevices')
   const argv = renderArgv(tree, { qmpSocket: join(dir, 'instance.qmp'), accel: 'tcg' })
-  return { argv, runtime: { cmd: argv, nics: [], hvparams, disks: [], stamp: undefined }, dir }
+  return { argv, runtime: runtimeOf({ cmd: argv, nics: [], hvparams, disks: [], stamp: undefined }), dir }
 }
 
 const uuid = (n: number): string => `${(0xa0000000 + n).toString(16)}-1111-4222-8333-444455556666`

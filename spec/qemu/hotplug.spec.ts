@@ -24,7 +24,7 @@ import {
   type Runtime
 } from '../../lib/index.js'
 import { makeImage, namedNodes, peripheral, pciSlots, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
-import { right } from '../support/either.js'
+import { right, runtimeOf } from '../support/either.js'
 import { hv } from '../support/placed.js'
 
 const test = qemuSuite('hotplug against QEMU')
@@ -38,7 +38,7 @@ const startRuntime = async (dir: string, hvparams: Record<string, unknown>): Pro
   const inst = right(decodeInstance({ name: 'hot1', uuid: '0b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
   const tree = right(planDevices(inst, { qemu: qemuVersion }))
   const argv = renderArgv(tree, { qmpSocket: `${dir}/qmp.sock`, accel: 'tcg' })
-  return { argv, runtime: { cmd: argv, nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined } }
+  return { argv, runtime: runtimeOf({ cmd: argv, nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined }) }
 }
 
 const uuid = (n: number): string => `${(0xa0000000 + n).toString(16)}-7a22-4067-a566-7e0ca8386133`
@@ -280,8 +280,9 @@ test('after add/remove cycles the argv rebuilt from the runtime starts a QEMU wi
       nics: [{ uuid: uuid(101), mac: 'aa:00:00:00:01:01', backend: { type: 'user' } }]
     }))
     const planned = right(planDevices(inst, { qemu: qemuVersion }))
-    const argv = renderArgv(planned, { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
-    let rt = right(toRuntime(inst, planned, argv))
+    const render = { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' } as const
+    const argv = renderArgv(planned, render)
+    let rt = right(toRuntime(inst, planned, render))
     assert.equal(right(runtimeArgv(rt)), argv, 'a fresh runtime rebuilds the start argv byte for byte')
     let live: Awaited<ReturnType<typeof tree>> | undefined
     await withQemu(argv, async (vm) => {

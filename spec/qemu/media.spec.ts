@@ -6,9 +6,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
-import { cmdArgv, decodeInstance, planChangeMedium, planDevices, renderArgv, runPlan, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { cmdArgv, decodeInstance, decodeRuntime, encodeRuntime, planChangeMedium, planDevices, renderArgv, runPlan, toRuntime, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
 import { makeImage, namedNodes, qemuSuite, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
-import { right } from '../support/either.js'
+import { right, runtimeOf } from '../support/either.js'
 
 const test = qemuSuite('CD-ROM media against QEMU')
 
@@ -36,16 +36,23 @@ const failingAt = (inner: Executor, k: number): Executor => {
 const state = async (vm: Vm) => ({ block: await medium(vm, 'cdrom1'), nodes: (await namedNodes(vm)).map((n) => n.node_name).sort() })
 
 // Each drive type planned for the QEMU under test (JSON) and for 6.0 (key=value), started on it.
-for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((t) => [[t, qemuVersion], [t, { major: 6, minor: 0 }]] as const)) {
-  test(`${cdType}, target ${major}.${minor}: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
+// Each also as a runtime recorded by toRuntime (typed devices in the stamp) and as one without
+// them (a format-1 file, whose devices are read from kvm_cmd).
+for (const [cdType, { major, minor }, recorded] of (['ide', 'scsi-cd'] as const).flatMap((t) => [[t, qemuVersion, true], [t, { major: 6, minor: 0 }, true], [t, qemuVersion, false]] as const)) {
+  test(`${cdType}, target ${major}.${minor}, ${recorded ? 'recorded' : 'format-1'} runtime: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
     const tmp = await tempDir()
     try {
       const first = await makeImage(tmp.path, 'first.iso', 'raw')
       const second = await makeImage(tmp.path, 'second, with comma.iso', 'raw')
       const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: first, cdrom_disk_type: cdType, disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd' }
       const inst = right(decodeInstance({ name: 'media1', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
-      const argv = renderArgv(right(planDevices(inst, { qemu: { major, minor, micro: 0 } })), { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
-      let rt: Runtime = { cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined }
+      const tree = right(planDevices(inst, { qemu: { major, minor, micro: 0 } }))
+      const render = { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' } as const
+      const argv = renderArgv(tree, render)
+      let rt: Runtime = recorded ? right(toRuntime(inst, tree, render)) : runtimeOf({ cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined })
+      // A recorded runtime, written and read back after each change, still passes the check that
+      // its typed devices are the words of kvm_cmd.
+      const reread = (r: Runtime): Runtime => (recorded ? right(decodeRuntime(JSON.parse(JSON.stringify(encodeRuntime(r))))) : r)
       await withQemu(argv, async (vm) => {
         assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, first)
         const change = right(planChangeMedium(rt, 'cdrom1', second))
@@ -57,7 +64,7 @@ for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((
         }
         const o = await run(change, toExecutor(vm.qmp))
         assert.is(o._tag, 'Done', JSON.stringify(o))
-        rt = o.runtime
+        rt = reread(o.runtime)
         const now = await medium(vm, 'cdrom1')
         assert.is(now?.inserted?.file, second)
         assert.is(now?.inserted?.['node-name'], 'cdrom1')
@@ -66,13 +73,13 @@ for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((
 
         const eject = await run(right(planChangeMedium(rt, 'cdrom1', null)), toExecutor(vm.qmp))
         assert.is(eject._tag, 'Done')
-        rt = eject.runtime
+        rt = reread(eject.runtime)
         assert.is((await medium(vm, 'cdrom1'))?.inserted, undefined)
         assert.ok(!(await namedNodes(vm)).some((n) => n.node_name.startsWith('cdrom1')), 'ejected medium left nodes behind')
 
         const insert = await run(right(planChangeMedium(rt, 'cdrom1', first)), toExecutor(vm.qmp))
         assert.is(insert._tag, 'Done')
-        rt = insert.runtime
+        rt = reread(insert.runtime)
         assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, first)
       }, { dir: tmp.path })
 
@@ -80,7 +87,7 @@ for (const [cdType, { major, minor }] of (['ide', 'scsi-cd'] as const).flatMap((
       await withQemu(cmdArgv(rt.cmd), async (vm) => {
         const o = await run(right(planChangeMedium(rt, 'cdrom1', second)), toExecutor(vm.qmp))
         assert.is(o._tag, 'Done')
-        rt = o.runtime
+        rt = reread(o.runtime)
       }, { dir: tmp.path })
       await withQemu(cmdArgv(rt.cmd), async (vm) => {
         assert.is((await medium(vm, 'cdrom1'))?.inserted?.file, second)
@@ -101,7 +108,7 @@ test('a CD-ROM on virtio-blk has no medium to change, and unknown ids are refuse
   const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'paravirtual' }
   const inst = right(decodeInstance({ name: 'media2', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5c', memory: 64, hvparams: hv }))
   const argv = renderArgv(right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } })), { qmpSocket: '/tmp/x.sock' })
-  const rt: Runtime = { cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined }
+  const rt: Runtime = runtimeOf({ cmd: argv, nics: [], hvparams: hv, disks: [], stamp: undefined })
   const a = planChangeMedium(rt, 'cdrom1', '/srv/b.iso')
   assert.ok(E.isLeft(a) && a.left._tag === 'Unsupported')
   const b = planChangeMedium(rt, 'cdrom9', '/srv/b.iso')
@@ -111,7 +118,7 @@ test('a CD-ROM on virtio-blk has no medium to change, and unknown ids are refuse
 test('a medium location follows the rule of cdrom_image_path', () => {
   const hv = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', cdrom_disk_type: 'ide' }
   const inst = right(decodeInstance({ name: 'media3', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5d', memory: 64, hvparams: hv }))
-  const rt: Runtime = { cmd: renderArgv(right(planDevices(inst, { qemu: '7.2' })), { qmpSocket: '/tmp/x.sock' }), nics: [], hvparams: hv, disks: [], stamp: undefined }
+  const rt: Runtime = runtimeOf({ cmd: renderArgv(right(planDevices(inst, { qemu: '7.2' })), { qmpSocket: '/tmp/x.sock' }), nics: [], hvparams: hv, disks: [], stamp: undefined })
   for (const bad of ['', 'relative.iso', '/srv/\uD800.iso', 'ftp://x/y.iso']) {
     const r = planChangeMedium(rt, 'cdrom1', bad)
     assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput', JSON.stringify(bad))

@@ -46,6 +46,7 @@ import {
   type WireCommand
 } from '../support/qapi-schema.js'
 import { qemuPath, qemuSuite, qemuVersion, withQemu } from './harness.js'
+import { runtimeOf } from '../support/either.js'
 
 const test = qemuSuite('qmp-schema')
 
@@ -131,7 +132,7 @@ const bareRuntime = (hvparams: Readonly<Record<string, string | number | boolean
   const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
   // Stamped as this library records it, so that hot-add plans know the QEMU they are for.
   const stamp = { format: 1, writer: 'qemu-devplan/spec', qemu: `${qemuVersion.major}.${qemuVersion.minor}.${qemuVersion.micro}` }
-  return { cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp }
+  return runtimeOf({ cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp })
 }
 
 let serial = 0

@@ -22,6 +22,7 @@ import {
 } from '../../lib/index.js'
 import { emptyModel, scripted, type Model } from './scripted.js'
 import { hv } from '../support/placed.js'
+import { runtimeOf } from '../support/either.js'
 
 const right = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
@@ -33,7 +34,7 @@ const bareRuntime = (hvparams: Record<string, unknown>): Runtime => {
   const hv = { kernel_path: '/boot/vmlinuz', kvm_path: '/usr/bin/qemu-system-x86_64', ...hvparams }
   const inst = right(decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128, hvparams: hv }))
   const tree = right(planDevices(inst, { qemu: { major: 7, minor: 2, micro: 0 } }))
-  return { cmd: renderArgv(tree, { qmpSocket: '/tmp/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined }
+  return runtimeOf({ cmd: renderArgv(tree, { qmpSocket: '/tmp/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv as Runtime['hvparams'], disks: [], stamp: undefined })
 }
 
 const uuid = (n: number): string => `${(0x10000000 + n).toString(16)}-1111-4222-8333-444455556666`
@@ -94,7 +95,7 @@ test('refused: IDE disks, ne2k_isa NICs, a reused id, SCSI without a controller'
   const rt = right(planHotAdd(bareRuntime({}), { disk: disk(1) })).after
   const dup = planHotAdd(rt, { disk: disk(1) })
   assert.ok(E.isLeft(dup) && dup.left._tag === 'DuplicateId')
-  const noController: Runtime = { ...bareRuntime({ disk_type: 'paravirtual' }), hvparams: { kernel_path: '/boot/vmlinuz', disk_type: 'scsi-hd' } }
+  const noController: Runtime = runtimeOf({ ...bareRuntime({ disk_type: 'paravirtual' }), hvparams: { kernel_path: '/boot/vmlinuz', disk_type: 'scsi-hd' } })
   const scsi = planHotAdd(noController, { disk: disk(2) })
   assert.ok(E.isLeft(scsi) && /controller/.test(formatError(scsi.left)))
 })
@@ -280,7 +281,7 @@ test('rolling back the removal of the boot disk re-creates it with its bootindex
   const params = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'scsi-hd' }
   const inst = right(decodeInstance({ name: 'vm2', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e11', memory: 128, hvparams: params, disks: [{ uuid: uuid(1), path: '/srv/a' }, { uuid: uuid(2), path: '/srv/b' }] }))
   const tree = right(planDevices(inst, { qemu: '7.2' }))
-  const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm2.qmp' })))
+  const rt = right(toRuntime(inst, tree, { qmpSocket: '/tmp/vm2.qmp' }))
   const undoOf = (id: string): unknown => {
     const first = right(planHotRemove(rt, id)).steps[0]
     return first?._tag === 'unplug' ? first.undo.command.arguments?.['bootindex'] : 'no unplug step'
@@ -348,7 +349,7 @@ test('removing a device QEMU cannot hot-unplug (IDE disk, ne2k_isa NIC) is refus
   const params = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'disk', disk_type: 'ide', nic_type: 'ne2k_isa' }
   const inst = right(decodeInstance({ name: 'vm3', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e12', memory: 128, hvparams: params, disks: [{ uuid: uuid(1), path: '/srv/a' }], nics: [{ uuid: uuid(2), mac: 'aa:00:00:00:00:02', backend: { type: 'user' } }] }))
   const tree = right(planDevices(inst, { qemu: '7.2' }))
-  const rt = right(toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/tmp/vm3.qmp' })))
+  const rt = right(toRuntime(inst, tree, { qmpSocket: '/tmp/vm3.qmp' }))
   for (const id of [hv(rt.disks[0])?.id ?? '', hv(rt.nics[0])?.id ?? '']) {
     const r = planHotRemove(rt, id)
     assert.ok(E.isLeft(r) && r.left._tag === 'Unsupported', `${id}: ${JSON.stringify(r)}`)
@@ -422,7 +423,7 @@ test('after ejecting a SCSI CD-ROM the rebuilt argv keeps the controller ahead o
   const inst = right(decodeInstance({ name: 'vm4', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e13', memory: 128, hvparams: hv, disks: [{ uuid: uuid(1), path: '/srv/a' }] }))
   const tree = right(planDevices(inst, { qemu: '7.2' }))
   const argv = renderArgv(tree, { qmpSocket: '/tmp/vm4.qmp' })
-  const rt = right(toRuntime(inst, tree, argv))
+  const rt = right(toRuntime(inst, tree, { qmpSocket: '/tmp/vm4.qmp' }))
   const ejected = right(planChangeMedium(rt, 'cdrom1', null)).after
   const rebuilt = right(runtimeArgv(ejected))
   const controller = rebuilt.findIndex((w) => w.includes('"id":"scsi"'))

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { formatError, runtimeBusState, type Runtime, type RuntimeDisk } from '../../lib/index.js'
+import { runtimeOf } from '../support/either.js'
 
 const disk = (uuid: string, id: string, addr: string): RuntimeDisk => ({
   uuid,
@@ -13,7 +14,7 @@ const disk = (uuid: string, id: string, addr: string): RuntimeDisk => ({
   rest: {}
 })
 
-const rt = (disks: ReadonlyArray<RuntimeDisk>): Runtime => ({ cmd: ['/usr/bin/kvm'], nics: [], hvparams: { kvm_pci_reservations: 16 }, disks, stamp: undefined })
+const rt = (disks: ReadonlyArray<RuntimeDisk>): Runtime => (runtimeOf({ cmd: ['/usr/bin/kvm'], nics: [], hvparams: { kvm_pci_reservations: 16 }, disks, stamp: undefined }))
 
 test('two recorded devices on one slot: PlaceTaken naming the bus, the place and both devices', () => {
   const r = runtimeBusState(rt([disk('a0000000-0000-4000-8000-000000000001', 'disk-a', '0x10'), disk('a0000000-0000-4000-8000-000000000002', 'disk-b', '0x10')]))

@@ -84,7 +84,7 @@ test('a stamped file encodes back to itself, byte for byte', () => {
 test('a stamp from a newer format is refused with the writer named; a malformed stamp names its field', () => {
   const r = decodeRuntime(fixture('too-new.json'))
   assert.ok(E.isLeft(r))
-  if (E.isLeft(r)) assert.match(formatError(r.left), /qemu-devplan\/0\.9\.0.*format 2/)
+  if (E.isLeft(r)) assert.match(formatError(r.left), /qemu-devplan\/0\.9\.0.*format 3/)
   assert.equal(invalid([...file(), { format: 1, writer: 'w' }]).paths, ['stamp.qemu'])
   assert.equal(invalid([...file(), { format: '1', writer: 'w', qemu: '7.2' }]).paths, ['stamp.format'])
   assert.equal(invalid([...file(), { format: 1, writer: 'w', qemu: '7.2', extra: 1 }]).paths, ['stamp.extra'])

@@ -6,15 +6,16 @@ import * as E from 'fp-ts/lib/Either.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { decodeDisk, planHotAdd, runtimeHvparams, type Runtime } from '../../lib/index.js'
-import { right } from '../support/either.js'
+import { right, runtimeOf } from '../support/either.js'
 
-const ganetiRuntime = (hvparams: Runtime['hvparams']): Runtime => ({
-  cmd: ['/usr/bin/kvm', '-name', 'vm1', '-device', 'virtio-scsi-pci,id=scsi'],
-  nics: [],
-  hvparams,
-  disks: [],
-  stamp: undefined
-})
+const ganetiRuntime = (hvparams: Runtime['hvparams']): Runtime =>
+  runtimeOf({
+    cmd: ['/usr/bin/kvm', '-name', 'vm1', '-device', 'virtio-scsi-pci,id=scsi'],
+    nics: [],
+    hvparams,
+    disks: [],
+    stamp: undefined
+  })
 
 test('native aio with a non-direct cache runs as cache=none, as Ganeti starts it', () => {
   for (const cache of ['default', 'writeback', 'writethrough', 'unsafe']) {

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cmdArgv, decodeInstance, decodeTarget, formatError, planDevices, renderArgv, runtimeArgv, runtimeBlockDevices, runtimeNicDevices, toRuntime } from '../../lib/index.js'
+import { cmdArgv, decodeInstance, decodeRuntime, decodeTarget, encodeRuntime, formatError, planDevices, renderArgv, renderSections, runtimeArgv, runtimeBlockDevices, runtimeNicDevices, toRuntime } from '../../lib/index.js'
 import { decodeOk, fixture, recordedArb, right, roundTrip } from './support.js'
 import { hv } from '../support/placed.js'
 
@@ -18,7 +18,7 @@ const planned = () => {
   const doc = fixture('qemu-devplan-v1.spec.json') as { target: unknown; instance: unknown; render: { qmpSocket: string; accel: 'kvm' } }
   const instance = right(decodeInstance(doc.instance))
   const tree = right(planDevices(instance, right(decodeTarget(doc.target))))
-  return { instance, tree, argv: renderArgv(tree, doc.render) }
+  return { instance, tree, render: doc.render, argv: renderArgv(tree, doc.render) }
 }
 
 test('the stamped fixture rebuilds into the argv it was started with, byte for byte', () => {
@@ -28,14 +28,19 @@ test('the stamped fixture rebuilds into the argv it was started with, byte for b
 })
 
 test('a runtime recorded now rebuilds into the argv its spec renders now, byte for byte', () => {
-  const { instance, tree, argv } = planned()
-  assert.equal(right(runtimeArgv(right(toRuntime(instance, tree, argv)))), argv)
+  const { instance, tree, render, argv } = planned()
+  assert.equal(right(runtimeArgv(right(toRuntime(instance, tree, render)))), argv)
 })
 
 test('toRuntime: kvm_cmd is the argv without the disk and NIC options, which are in the records', () => {
-  const { instance, tree, argv } = planned()
-  const rt = right(toRuntime(instance, tree, argv, { writer: 'orchestrator/2.1' }))
-  assert.equal(rt.stamp, { format: 1, writer: 'orchestrator/2.1', qemu: '7.2.0' })
+  const { instance, tree, render } = planned()
+  const rt = right(toRuntime(instance, tree, render, { writer: 'orchestrator/2.1' }))
+  assert.equal({ format: rt.stamp?.format, writer: rt.stamp?.writer, qemu: rt.stamp?.qemu }, { format: 2, writer: 'orchestrator/2.1', qemu: '7.2.0' })
+  // The stamp's layout gives the sections of kvm_cmd; its devices are the tree's, typed.
+  const s = renderSections(tree, render)
+  assert.equal(rt.stamp?.layout, { head: s.head.length, controllers: s.controllers.length, devices: s.devices.length })
+  assert.equal(rt.stamp?.devices?.map((d) => d.device), [...tree.controllers, ...tree.cdroms, ...tree.floppies, ...tree.machineDevices])
+  assert.equal(rt.cmd, [...s.head, ...s.controllers, ...s.devices, ...s.tail])
   assert.not.ok(rt.cmd.some((w) => String(w).includes('disk-') || String(w).includes('nic-')), 'no disk or NIC option left in kvm_cmd')
   assert.ok(rt.cmd.some((w) => String(w).includes('cdrom1')) && rt.cmd.some((w) => String(w).includes('"id":"scsi"')), 'CD-ROM and controller stay in kvm_cmd')
   const [root, data] = rt.disks
@@ -52,11 +57,22 @@ test('toRuntime: kvm_cmd is the argv without the disk and NIC options, which are
   assert.equal(rt.hvparams, { ...instance.hvparams })
 })
 
-test('toRuntime refuses an argv not rendered from the tree, and a tree of another instance', () => {
-  const { instance, tree, argv } = planned()
-  assert.ok(E.isLeft(toRuntime(instance, tree, argv.filter((w) => !w.includes('"scsi-id":1')))))
-  assert.ok(E.isLeft(toRuntime(instance, tree, argv.slice(0, 10))))
-  assert.ok(E.isLeft(toRuntime({ ...instance, disks: instance.disks.slice(1) }, tree, argv)))
+test('toRuntime refuses a tree of another instance', () => {
+  const { instance, tree, render } = planned()
+  assert.ok(E.isLeft(toRuntime({ ...instance, disks: instance.disks.slice(1) }, tree, render)))
+  assert.ok(E.isLeft(toRuntime({ ...instance, nics: [] }, tree, render)))
+})
+
+test('a stamp whose typed devices are not the words of kvm_cmd is refused, naming stamp.devices', () => {
+  const { instance, tree, render } = planned()
+  const json = encodeRuntime(right(toRuntime(instance, tree, render)))
+  const stamp = json[4] as Record<string, unknown>
+  const devices = stamp['devices'] as Array<{ device: Record<string, unknown> }>
+  const edited = devices.map((d) => (d.device['id'] === 'cdrom1' ? { ...d, device: { ...d.device, driver: 'scsi-hd' } } : d))
+  const r = decodeRuntime([...json.slice(0, 4), { ...stamp, devices: edited }])
+  assert.ok(E.isLeft(r) && r.left._tag === 'InvalidInput' && r.left.errors[0]?.path === 'stamp.devices', JSON.stringify(r))
+  const moved = decodeRuntime([...json.slice(0, 4), { ...stamp, layout: { ...(stamp['layout'] as object), head: 3 } }])
+  assert.ok(E.isLeft(moved) && moved.left._tag === 'InvalidInput' && moved.left.errors[0]?.path === 'stamp.devices', JSON.stringify(moved))
 })
 
 test('property: runtimeArgv(toRuntime(plan)) === renderArgv(plan), byte for byte, also after writing and reading the file', () => {

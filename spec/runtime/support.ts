@@ -154,8 +154,9 @@ export const recordedArb: fc.Arbitrary<Recorded | undefined> = fc
     if (E.isLeft(inst)) return undefined
     const tree = planDevices(inst.right, { qemu: version(r.qemu) })
     if (E.isLeft(tree)) return undefined
-    const argv = renderArgv(tree.right, { qmpSocket: '/run/vm1.qmp', accel: r.accel })
-    const runtime = toRuntime(inst.right, tree.right, argv)
+    const render = { qmpSocket: '/run/vm1.qmp', accel: r.accel }
+    const argv = renderArgv(tree.right, render)
+    const runtime = toRuntime(inst.right, tree.right, render)
     if (E.isLeft(runtime)) return fail(`toRuntime refused a plan: ${formatError(runtime.left)}`)
     return { instance: inst.right, tree: tree.right, argv, runtime: runtime.right }
   })

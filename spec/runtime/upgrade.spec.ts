@@ -91,7 +91,7 @@ test('a stamp from a newer format is refused, naming the writer', () => {
   assert.ok(E.isLeft(r) && r.left._tag === 'Unsupported')
   if (E.isLeft(r) && r.left._tag === 'Unsupported') {
     assert.match(r.left.reason, 'qemu-devplan/0.9.0')
-    assert.match(r.left.reason, 'format 2')
+    assert.match(r.left.reason, 'format 3')
   }
 })
 

@@ -1,6 +1,6 @@
 /** Test helpers for Either results. */
 import * as E from 'fp-ts/lib/Either.js'
-import { formatError, type DevplanError } from '../../lib/index.js'
+import { formatError, makeRuntime, type DevplanError, type Runtime } from '../../lib/index.js'
 
 const isDevplanError = (u: unknown): u is DevplanError => typeof u === 'object' && u !== null && '_tag' in u
 
@@ -9,3 +9,6 @@ export const right = <A>(e: E.Either<unknown, A>, what = 'expected Right'): A =>
   if (E.isLeft(e)) throw new Error(`${what}: ${isDevplanError(e.left) ? formatError(e.left) : JSON.stringify(e.left)}`)
   return e.right
 }
+
+/** A runtime built in memory, its hvparams decoded as a file's would be. */
+export const runtimeOf = (parts: Omit<Runtime, 'params'>): Runtime => makeRuntime(parts)
