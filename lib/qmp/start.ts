@@ -116,8 +116,9 @@ const lastValue = (cmd: ReadonlyArray<CmdWord>, opt: string, key: string, implie
 
 /** `-m`'s size as QEMU reads it: MiB when it ends in a digit, else by its suffix. */
 const cmdMemory = (cmd: ReadonlyArray<CmdWord>): E.Either<DevplanError, number> => {
-  const m = lastValue(cmd, '-m', 'size', 'size')
-  if (m === undefined) return E.left(fieldError('cmd', '-m', 'has no -m <MiB>: the start plan needs the memory the instance was started with'))
+  const last = cmd.lastIndexOf('-m')
+  if (last < 0 || last + 1 >= cmd.length) return E.left(fieldError('cmd', '-m', 'has no -m <MiB>: the start plan needs the memory the instance was started with'))
+  const m = lastValue(cmd, '-m', 'size', 'size') ?? { at: last + 1, value: '' }
   const r = /^(\d+)([mgt]?)$/i.exec(m.value)
   const mib = r === null ? NaN : Number(r[1]) * (MIB_PER[(r[2] ?? '').toLowerCase()] ?? NaN)
   return Number.isSafeInteger(mib) && mib > 0
