@@ -78,8 +78,8 @@ const LABEL: Readonly<Record<DisplayProtocol, string>> = { vnc: 'VNC', spice: 'S
 const isProtocol = (k: string): k is DisplayProtocol => PROTOCOLS.some((p) => p === k)
 
 /**
- * The displays that wait for a password: those started with one (VNC's `password=on`). The one
- * rule of the start plan; a display added to `MachineOptions` with a `password` flag joins it.
+ * The displays that wait for a password: VNC started with `password=on`, SPICE without
+ * `disable-ticketing=on`. The one rule of the start plan, over `MachineOptions`' `password` flags.
  *
  * @since 0.2.0
  * @category start
@@ -103,7 +103,7 @@ export const startFacts = (tree: DeviceTree): StartFacts => ({
 const MIB_PER: Readonly<Record<string, number>> = { '': 1, m: 1, g: 1024, t: 1024 * 1024 }
 
 /** The last value of option `opt`: QEMU merges repeated `-m` and `-vnc`, the last value winning. */
-const lastValue = (cmd: ReadonlyArray<CmdWord>, opt: string, key: string, implied: string): { readonly at: number; readonly value: string } | undefined => {
+const lastValue = (cmd: ReadonlyArray<CmdWord>, opt: string, key: string, implied: string | undefined): { readonly at: number; readonly value: string } | undefined => {
   let found: { readonly at: number; readonly value: string } | undefined
   cmd.forEach((w, i) => {
     const v = cmd[i + 1]
@@ -128,21 +128,32 @@ const cmdMemory = (cmd: ReadonlyArray<CmdWord>): E.Either<DevplanError, number> 
 
 const QEMU_TRUE = new Set(['on', 'yes', 'true', 'y'])
 
+/** Is boolean `key` of option `opt` on? `-spice` has no implied key: a bare first word is a flag. */
+const flag = (cmd: ReadonlyArray<CmdWord>, opt: string, key: string, implied: string | undefined): boolean => {
+  const v = lastValue(cmd, opt, key, implied)
+  return v !== undefined && QEMU_TRUE.has(v.value)
+}
+
+const present = (cmd: ReadonlyArray<CmdWord>, opt: string): boolean => cmd.some((w, i) => w === opt && i + 1 < cmd.length)
+
 /**
  * The start facts of a runtime, from its command line: the last `-m`, the `password` flag of
- * `-vnc` (not the hvparams: a runtime Ganeti wrote for a VNC unix socket has a password file
- * but no `password=on`, and QEMU then refuses `set_password`), and a `virtio-balloon` device.
+ * `-vnc` and the `disable-ticketing` flag of `-spice` (not the hvparams: a runtime Ganeti wrote
+ * for a VNC unix socket has a password file but no `password=on`, and QEMU then refuses
+ * `set_password`), and a `virtio-balloon` device.
  *
  * @since 0.2.0
  * @category start
  */
 export const runtimeStartFacts = (rt: Runtime): E.Either<DevplanError, StartFacts> =>
   E.map((memory: number): StartFacts => {
-    const hasVnc = rt.cmd.some((w, i) => w === '-vnc' && i + 1 < rt.cmd.length)
-    const password = lastValue(rt.cmd, '-vnc', 'password', 'vnc')
+    const cmd = rt.cmd
     return {
       memory,
-      passwords: passwordProtocols({ vnc: hasVnc ? { password: password !== undefined && QEMU_TRUE.has(password.value) } : undefined }),
+      passwords: passwordProtocols({
+        vnc: present(cmd, '-vnc') ? { password: flag(cmd, '-vnc', 'password', 'vnc') } : undefined,
+        spice: present(cmd, '-spice') ? { password: !flag(cmd, '-spice', 'disable-ticketing', undefined) } : undefined
+      }),
       balloon: cmdDevices(rt.cmd).some((d) => isBalloon(d.driver))
     }
   })(cmdMemory(rt.cmd))

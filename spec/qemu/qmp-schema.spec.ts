@@ -9,8 +9,8 @@
  * (each hot-pluggable disk_type, disk_cache, disk_aio, SCSI controller, disk source and NIC
  * backend) — including removals of records Ganeti wrote (no recorded nodes or netdev) — and of
  * the CD-ROM medium changes planChangeMedium produces (change, eject, insert into an empty drive),
- * and of the start plans planStart produces (VNC password or not, balloon or not, from a tree and
- * from a runtime).
+ * and of the start plans planStart produces (VNC password or not, SPICE password, balloon or not,
+ * from a tree and from a runtime).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -322,23 +322,29 @@ const mediaPlans = (): ReadonlyArray<Emitted> => {
 }
 
 /**
- * Start plans: with and without the VNC password, with and without ballooning, from the tree and
- * from the runtime recorded for it.
+ * Start plans: with and without the VNC password, with the SPICE password, with and without
+ * ballooning, from the tree and from the runtime recorded for it.
  */
-const startPlans = (): ReadonlyArray<Emitted> =>
-  [false, true].flatMap((withPassword) => {
-    const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), vnc_bind_address: '/run/vnc', ...(withPassword ? { vnc_password_file: '/etc/vnc.pw' } : {}) }
-    const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 256, hvparams: hv }))
+const startPlans = (): ReadonlyArray<Emitted> => {
+  const displays: ReadonlyArray<readonly [Readonly<Record<string, string>>, 'vnc' | 'spice' | undefined]> = [
+    [{ vnc_bind_address: '/run/vnc' }, undefined],
+    [{ vnc_bind_address: '/run/vnc', vnc_password_file: '/etc/vnc.pw' }, 'vnc'],
+    [{ spice_bind: '127.0.0.1', spice_password_file: '/etc/spice.pw' }, 'spice']
+  ]
+  return displays.flatMap(([display, protocol]) => {
+    const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), ...display }
+    const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 256, network_port: 5901, hvparams: hv }))
     const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
     const rt = right('toRuntime', toRuntime(inst, tree, renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' })))
     const facts = [['tree', startFacts(tree)], ['runtime', right('runtimeStartFacts', runtimeStartFacts(rt))]] as const
     return facts.flatMap(([from, f]) =>
       [192, 256].flatMap((startupMemory) => {
-        const plan = right(`planStart from the ${from}`, planStart(f, { startupMemory, ...(withPassword ? { passwords: { vnc: secret('not-a-secret') } } : {}) }))
+        const plan = right(`planStart from the ${from}`, planStart(f, { startupMemory, ...(protocol === undefined ? {} : { passwords: { [protocol]: secret('not-a-secret') } }) }))
         return planCommands(plan, `start from the ${from} (${plan.title})`)
       })
     )
   })
+}
 
 const dedupe = (list: ReadonlyArray<Emitted>): ReadonlyArray<Emitted> => {
   const seen = new Map<string, Emitted>()

@@ -48,6 +48,8 @@ const plannedInstance = (hvparams: Record<string, unknown>, memory = 256) => {
 
 const VNC_PW = { vnc_bind_address: '/run/vnc', vnc_password_file: '/etc/ganeti/vnc.pw' }
 const VNC = { vnc_bind_address: '0.0.0.0' }
+const SPICE_PW = { spice_bind: '127.0.0.1', spice_password_file: '/etc/ganeti/spice.pw' }
+const SPICE = { spice_bind: '127.0.0.1' }
 
 const left = <A>(e: E.Either<DevplanError, A>): DevplanError => {
   if (E.isRight(e)) throw new Error(`expected Left, got ${JSON.stringify(e.right)}`)
@@ -82,8 +84,23 @@ test('VNC with a password at full memory: set_password, cont', () => {
   ])
 })
 
+test('SPICE with a password (no disable-ticketing=on): set_password spice, then cont', () => {
+  const { tree, rt } = plannedInstance(SPICE_PW)
+  assert.not.ok(rt.cmd.some((w) => String(w).includes('disable-ticketing')), 'ticketing on')
+  const plan = right(planStart(startFacts(tree), { startupMemory: 256, passwords: { spice: secret(PASSWORD) } }))
+  assert.equal(commands(plan), [
+    { do: { execute: 'set_password', arguments: { protocol: 'spice', password: PASSWORD } }, undo: undefined },
+    { do: { execute: 'cont' }, undo: undefined }
+  ])
+  assert.is(plan.title, 'start: set the SPICE password, resume the guest (cont)')
+  assert.equal(fields(left(planStart(startFacts(tree), { startupMemory: 256, passwords: { vnc: secret(PASSWORD) } }))), [
+    'passwords.vnc: is given, but QEMU was not started to wait for a VNC password: set_password would fail',
+    'passwords.spice: is needed: QEMU was started to wait for a SPICE password, and nobody can connect until it is set'
+  ])
+})
+
 test('no password, below -m: balloon, cont; no display at all, full memory: cont alone', () => {
-  for (const hv of [VNC, { vnc_bind_address: '/run/vnc' }, {}]) {
+  for (const hv of [VNC, { vnc_bind_address: '/run/vnc' }, SPICE, {}]) {
     const { tree } = plannedInstance(hv)
     assert.equal(commands(right(planStart(startFacts(tree), { startupMemory: 100 }))), [
       { do: { execute: 'balloon', arguments: { value: 100 * MiB } }, undo: { execute: 'balloon', arguments: { value: 256 * MiB } } },
@@ -94,13 +111,13 @@ test('no password, below -m: balloon, cont; no display at all, full memory: cont
 })
 
 test('a recorded runtime gives the facts its tree gives', () => {
-  for (const hv of [VNC_PW, VNC, { vnc_bind_address: '127.0.0.1', vnc_password_file: '/etc/pw' }, {}]) {
+  for (const hv of [VNC_PW, VNC, { vnc_bind_address: '127.0.0.1', vnc_password_file: '/etc/pw' }, SPICE_PW, SPICE, {}]) {
     for (const memory of [128, 4096]) {
       const { tree, rt } = plannedInstance(hv, memory)
       const fromTree = startFacts(tree)
       assert.equal(right(runtimeStartFacts(rt)), fromTree, JSON.stringify(hv))
       assert.equal(fromTree.memory, memory)
-      assert.equal(fromTree.passwords, 'vnc_password_file' in hv ? ['vnc'] : [])
+      assert.equal(fromTree.passwords, 'vnc_password_file' in hv ? ['vnc'] : 'spice_password_file' in hv ? ['spice'] : [])
       assert.is(fromTree.balloon, true, 'the planner always adds the balloon')
     }
   }
@@ -110,7 +127,7 @@ test('a recorded runtime gives the facts its tree gives', () => {
 const withCmd = (cmd: Runtime['cmd']): Runtime => ({ cmd, nics: [], hvparams: { vnc_bind_address: '/run/vnc', vnc_password_file: '/etc/pw' }, disks: [], stamp: undefined })
 const BALLOON: Runtime['cmd'] = ['-device', 'virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x4']
 
-test('runtime facts read -m and -vnc as QEMU does: numbers, suffixes, size=, short-form booleans, the last one winning', () => {
+test('runtime facts read -m, -vnc and -spice as QEMU does: numbers, suffixes, size=, short-form booleans, the last one winning', () => {
   const facts = (cmd: Runtime['cmd']): StartFacts => right(runtimeStartFacts(withCmd(['/usr/bin/kvm', ...cmd])))
   assert.equal(facts(['-m', 512, ...BALLOON]), { memory: 512, passwords: [], balloon: true })
   assert.equal(facts(['-m', '512']).memory, 512)
@@ -126,6 +143,12 @@ test('runtime facts read -m and -vnc as QEMU does: numbers, suffixes, size=, sho
   assert.equal(facts(['-m', '128', '-vnc', 'password']).passwords, [])
   // Ganeti drops the password on a unix socket although hvparams have the file: QEMU decides.
   assert.equal(facts(['-m', '128', '-vnc', 'unix:/run/vnc/vm1.vnc']).passwords, [])
+  assert.equal(facts(['-m', '128', '-spice', 'addr=127.0.0.1,port=5901']).passwords, ['spice'])
+  assert.equal(facts(['-m', '128', '-spice', 'addr=127.0.0.1,port=5901,disable-ticketing=on']).passwords, [])
+  // Ganeti's short form, and -spice's bare first word, which is a flag (it has no implied key).
+  assert.equal(facts(['-m', '128', '-spice', 'addr=127.0.0.1,port=5901,disable-ticketing']).passwords, [])
+  assert.equal(facts(['-m', '128', '-spice', 'disable-ticketing,port=5901']).passwords, [])
+  assert.equal(facts(['-m', '128', '-spice', 'port=5901,disable-ticketing=off']).passwords, ['spice'])
   assert.equal(facts(['-m', '128', '-device', 'virtio-balloon,id=b']).balloon, true)
   assert.equal(facts(['-m', '128', '-device', '{"driver":"virtio-balloon-pci","id":"balloon0"}']).balloon, true)
   assert.equal(facts(['-m', '128', '-device', 'virtio-balloonish']).balloon, false)
@@ -145,7 +168,7 @@ test('a password needed and not given, or given and not needed, is a field error
   assert.equal(fields(left(planStart(pw, { startupMemory: 256 }))), ['passwords.vnc: is needed: QEMU was started to wait for a VNC password, and nobody can connect until it is set'])
   assert.equal(fields(left(planStart(pw, { startupMemory: 256, passwords: {} }))), ['passwords.vnc: is needed: QEMU was started to wait for a VNC password, and nobody can connect until it is set'])
   assert.equal(fields(left(planStart(none, { startupMemory: 256, passwords: { vnc: secret(PASSWORD) } }))), ['passwords.vnc: is given, but QEMU was not started to wait for a VNC password: set_password would fail'])
-  // SPICE is no machine option yet: nothing waits for its password.
+  // This instance has no SPICE: nothing waits for its password.
   assert.equal(fields(left(planStart(pw, { startupMemory: 256, passwords: { vnc: secret(PASSWORD), spice: secret(PASSWORD) } }))), ['passwords.spice: is given, but QEMU was not started to wait for a SPICE password: set_password would fail'])
 })
 
