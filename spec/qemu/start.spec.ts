@@ -12,9 +12,13 @@
  * device asks the guest for), enabled here over QMP (`trace-event-set-state`) so that the argv
  * stays the library's; Debian's QEMUs write it to stderr.
  *
- * The failures QEMU decides: set_password on a VNC server without `password=on`, and cont on a
- * guest that needs a reset first.
+ * SPICE with a password file (ticketing on) gets `set_password {protocol: spice}` the same way;
+ * QEMU's answer is the observable there (a SPICE ticket handshake is out of reach here).
+ *
+ * The failures QEMU decides: set_password on a VNC server without `password=on` and on SPICE
+ * with `disable-ticketing=on`, and cont on a guest that needs a reset first.
  */
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -46,20 +50,48 @@ const NAME = 'start1.example.com'
 
 const isRec = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
 
-const planned = (dir: string, disk: string, password: boolean) => {
+/** The display of the instance under test, with or without a password file. */
+type Display = 'vnc' | 'vnc+password' | 'spice' | 'spice+password'
+
+const displayHvparams = (display: Display, dir: string): Readonly<Record<string, string>> => {
+  switch (display) {
+    case 'vnc':
+      return { vnc_bind_address: dir }
+    case 'vnc+password':
+      return { vnc_bind_address: dir, vnc_password_file: join(dir, 'vnc.pw') }
+    case 'spice':
+      return { spice_bind: '127.0.0.1' }
+    case 'spice+password':
+      return { spice_bind: '127.0.0.1', spice_password_file: join(dir, 'spice.pw') }
+  }
+}
+
+const planned = (dir: string, disk: string, display: Display, port: number) => {
   const inst = right(
     decodeInstance({
       name: NAME,
       uuid: '5c1d7e3a-9b2f-4a6e-8d0c-3f7a1b9e2d4c',
       memory: 256,
-      hvparams: { kvm_path: qemuPath(), vnc_bind_address: dir, ...(password ? { vnc_password_file: join(dir, 'vnc.pw') } : {}) },
+      network_port: port,
+      hvparams: { kvm_path: qemuPath(), ...displayHvparams(display, dir) },
       disks: [{ uuid: '6d2e8f4b-0c3a-4b7f-9e1d-4a8b2c0f3e5d', path: disk }]
     })
   )
   const tree = right(planDevices(inst, { qemu: qemuVersion }))
   const argv = renderArgv(tree, { qmpSocket: join(dir, `${NAME}.qmp`), accel: 'tcg' })
-  return { dir, disk, inst, tree, argv, vnc: join(dir, `${NAME}.vnc`) }
+  return { dir, disk, port, inst, tree, argv, vnc: join(dir, `${NAME}.vnc`) }
 }
+
+/** A TCP port nobody listens on right now, on 127.0.0.1 (SPICE listens on network_port). */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
+    })
+  })
 
 const status = async (vm: Vm): Promise<unknown> => {
   const s = await vm.qmp.executeOk('query-status')
@@ -87,11 +119,11 @@ const run = async (vm: Vm, plan: QmpPlan<undefined>): Promise<RunOutcome<undefin
   return r.right
 }
 
-const withStart = async (password: boolean, fn: (p: ReturnType<typeof planned>, vm: Vm) => Promise<void>, argvOf?: (p: ReturnType<typeof planned>) => ReadonlyArray<string>): Promise<void> => {
+const withStart = async (display: Display, fn: (p: ReturnType<typeof planned>, vm: Vm) => Promise<void>, argvOf?: (p: ReturnType<typeof planned>) => ReadonlyArray<string>): Promise<void> => {
   const tmp = await tempDir()
   try {
     const disk = await makeImage(tmp.path, 'root.raw', 'raw')
-    const p = planned(tmp.path, disk, password)
+    const p = planned(tmp.path, disk, display, display.startsWith('spice') ? await freePort() : 5900)
     await withQemu(argvOf?.(p) ?? p.argv, async (vm) => {
       await vm.qmp.executeOk('trace-event-set-state', { name: TRACE, enable: true })
       await fn(p, vm)
@@ -104,7 +136,7 @@ const withStart = async (password: boolean, fn: (p: ReturnType<typeof planned>, 
 const PAGE = 4096
 
 test('VNC password and 192 of 256 MiB: set_password, balloon, cont; QEMU runs, VNC takes the password, the balloon has its target', async () => {
-  await withStart(true, async ({ tree, vnc }, vm) => {
+  await withStart('vnc+password', async ({ tree, vnc }, vm) => {
     assert.is(await status(vm), 'prelaunch', 'started paused')
     const q = await vm.qmp.executeOk('query-vnc')
     assert.ok(isRec(q) && q['auth'] === 'vnc' && q['family'] === 'unix', `query-vnc: ${JSON.stringify(q)}`)
@@ -134,7 +166,7 @@ test('VNC password and 192 of 256 MiB: set_password, balloon, cont; QEMU runs, V
 })
 
 test('a restart from the recorded runtime: the same facts, and at full memory no balloon', async () => {
-  await withStart(true, async ({ inst, tree, argv, vnc }, vm) => {
+  await withStart('vnc+password', async ({ inst, tree, argv, vnc }, vm) => {
     const rt = right(toRuntime(inst, tree, argv))
     const facts = right(runtimeStartFacts(rt))
     assert.equal(facts, startFacts(tree))
@@ -147,9 +179,9 @@ test('a restart from the recorded runtime: the same facts, and at full memory no
 })
 
 test('set_password on a QEMU started without password=on: QEMU refuses it, the plan ends RolledBack at step 0, still paused', async () => {
-  await withStart(false, async ({ dir, disk, vnc }, vm) => {
+  await withStart('vnc', async ({ dir, disk, vnc }, vm) => {
     // The facts say "password"; this QEMU was started from the plan without one.
-    const facts = startFacts(planned(dir, disk, true).tree)
+    const facts = startFacts(planned(dir, disk, 'vnc+password', 5900).tree)
     const q = await vm.qmp.executeOk('query-vnc')
     assert.ok(isRec(q) && q['auth'] === 'none', `query-vnc: ${JSON.stringify(q)}`)
     const outcome = await run(vm, right(planStart(facts, { startupMemory: 192, passwords: { vnc: secret(PASSWORD) } })))
@@ -164,7 +196,7 @@ test('set_password on a QEMU started without password=on: QEMU refuses it, the p
 })
 
 test('a cont QEMU refuses (a guest that needs a reset): the balloon is undone, the password stays set, and the outcome lists it', async () => {
-  await withStart(true, async ({ tree, vnc }, vm) => {
+  await withStart('vnc+password', async ({ tree, vnc }, vm) => {
     // A guest that shut down and was kept paused (shutdown=pause): QEMU wants a reset before cont.
     await vm.qmp.executeOk('cont')
     await vm.qmp.executeOk('set-action', { reboot: 'shutdown', shutdown: 'pause' })
@@ -181,6 +213,33 @@ test('a cont QEMU refuses (a guest that needs a reset): the balloon is undone, t
     assert.equal(balloonTargets(vm), [[192 * MiB, (64 * MiB) / PAGE], [256 * MiB, 0]])
     assert.equal(await vncAuthenticate(vnc, PASSWORD), { _tag: 'accepted' })
     assert.is(await status(vm), 'shutdown')
+  })
+})
+
+test('SPICE with a password file (ticketing on): set_password spice, balloon, cont; QEMU runs', async () => {
+  await withStart('spice+password', async ({ tree, port }, vm) => {
+    const q = await vm.qmp.executeOk('query-spice')
+    assert.ok(isRec(q) && q['auth'] === 'spice' && q['port'] === port, `query-spice: ${JSON.stringify(q)}`)
+    const plan = right(planStart(startFacts(tree), { startupMemory: 192, passwords: { spice: secret(PASSWORD) } }))
+    const outcome = await run(vm, plan)
+    assert.is(outcome._tag, 'Done', JSON.stringify(outcome))
+    assert.equal(outcome.log.map((l) => [l.command?.execute, l.result]), [['set_password', 'ok'], ['balloon', 'ok'], ['cont', 'ok']])
+    assert.equal(outcome.log[0]?.command?.arguments, { protocol: 'spice', password: REDACTED })
+    assert.is(await status(vm), 'running')
+    assert.equal(balloonTargets(vm), [[192 * MiB, (64 * MiB) / PAGE]])
+  })
+})
+
+test('set_password spice on a SPICE started with disable-ticketing=on: QEMU refuses it, RolledBack at step 0', async () => {
+  await withStart('spice', async ({ dir, disk, port }, vm) => {
+    const q = await vm.qmp.executeOk('query-spice')
+    assert.ok(isRec(q) && q['auth'] === 'none', `query-spice: ${JSON.stringify(q)}`)
+    const facts = startFacts(planned(dir, disk, 'spice+password', port).tree)
+    const outcome = await run(vm, right(planStart(facts, { startupMemory: 256, passwords: { spice: secret(PASSWORD) } })))
+    assert.ok(outcome._tag === 'RolledBack' && outcome.failedStep === 0, JSON.stringify(outcome))
+    assert.equal(outcome.log.map((l) => [l.command?.execute, l.result]), [['set_password', 'failed']])
+    assert.is(await status(vm), 'prelaunch', 'cont was never sent')
+    if (outcome._tag === 'RolledBack') assert.equal(outcome.error, { _tag: 'QmpError', class: 'GenericError', desc: 'Could not set password' })
   })
 })
 
