@@ -12,7 +12,7 @@ const root = new URL('../', import.meta.url)
 const require = createRequire(import.meta.url)
 // A variable, so that typechecking (which runs before the build) does not look for dist/.
 const PKG: string = 'qemu-devplan'
-const API = ['decodeInstance', 'planDevices', 'renderArgv', 'planHotAdd', 'planHotRemove', 'runPlan', 'upgradeRuntime', 'downgradeRuntime', 'toRuntime', 'planChangeMedium', 'decodeRuntime', 'runtimeArgv']
+const API = ['decodeInstance', 'planDevices', 'renderArgv', 'planHotAdd', 'planHotRemove', 'runPlan', 'upgradeRuntime', 'downgradeRuntime', 'toRuntime', 'planChangeMedium', 'decodeRuntime', 'runtimeArgv', 'planStart', 'startFacts', 'runtimeStartFacts', 'secret', 'redactCommand']
 
 type Api = {
   readonly decodeInstance: (u: unknown) => { readonly _tag: string; readonly right?: unknown }

@@ -126,6 +126,44 @@ export const blockdevCloseTray = (id: string): QmpCommand => cmd('blockdev-close
 export const queryCommands = (): QmpCommand => cmd('query-commands')
 
 /**
+ * A display QEMU can protect with a password: QAPI's `DisplayProtocol`.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export type DisplayProtocol = 'vnc' | 'spice'
+
+/**
+ * `set_password`: the password of a display, which takes effect at once. QEMU refuses it for a
+ * VNC server started without `password=on` (`Could not set password`) and for SPICE when there
+ * is no SPICE server (`SPICE is not in use`, class DeviceNotActive); measured on 7.2 and 10.0.
+ * The password is in the command as QEMU must receive it: log commands through `redactCommand`.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const setPassword = (protocol: DisplayProtocol, password: string): QmpCommand => cmd('set_password', { protocol, password })
+/**
+ * `balloon`: the memory the guest should be left with, in bytes. QEMU only sets the balloon's
+ * target; the guest's driver gives the memory back, and `query-balloon` reports `actual` as the
+ * guest has it (without a guest it stays the full size). A target above `-m` is clamped to it,
+ * 0 is refused.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const balloon = (bytes: number): QmpCommand => cmd('balloon', { value: bytes })
+/**
+ * `cont`: resumes a paused guest (one started with `-S`). QEMU answers success to a guest that is
+ * running already, and refuses one that needs a reset first (`Resetting the Virtual Machine is
+ * required`).
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const cont = (): QmpCommand => cmd('cont')
+
+/**
  * One function of a device on a PCI bus (`query-pci`), the fields the library reads.
  *
  * @since 0.1.0

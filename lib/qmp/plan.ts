@@ -81,18 +81,23 @@ export interface UnplugStep {
 export type PlanStep = CommandStep | UnplugStep
 
 /**
- * A hotplug or medium change as data: nothing is sent until the caller hands it to `runPlan`,
- * so it can be inspected or logged first. `after` is the runtime to keep once every step succeeded.
+ * A hotplug, medium change or start as data: nothing is sent until the caller hands it to
+ * `runPlan`, so it can be inspected first. `after` is the record to keep once every step
+ * succeeded: the runtime for a hotplug or medium change (`R`, since 0.2.0, defaults to it); a
+ * start changes no record, and its plan is a `QmpPlan<undefined>`.
+ *
+ * A plan holds its commands as QEMU must receive them, a start's password included: log the
+ * runner's `LogEntry`s, or each command through `redactCommand`, rather than the plan.
  *
  * @since 0.1.0
  */
-export interface QmpPlan {
+export interface QmpPlan<R = Runtime> {
   /** `hot-add disk-…`, `hot-remove nic-…`: for logs. */
   readonly title: string
   readonly steps: ReadonlyArray<PlanStep>
-  readonly before: Runtime
-  /** The runtime once every step succeeded. */
-  readonly after: Runtime
+  readonly before: R
+  /** The record once every step succeeded. */
+  readonly after: R
   /** What the running QEMU deprecates and the plan still uses; empty when nothing. */
   readonly warnings: ReadonlyArray<PlanWarning>
 }

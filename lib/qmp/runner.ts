@@ -17,6 +17,7 @@ import type { Runtime } from '../runtime/types.js'
 import { unplugEventFor } from './commands.js'
 import type { Executor, QmpCommand, QmpReply } from './executor.js'
 import { isAlreadyDone, type PlanStep, type QmpPlan, type Undo } from './plan.js'
+import { redactCommand } from './secret.js'
 
 /**
  * Why a step failed.
@@ -29,7 +30,8 @@ export type StepError =
   | { readonly _tag: 'GuestRefused'; readonly id: string }
 
 /**
- * One exchange with QEMU, for the caller's log.
+ * One exchange with QEMU, for the caller's log. Safe to print: `command` is what was sent with
+ * its secret arguments redacted (`set_password`'s `password`, since 0.2.0).
  *
  * @since 0.1.0
  */
@@ -49,28 +51,29 @@ export interface LogEntry {
 export interface Leftover {
   readonly step: number
   readonly description: string
-  /** The undo that failed, or `undefined` for a step that has none. */
+  /** The undo that failed (redacted as in {@link LogEntry}), or `undefined` for a step that has none. */
   readonly undo: QmpCommand | undefined
   readonly error: StepError | undefined
 }
 
 /**
- * How a plan ended, always with the runtime the caller must keep: the plan's `after` only when
- * `Done`, else the runtime before the plan, which QEMU still matches (but for any `leftovers`).
+ * How a plan ended, always with the record the caller must keep (`R`, since 0.2.0: the runtime,
+ * or `undefined` for a start): the plan's `after` only when `Done`, else its `before`, which
+ * QEMU still matches (but for any `leftovers`).
  *
  * @since 0.1.0
  */
-export type RunOutcome =
-  | { readonly _tag: 'Done'; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
-  | { readonly _tag: 'Pending'; readonly deviceId: string; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
-  | { readonly _tag: 'RolledBack'; readonly failedStep: number; readonly error: StepError; readonly runtime: Runtime; readonly log: ReadonlyArray<LogEntry> }
+export type RunOutcome<R = Runtime> =
+  | { readonly _tag: 'Done'; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
+  | { readonly _tag: 'Pending'; readonly deviceId: string; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
+  | { readonly _tag: 'RolledBack'; readonly failedStep: number; readonly error: StepError; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
   | {
       readonly _tag: 'RollbackIncomplete'
       readonly failedStep: number
       readonly error: StepError
       readonly leftovers: ReadonlyArray<Leftover>
-      /** The runtime before the plan: QEMU differs from it by exactly the leftovers. */
-      readonly runtime: Runtime
+      /** The record before the plan: QEMU differs from it by exactly the leftovers. */
+      readonly runtime: R
       readonly log: ReadonlyArray<LogEntry>
     }
 
@@ -132,15 +135,16 @@ type Forward = { readonly _tag: 'ok' } | { readonly _tag: 'pending' } | { readon
 const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> => {
   if (s._tag === 'command') {
     const r = await send(x, s.command, s.alreadyDone, s.fd)
-    log.push({ step: i, phase: 'do', command: s.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
+    log.push({ step: i, phase: 'do', command: redactCommand(s.command), result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
     return r._tag === 'failed' ? r : { _tag: 'ok' }
   }
   const command = s.command
+  const shown = redactCommand(command)
   const match = unplugEventFor(s.id)
   const r = await sendChecked(x, command)
   if (E.isLeft(r)) {
     const error: StepError = { _tag: 'TransportError', message: r.left.message }
-    log.push({ step: i, phase: 'do', command, result: 'failed', error })
+    log.push({ step: i, phase: 'do', command: shown, result: 'failed', error })
     // The device_del may have reached QEMU: let a deletion in progress finish before the
     // rollback re-creates the device, or the new one would find its node still held.
     const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
@@ -150,15 +154,15 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
   const err = toStepError(r.right)
   if (err !== undefined && err._tag === 'QmpError') {
     if (isAlreadyDone(s.alreadyDone)(err)) {
-      log.push({ step: i, phase: 'do', command, result: 'already-done' })
+      log.push({ step: i, phase: 'do', command: shown, result: 'already-done' })
       return { _tag: 'ok' }
     }
     if (!isAlreadyDone(s.stillPending)(err)) {
-      log.push({ step: i, phase: 'do', command, result: 'failed', error: err })
+      log.push({ step: i, phase: 'do', command: shown, result: 'failed', error: err })
       return { _tag: 'failed', error: err }
     }
   }
-  log.push({ step: i, phase: 'do', command, result: 'ok' })
+  log.push({ step: i, phase: 'do', command: shown, result: 'ok' })
   const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
   if (E.isLeft(ev)) {
     const error: StepError = { _tag: 'TransportError', message: ev.left.message }
@@ -178,19 +182,20 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
   return { _tag: 'ok' }
 }
 
-const rollback = async (x: Executor, plan: QmpPlan, completed: number, log: LogEntry[]): Promise<ReadonlyArray<Leftover>> => {
+const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: number, log: LogEntry[]): Promise<ReadonlyArray<Leftover>> => {
   const leftovers: Leftover[] = []
   for (let i = completed - 1; i >= 0; i--) {
-    const s = plan.steps[i]
+    const s = steps[i]
     if (s === undefined) continue
     if (s.undo === undefined) {
       leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })
       continue
     }
     const r = await send(x, s.undo.command, s.undo.alreadyDone)
-    log.push({ step: i, phase: 'undo', command: s.undo.command, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
+    const shown = redactCommand(s.undo.command)
+    log.push({ step: i, phase: 'undo', command: shown, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
     if (r._tag === 'failed') {
-      leftovers.push({ step: i, description: s.undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: s.undo.command, error: r.error })
+      leftovers.push({ step: i, description: s.undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error })
       continue
     }
     const awaited = s.undo.awaitDeleted
@@ -201,7 +206,7 @@ const rollback = async (x: Executor, plan: QmpPlan, completed: number, log: LogE
       log.push({ step: i, phase: 'wait', result: gone ? 'event' : E.isLeft(ev) ? 'failed' : 'timeout' })
       // Accepted is not done: without DEVICE_DELETED the device is still in QEMU (a PCI device
       // waits for its guest), and the caller must hear of it.
-      if (!gone) leftovers.push({ step: i, description: `${s.description}: its device_del is pending (no DEVICE_DELETED within ${awaited.timeoutMs} ms)`, undo: s.undo.command, error: E.isLeft(ev) ? { _tag: 'TransportError', message: ev.left.message } : undefined })
+      if (!gone) leftovers.push({ step: i, description: `${s.description}: its device_del is pending (no DEVICE_DELETED within ${awaited.timeoutMs} ms)`, undo: shown, error: E.isLeft(ev) ? { _tag: 'TransportError', message: ev.left.message } : undefined })
     }
   }
   return leftovers
@@ -214,7 +219,7 @@ const rollback = async (x: Executor, plan: QmpPlan, completed: number, log: LogE
  * @since 0.1.0
  */
 export const runPlan =
-  (plan: QmpPlan, executor: Executor): TE.TaskEither<never, RunOutcome> =>
+  <R = Runtime>(plan: QmpPlan<R>, executor: Executor): TE.TaskEither<never, RunOutcome<R>> =>
   async () => {
     const log: LogEntry[] = []
     for (let i = 0; i < plan.steps.length; i++) {
@@ -227,7 +232,7 @@ export const runPlan =
       if (r._tag === 'failed') {
         // A transport failure leaves open whether QEMU ran the command: undo it too (every undo
         // accepts "already so"). A QMP error means it did not take effect.
-        const leftovers = await rollback(executor, plan, r.error._tag === 'TransportError' ? i + 1 : i, log)
+        const leftovers = await rollback(executor, plan.steps, r.error._tag === 'TransportError' ? i + 1 : i, log)
         return E.right(
           leftovers.length === 0
             ? { _tag: 'RolledBack', failedStep: i, error: r.error, runtime: plan.before, log }

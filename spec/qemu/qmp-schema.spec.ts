@@ -8,7 +8,9 @@
  * every step and undo of the plans planHotAdd / planHotRemove produce over a matrix of runtimes
  * (each hot-pluggable disk_type, disk_cache, disk_aio, SCSI controller, disk source and NIC
  * backend) — including removals of records Ganeti wrote (no recorded nodes or netdev) — and of
- * the CD-ROM medium changes planChangeMedium produces (change, eject, insert into an empty drive).
+ * the CD-ROM medium changes planChangeMedium produces (change, eject, insert into an empty drive),
+ * and of the start plans planStart produces (VNC password or not, SPICE password, balloon or not,
+ * from a tree and from a runtime).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -21,7 +23,12 @@ import {
   planChangeMedium,
   planHotAdd,
   planHotRemove,
+  planStart,
   renderArgv,
+  runtimeStartFacts,
+  secret,
+  startFacts,
+  toRuntime,
   type BlockdevOptions,
   type DevplanError,
   lifecycle,
@@ -114,7 +121,10 @@ const constructorCalls: ConstructorCalls = {
   blockdevRemoveMedium: [['cdrom0']],
   blockdevInsertMedium: [['cdrom0', 'n-cd']],
   blockdevCloseTray: [['cdrom0']],
-  queryCommands: [[]]
+  queryCommands: [[]],
+  setPassword: [['vnc', 'not-a-secret'], ['spice', 'not-a-secret']],
+  balloon: [[192 * 1024 * 1024]],
+  cont: [[]]
 }
 
 const constructorCommands = (): ReadonlyArray<Emitted> =>
@@ -183,7 +193,7 @@ const chunks = <A>(xs: ReadonlyArray<A>, n: number): ReadonlyArray<ReadonlyArray
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
 
 /** The commands of a plan: every step, and every undo. */
-const planCommands = (plan: QmpPlan, origin: string): ReadonlyArray<Emitted> =>
+const planCommands = <R>(plan: QmpPlan<R>, origin: string): ReadonlyArray<Emitted> =>
   plan.steps.flatMap((s, i): ReadonlyArray<Emitted> => {
     const at = `${origin}: step ${i} (${s.description})`
     // The runner sends an unplug step as this device_del (lib/qmp/runner.ts).
@@ -312,6 +322,31 @@ const mediaPlans = (): ReadonlyArray<Emitted> => {
   )
 }
 
+/**
+ * Start plans: with and without the VNC password, with the SPICE password, with and without
+ * ballooning, from the tree and from the runtime recorded for it.
+ */
+const startPlans = (): ReadonlyArray<Emitted> => {
+  const displays: ReadonlyArray<readonly [Readonly<Record<string, string>>, 'vnc' | 'spice' | undefined]> = [
+    [{ vnc_bind_address: '/run/vnc' }, undefined],
+    [{ vnc_bind_address: '/run/vnc', vnc_password_file: '/etc/vnc.pw' }, 'vnc'],
+    [{ spice_bind: '127.0.0.1', spice_password_file: '/etc/spice.pw' }, 'spice']
+  ]
+  return displays.flatMap(([display, protocol]) => {
+    const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), ...display }
+    const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 256, network_port: 5901, hvparams: hv }))
+    const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
+    const rt = right('toRuntime', toRuntime(inst, tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }))
+    const facts = [['tree', startFacts(tree)], ['runtime', right('runtimeStartFacts', runtimeStartFacts(rt))]] as const
+    return facts.flatMap(([from, f]) =>
+      [192, 256].flatMap((startupMemory) => {
+        const plan = right(`planStart from the ${from}`, planStart(f, { startupMemory, ...(protocol === undefined ? {} : { passwords: { [protocol]: secret('not-a-secret') } }) }))
+        return planCommands(plan, `start from the ${from} (${plan.title})`)
+      })
+    )
+  })
+}
+
 const dedupe = (list: ReadonlyArray<Emitted>): ReadonlyArray<Emitted> => {
   const seen = new Map<string, Emitted>()
   for (const e of list) {
@@ -325,7 +360,7 @@ let plannedMemo: ReadonlyArray<Emitted> | undefined
 
 /** Every distinct command of every plan (with the first step that emits it). */
 const planned = (): ReadonlyArray<Emitted> => {
-  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans()])
+  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans(), ...startPlans()])
   return plannedMemo
 }
 
@@ -507,7 +542,7 @@ test('every constructor of lib/qmp/commands.ts emits a command the QEMU schema a
   assert.ok(failures === '', `${list.length} constructor calls checked; rejected by the schema:\n${failures}`)
 })
 
-test('every step and undo of hot-add, hot-remove and medium-change plans is accepted by the QEMU schema', async () => {
+test('every step and undo of hot-add, hot-remove, medium-change and start plans is accepted by the QEMU schema', async () => {
   const facts = await qemuFacts()
   const list = planned()
   const failures = report(facts, list)
@@ -534,7 +569,7 @@ test('every warning a plan carries is a deprecation this QEMU reports on one of 
   assert.is([...plans.values()].some((p) => p.warnings.some((w) => w._tag === 'Deprecated' && w.feature === 'gluster')), expectGluster, 'gluster hot-add plans warn exactly where this QEMU deprecates gluster')
 })
 
-test('the plans cover each disk frontend, block driver, cache/aio setting, NIC backend and tray command', () => {
+test('the plans cover each disk frontend, block driver, cache/aio setting, NIC backend, tray command and start step', () => {
   const cmds = planned().map((e) => e.command)
   const blockdevs = cmds.filter((c) => c.execute === 'blockdev-add').map(args)
   const netdevs = cmds.filter((c) => c.execute === 'netdev_add').map(args)
@@ -559,7 +594,7 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
   need('nbd over inet and unix', serverTypes('nbd').has('inet') && serverTypes('nbd').has('unix'))
   for (const key of ['fd', 'fds', 'vhostfd', 'vhostfds', 'ifname', 'queues']) need(`netdev_add tap with ${key}`, netdevs.some((n) => n['type'] === 'tap' && key in n))
   need('netdev_add user', netdevs.some((n) => n['type'] === 'user'))
-  for (const x of ['getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray']) {
+  for (const x of ['getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray', 'set_password', 'balloon', 'cont']) {
     need(x, cmds.some((c) => c.execute === x))
   }
   for (const d of ['http', 'https', 'host_cdrom']) need(`blockdev-add ${d} (CD-ROM medium)`, blockdevs.some((b) => b['driver'] === d))
