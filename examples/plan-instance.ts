@@ -35,10 +35,8 @@ const placementOf = (d: Device): string => {
       return `${a.bus} unit ${a.unit}`
     case 'isa':
       return `${a.bus} iobase 0x${a.iobase.toString(16)} irq ${a.irq}`
-    case 'usb':
-      return `${a.bus} port ${a.port}`
-    case 'virtio-serial':
-      return `${a.bus} nr ${a.nr}`
+    case 'port':
+      return `${a.bus} ${a.kind} port ${a.port}`
   }
 }
 

@@ -6,11 +6,12 @@
  *
  * @since 0.2.0
  */
+import { PORT_BUSES, type PortBus } from '../devices/catalog.js'
 import type { JsonObject } from '../qemu-opts.js'
 
 /**
  * A place on a bus, by bus kind: a PCI slot and function, a SCSI target, an IDE or floppy unit,
- * ISA resources, a USB port, a virtio-serial port number.
+ * ISA resources, a numbered port on a bus a controller provides (USB, virtio-serial…).
  *
  * @since 0.2.0
  */
@@ -19,8 +20,7 @@ export type Address =
   | { readonly _tag: 'scsi'; readonly bus: string; readonly channel: number; readonly target: number; readonly lun: number }
   | { readonly _tag: 'unit'; readonly bus: string; readonly unit: number }
   | { readonly _tag: 'isa'; readonly bus: string; readonly iobase: number; readonly irq: number }
-  | { readonly _tag: 'usb'; readonly bus: string; readonly port: string }
-  | { readonly _tag: 'virtio-serial'; readonly bus: string; readonly nr: number }
+  | { readonly _tag: 'port'; readonly kind: PortBus; readonly bus: string; readonly port: number }
 
 /**
  * A device's identity and place: what the planner decides for each device before it has a
@@ -77,10 +77,10 @@ export const addressProperties = (a: Address): JsonObject => {
       return { bus: a.bus, unit: a.unit }
     case 'isa':
       return { bus: a.bus, iobase: a.iobase, irq: a.irq }
-    case 'usb':
-      return { bus: a.bus, port: a.port }
-    case 'virtio-serial':
-      return { bus: a.bus, nr: a.nr }
+    case 'port': {
+      const p = PORT_BUSES[a.kind]
+      return { bus: a.bus, [p.property]: p.text ? String(a.port) : a.port }
+    }
   }
 }
 

@@ -8,11 +8,30 @@
  */
 
 /**
- * The kinds of bus a device sits on; each has its own {@link Address} form.
+ * The buses controllers provide whose places are numbered ports, and the property that numbers
+ * them (a string for USB, whose ports may be paths such as `1.2`).
  *
  * @since 0.2.0
  */
-export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | 'usb' | 'virtio-serial'
+export const PORT_BUSES = {
+  usb: { property: 'port', text: true },
+  'virtio-serial': { property: 'nr', text: false }
+} as const satisfies Readonly<Record<string, { readonly property: string; readonly text: boolean }>>
+
+/**
+ * A bus kind of {@link PORT_BUSES}.
+ *
+ * @since 0.2.0
+ */
+export type PortBus = keyof typeof PORT_BUSES
+
+/**
+ * The kinds of bus a device sits on: the machine's own (PCI, IDE, ISA, floppy), the SCSI
+ * controller's, and the port buses.
+ *
+ * @since 0.2.0
+ */
+export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | PortBus
 
 /**
  * What a driver is to the library: a disk frontend, a CD-ROM, the floppy drive, a NIC, a SCSI

@@ -95,7 +95,7 @@ const serialPort = (id: string, nr: number, chardev: string, name: string): Mach
   kind: 'machine',
   driver: 'virtserialport',
   id,
-  address: { _tag: 'virtio-serial', bus: 'vserial0.0', nr },
+  address: { _tag: 'port', kind: 'virtio-serial', bus: 'vserial0.0', port: nr },
   properties: { chardev, name }
 })
 
@@ -134,7 +134,7 @@ export const machineDevices = (h: Hvparams, machine: MachineDescription): Step =
       : [
           fixed([
             { kind: 'machine', driver: usb.driver, id: usb.id, address: pciAddress(machine.root.bus, usb.slot, usb.function), properties: {} },
-            { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'usb', bus: 'usb.0', port: '1' }, properties: {} }
+            { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'port', kind: 'usb', bus: 'usb.0', port: 1 }, properties: {} }
           ])
         ]),
     ...(ports.length === 0 ? [] : [onPci('virtioSerial', 'virtio-serial-pci', 'vserial0'), fixed(ports)])

@@ -12,6 +12,7 @@ import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import * as t from 'io-ts'
 import { deviceArgs } from '../argv.js'
 import type { Address } from '../bus/address.js'
+import { PORT_BUSES } from '../devices/catalog.js'
 import type { BlockDevice, MachineDevice, ScsiController } from '../devices.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
@@ -32,8 +33,7 @@ export const AddressCodec: t.Type<Address, Address, unknown> = t.union([
   t.strict({ _tag: t.literal('scsi'), ...place, channel: t.number, target: t.number, lun: t.number }),
   t.strict({ _tag: t.literal('unit'), ...place, unit: t.number }),
   t.strict({ _tag: t.literal('isa'), ...place, iobase: t.number, irq: t.number }),
-  t.strict({ _tag: t.literal('usb'), ...place, port: t.string }),
-  t.strict({ _tag: t.literal('virtio-serial'), ...place, nr: t.number })
+  t.strict({ _tag: t.literal('port'), kind: t.keyof(PORT_BUSES), ...place, port: t.number })
 ])
 
 const Head = t.strict({ driver: t.string, id: t.string, address: AddressCodec })

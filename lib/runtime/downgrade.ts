@@ -67,7 +67,7 @@ export interface Downgraded {
 
 type Recorded = { readonly kind: IdKind; readonly uuid: string; readonly placed: Placed }
 
-const PLACEMENT_NAME = { pci: 'PCI', scsi: 'SCSI', unit: 'IDE/floppy unit', isa: 'ISA', usb: 'USB', 'virtio-serial': 'virtio-serial' } as const
+const PLACEMENT_NAME = { pci: 'PCI', scsi: 'SCSI', unit: 'IDE/floppy unit', isa: 'ISA', port: 'port' } as const
 
 /** What a pre-hvinfo reader loses of a placed device; `pci` is the slot it keeps, if any. */
 const preHvinfoLoss = (d: Recorded, hvparams: JsonObject): { readonly pci: number | undefined; readonly reasons: ReadonlyArray<string> } => {
