@@ -8,15 +8,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { allocateRoleSlot } from '../bus/pci.js'
-import { traverseSteps, type BusStep } from '../bus/state.js'
 import type { MachineDevice } from '../devices.js'
 import type { Driver } from '../devices/catalog.js'
 import { pciAddress } from '../bus/address.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Hvparams, VgaType } from '../hvparams.js'
 import type { Instance } from '../instance.js'
-import type { MachineDescription, MachineRole } from './description.js'
+import type { MachineDescription } from './description.js'
+import { fixed, none, onRoleSlot, sequence, type MachineBuilder, type MachineStep } from './step.js'
 import { ipFamily } from '../ip.js'
 import { QGA_CHARDEV, VDAGENT_CHARDEV, type Confinement, type MachineOptions, type Spice, type Vnc } from './options.js'
 
@@ -81,16 +80,6 @@ const vgaDriver = (h: Hvparams): Driver | undefined =>
 const usbInput = (h: Hvparams): 'usb-tablet' | 'usb-mouse' | undefined =>
   h.usb_mouse === 'mouse' ? 'usb-mouse' : h.usb_mouse === 'tablet' || h.vnc_bind_address !== '' ? 'usb-tablet' : undefined
 
-type Step = BusStep<ReadonlyArray<MachineDevice>>
-
-const onPci =
-  (role: MachineRole, driver: Driver, id: string, properties: MachineDevice['properties'] = {}): Step =>
-  (s) =>
-    pipe(
-      allocateRoleSlot(role, id)(s.pci),
-      E.map(([slot, pci]) => [[{ kind: 'machine', driver, id, address: pciAddress(pci.bus, slot), properties }], { ...s, pci }] as const)
-    )
-
 const serialPort = (id: string, nr: number, chardev: string, name: string): MachineDevice => ({
   kind: 'machine',
   driver: 'virtserialport',
@@ -99,13 +88,42 @@ const serialPort = (id: string, nr: number, chardev: string, name: string): Mach
   properties: { chardev, name }
 })
 
-const fixed = (devices: ReadonlyArray<MachineDevice>): Step => (s) => E.right([devices, s] as const)
+const vga: MachineBuilder = (h) => {
+  const driver = vgaDriver(h)
+  return driver === undefined ? none : onRoleSlot('vga', driver, 'vga0')
+}
 
-const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
-  pipe(
-    traverseSteps(steps, (step) => step)(s0),
-    E.map(([groups, s]) => [groups.flat(), s] as const)
-  )
+// Ganeti always adds the balloon; the start plan inflates it to the startup memory.
+const balloon: MachineBuilder = () => onRoleSlot('balloon', 'virtio-balloon-pci', 'balloon0')
+
+const usbInputs: MachineBuilder = (h, machine) => {
+  const input = usbInput(h)
+  const usb = machine.usb
+  return input === undefined
+    ? none
+    : fixed([
+        { kind: 'machine', driver: usb.driver, id: usb.id, address: pciAddress(machine.root.bus, usb.slot, usb.function), properties: {} },
+        { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'port', kind: 'usb', bus: 'usb.0', port: 1 }, properties: {} }
+      ])
+}
+
+const agents: MachineBuilder = (h) => {
+  // Fixed port numbers (0 is QEMU's, kept for virtconsole): turning one agent on or off never
+  // renumbers the other.
+  const ports = [
+    ...(h.use_guest_agent ? [serialPort('qga0', 1, QGA_CHARDEV, 'org.qemu.guest_agent.0')] : []),
+    ...(vdagentOn(h) ? [serialPort('vdagent0', 2, VDAGENT_CHARDEV, 'com.redhat.spice.0')] : [])
+  ]
+  return ports.length === 0 ? none : sequence([onRoleSlot('virtioSerial', 'virtio-serial-pci', 'vserial0'), fixed(ports)])
+}
+
+/**
+ * The builders of the machine's devices, in command-line order. A new kind of device is one
+ * builder here (and its drivers in the catalog).
+ *
+ * @since 0.2.0
+ */
+export const MACHINE_BUILDERS: ReadonlyArray<MachineBuilder> = [vga, balloon, usbInputs, agents]
 
 /**
  * The devices of the machine, placed. The VGA, balloon and virtio-serial take their role's slot
@@ -115,31 +133,7 @@ const sequence = (steps: ReadonlyArray<Step>): Step => (s0) =>
  *
  * @since 0.2.0
  */
-export const machineDevices = (h: Hvparams, machine: MachineDescription): Step => {
-  const usb = machine.usb
-  const vga = vgaDriver(h)
-  const input = usbInput(h)
-  // Fixed port numbers (0 is QEMU's, kept for virtconsole): turning one agent on or off never
-  // renumbers the other.
-  const ports = [
-    ...(h.use_guest_agent ? [serialPort('qga0', 1, QGA_CHARDEV, 'org.qemu.guest_agent.0')] : []),
-    ...(vdagentOn(h) ? [serialPort('vdagent0', 2, VDAGENT_CHARDEV, 'com.redhat.spice.0')] : [])
-  ]
-  return sequence([
-    ...(vga === undefined ? [] : [onPci('vga', vga, 'vga0')]),
-    // Ganeti always adds the balloon; the start plan inflates it to the startup memory.
-    onPci('balloon', 'virtio-balloon-pci', 'balloon0'),
-    ...(input === undefined
-      ? []
-      : [
-          fixed([
-            { kind: 'machine', driver: usb.driver, id: usb.id, address: pciAddress(machine.root.bus, usb.slot, usb.function), properties: {} },
-            { kind: 'machine', driver: input, id: input === 'usb-tablet' ? 'tablet0' : 'mouse0', address: { _tag: 'port', kind: 'usb', bus: 'usb.0', port: 1 }, properties: {} }
-          ])
-        ]),
-    ...(ports.length === 0 ? [] : [onPci('virtioSerial', 'virtio-serial-pci', 'vserial0'), fixed(ports)])
-  ])
-}
+export const machineDevices = (h: Hvparams, machine: MachineDescription): MachineStep => sequence(MACHINE_BUILDERS.map((build) => build(h, machine)))
 
 const isIpv6 = (a: string): boolean => a.includes(':')
 
