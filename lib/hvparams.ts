@@ -140,10 +140,41 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
  */
 export const IGNORED_HVPARAMS = [
   'cpu_mask', 'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port',
-  'soundhw', 'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
+  'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
   // Newer than Ganeti 3.1:
   'virtio_disk_iothreads', 'boot_type'
 ] as const
+
+/**
+ * `soundhw` values: the PCI sound cards QEMU has, by their `-audio model=` names, each planned
+ * at pc's sound slot. QEMU's ISA cards (`sb16`, `gus`, `cs4231a`, `adlib`) and the PC speaker
+ * (`pcspk`) take no PCI slot and are refused by name.
+ *
+ * @since 0.2.0
+ */
+export const SOUND_MODELS = ['', 'hda', 'ac97', 'es1370'] as const
+
+/**
+ * A `soundhw` value.
+ *
+ * @since 0.2.0
+ */
+export type SoundModel = (typeof SOUND_MODELS)[number]
+
+const ISA_SOUND = ['sb16', 'gus', 'cs4231a', 'adlib', 'pcspk']
+
+const SoundhwCodec = new t.Type<SoundModel, SoundModel, unknown>(
+  'Soundhw',
+  (u): u is SoundModel => typeof u === 'string' && (SOUND_MODELS as readonly string[]).includes(u),
+  (u, c) => {
+    const found = SOUND_MODELS.find((m) => m === u)
+    if (found !== undefined) return t.success(found)
+    return typeof u === 'string' && ISA_SOUND.includes(u)
+      ? t.failure(u, c, `"${u}" is an ISA sound device, which takes no PCI slot and is not planned; use "hda", "ac97" or "es1370"`)
+      : t.failure(u, c, `${showValue(u)} is not one of ${SOUND_MODELS.map((m) => JSON.stringify(m)).join(', ')}`)
+  },
+  t.identity
+)
 
 /**
  * `vga` values: QEMU's `-vga` names, each planned as its `-device` at pc's VGA slot. `""` gives
@@ -260,6 +291,7 @@ const modelled = {
   serial_console: withDefault(Bool, true),
   serial_speed: withDefault(intIn(50, 4_000_000), 38400),
   vga: withDefault(oneOf('Vga', VGA_TYPES), ''),
+  soundhw: withDefault(SoundhwCodec, ''),
   usb_mouse: withDefault(oneOf('UsbMouse', ['', 'mouse', 'tablet'] as const), ''),
   use_guest_agent: withDefault(Bool, false),
   vnc_bind_address: withDefault(VncBind, ''),

@@ -15,7 +15,8 @@
  */
 export const PORT_BUSES = {
   usb: { property: 'port', text: true },
-  'virtio-serial': { property: 'nr', text: false }
+  'virtio-serial': { property: 'nr', text: false },
+  hda: { property: 'cad', text: false }
 } as const satisfies Readonly<Record<string, { readonly property: string; readonly text: boolean }>>
 
 /**
@@ -113,7 +114,11 @@ export const CATALOG = {
   'usb-tablet': machine('usb'),
   'usb-mouse': machine('usb'),
   'virtio-serial-pci': machine('pci', 'virtio-serial'),
-  virtserialport: machine('virtio-serial')
+  virtserialport: machine('virtio-serial'),
+  'intel-hda': machine('pci', 'hda'),
+  'hda-duplex': machine('hda'),
+  AC97: machine('pci'),
+  ES1370: machine('pci')
 } as const satisfies Readonly<Record<string, DriverInfo>>
 
 /**

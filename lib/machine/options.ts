@@ -6,6 +6,7 @@
  *
  * @since 0.2.0
  */
+import type { Audiodev } from './sound.js'
 
 /**
  * Where VNC listens: `-vnc <host>:<display>`, a unix socket, or `none` (a network port below
@@ -108,6 +109,8 @@ export interface MachineOptions {
   readonly guestAgent: { readonly socket: string } | undefined
   readonly vnc: Vnc | undefined
   readonly spice: Spice | undefined
+  /** The sound card's audio backend (`-audiodev`). */
+  readonly audio: Audiodev | undefined
   readonly confinement: Confinement
 }
 

@@ -16,6 +16,7 @@ import type { Hvparams, VgaType } from '../hvparams.js'
 import type { Instance } from '../instance.js'
 import type { MachineDescription } from './description.js'
 import { fixed, none, onRoleSlot, sequence, type MachineBuilder, type MachineStep } from './step.js'
+import { audiodevOf, sound } from './sound.js'
 import { ipFamily } from '../ip.js'
 import { QGA_CHARDEV, VDAGENT_CHARDEV, type Confinement, type MachineOptions, type Spice, type Vnc } from './options.js'
 
@@ -123,7 +124,7 @@ const agents: MachineBuilder = (h) => {
  *
  * @since 0.2.0
  */
-export const MACHINE_BUILDERS: ReadonlyArray<MachineBuilder> = [vga, balloon, usbInputs, agents]
+export const MACHINE_BUILDERS: ReadonlyArray<MachineBuilder> = [vga, balloon, usbInputs, agents, sound]
 
 /**
  * The devices of the machine, placed. The VGA, balloon and virtio-serial take their role's slot
@@ -229,6 +230,7 @@ export const machineOptions = (inst: Instance, host: HostFacts): E.Either<Devpla
         guestAgent: h.use_guest_agent ? { socket: `${inst.name}.qga` } : undefined,
         vnc: vncOf(inst),
         spice,
+        audio: audiodevOf(h),
         confinement
       }
     })

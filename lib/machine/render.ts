@@ -7,6 +7,7 @@
  */
 import { lifecycle } from '../qemu-changes.js'
 import { escapeValue, toKeyval, type JsonObject } from '../qemu-opts.js'
+import { audiodevArgs } from './sound.js'
 import type { QemuVersion } from '../qemu-version.js'
 import { QGA_CHARDEV, SERIAL_CHARDEV, VDAGENT_CHARDEV, VNC_TLS_ID, type MachineOptions, type Spice, type Vnc } from './options.js'
 
@@ -110,5 +111,6 @@ export const machineTailArgs = (m: MachineOptions, controlDir: string): Readonly
   ...(m.serial === undefined ? [] : [...socketChardev(SERIAL_CHARDEV, `${controlDir}/${m.serial.socket}`), '-serial', `chardev:${SERIAL_CHARDEV}`]),
   ...(m.guestAgent === undefined ? [] : socketChardev(QGA_CHARDEV, `${controlDir}/${m.guestAgent.socket}`)),
   ...(m.vnc === undefined ? [] : vncArgs(m.vnc)),
-  ...(m.spice === undefined ? [] : spiceArgs(m.spice))
+  ...(m.spice === undefined ? [] : spiceArgs(m.spice)),
+  ...audiodevArgs(m.audio)
 ]
