@@ -8,6 +8,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -592,3 +593,15 @@ const known = await qemuUnderTest()
  * @since 0.2.0
  */
 export const qemuVersion: QemuVersion = typeof known === 'string' ? { major: 7, minor: 2, micro: 0 } : known.version
+
+/** A TCP port nobody listens on right now, on `host`. */
+export const freePort = (host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, host, () => {
+      const addr = srv.address()
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error(`no port from ${JSON.stringify(addr)}`))))
+    })
+  })
+

@@ -1,6 +1,6 @@
 /**
  * The whole machine on a real QEMU: one instance with everything on (VNC with TLS and a password
- * on a unix socket, std VGA, tablet, serial console, guest agent, balloon, a CPU model and
+ * on a unix socket, std VGA, tablet, serial console, guest agent, balloon, HDA sound, a CPU model and
  * topology, localtime, no-reboot, ACPI off, keymap, and QEMU confined: run as nobody in a
  * chroot) must start with nothing on stderr, every device at its planned slot. Then what QEMU
  * reports is compared with the plan: query-pci, query-vnc and the VNC banner on the planned
@@ -59,6 +59,7 @@ const everything = (dir: string, disk: string): unknown => ({
     reboot_behavior: 'exit',
     acpi: false,
     keymap: 'en-us',
+    soundhw: 'hda',
     ...(root ? { security_model: 'user', security_domain: 'nobody', use_chroot: true } : {})
   },
   disks: [{ uuid: '4b7f1e2d-3c5e-4d9f-8a2b-6e8d4c3b2f1a', path: disk }]

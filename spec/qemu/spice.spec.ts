@@ -12,14 +12,14 @@
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { decodeInstance, formatError, planDevices, renderArgv, type DeviceTree, type Instance } from '../../lib/index.js'
-import { makeImage, pciSlots, peripheral, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, tryQemu, withQemu, type Vm } from './harness.js'
+import { freePort, makeImage, pciSlots, peripheral, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, tryQemu, withQemu, type Vm } from './harness.js'
 
 const execFileP = promisify(execFile)
 
@@ -31,17 +31,6 @@ const right = <A>(e: E.Either<Parameters<typeof formatError>[0], A>): A => {
 }
 
 const isRec = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
-
-/** A TCP port nobody listens on right now, on `host`. */
-const freePort = (host: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const addr = srv.address()
-      srv.close(() => (isRec(addr) && typeof addr['port'] === 'number' ? resolve(addr['port']) : reject(new Error(`no port from ${JSON.stringify(addr)}`))))
-    })
-  })
 
 const tcpConnects = (host: string, port: number): Promise<boolean> =>
   new Promise((resolve) => {
