@@ -160,7 +160,7 @@ export const DeviceUuid = matching('a UUID such as "932df160-7a22-4067-a566-7e0c
  * @since 0.1.0
  */
 export const decodeOne =
-  <I, A>(codec: t.Type<I, unknown, unknown>, convert: (i: I, at: string) => E.Either<ReadonlyArray<FieldError>, A>, at: string) =>
+  <I, A>(codec: t.Decoder<unknown, I>, convert: (i: I, at: string) => E.Either<ReadonlyArray<FieldError>, A>, at: string) =>
   (input: unknown): E.Either<DevplanError, A> =>
     guarded(() =>
       pipe(

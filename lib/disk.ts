@@ -118,7 +118,7 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
  *
  * @since 0.1.0
  */
-export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput as unknown as t.Type<DiskIn, unknown, unknown>, toDisk, 'disk')
+export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput, toDisk, 'disk')
 
 /**
  * What a disk must be under a pass-through frontend: `scsi-block` and `scsi-generic` hand a host

@@ -102,4 +102,4 @@ export const nicErrors = (n: Nic, h: Hvparams, at: string): ReadonlyArray<FieldE
  *
  * @since 0.1.0
  */
-export const decodeNic: (input: unknown) => E.Either<DevplanError, Nic> = decodeOne(NicInput as unknown as t.Type<NicIn, unknown, unknown>, toNic, 'nic')
+export const decodeNic: (input: unknown) => E.Either<DevplanError, Nic> = decodeOne(NicInput, toNic, 'nic')

@@ -8,12 +8,15 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { sequenceT } from 'fp-ts/lib/Apply.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import type { BlockdevOptions } from '../block/node.js'
 import type { FieldError } from '../errors.js'
 import { isValidId } from '../ids.js'
 import { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './hvinfo.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
-import { child, isJsonObject, omit, type RuntimeDiskJson } from './json.js'
+import { child, isJsonObject, omit, toJson, type RuntimeDiskJson } from './json.js'
 import { netdevBackend } from './netdev.js'
 import type { RuntimeDisk, RuntimeNic } from './types.js'
 
@@ -98,8 +101,9 @@ const uuidOf = (d: JsonObject, at: string): E.Either<ReadonlyArray<FieldError>, 
 const orderOf = (hv: readonly [unknown, HvinfoOrder] | undefined): { readonly hvinfoOrder?: HvinfoOrder } =>
   hv !== undefined && hv[1] === 'addr-bus' ? { hvinfoOrder: 'addr-bus' } : {}
 
+/** Both results, or the errors of either or both: io-ts's field errors accumulate. */
 const both = <A, B>(a: E.Either<ReadonlyArray<FieldError>, A>, b: E.Either<ReadonlyArray<FieldError>, B>): E.Either<ReadonlyArray<FieldError>, readonly [A, B]> =>
-  E.isRight(a) && E.isRight(b) ? E.right([a.right, b.right] as const) : E.left([...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])])
+  sequenceT(E.getApplicativeValidation(RA.getSemigroup<FieldError>()))(a, b)
 
 /**
  * One NIC dict (already upgraded).
@@ -168,7 +172,8 @@ export const encodeDiskEntry = (d: RuntimeDisk): RuntimeDiskJson => [
   {
     uuid: d.uuid,
     hvinfo: d.placed === undefined ? {} : encodeHvinfo(d.placed, d.hvinfoOrder),
-    ...(d.blockdev === undefined ? {} : { blockdev: d.blockdev as unknown as ReadonlyArray<Json> }),
+    // Recorded nodes are plain data: the copy cannot fail.
+    ...(d.blockdev === undefined ? {} : { blockdev: pipe(toJson(d.blockdev, 'blockdev'), E.getOrElseW(() => null)) }),
     ...omit(d.rest, DISK_KEYS)
   },
   d.link,
