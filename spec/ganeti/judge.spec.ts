@@ -43,6 +43,17 @@
  *   the plan's runtime after equals the hvinfo Ganeti's `HotAddDevice` gave; or both refuse
  *   (Ganeti's `_HOTPLUGGABLE_DEVICE_TYPES`, a full bus).
  *
+ * The instances (support.ts `instances`, seeded) vary every hvparam hv_kvm reads for devices
+ * and the machine (disk_type, nic_type, kvm_pci_reservations, scsi_controller_type, disk_cache,
+ * disk_aio, disk_discard, vhost_net, virtio_net_queues, both CD-ROMs and their type, floppy,
+ * kernel and initrd, boot_order, use_chroot, security_model, serial_console, vnc_bind_address,
+ * usb_mouse, use_guest_agent, machine_version, acpi), 0–9 disks over the templates plain, drbd,
+ * file, sharedfile, blockdev, rbd, ext, gluster (rbd and gluster also userspace), 0–4 NICs, and
+ * only combinations Ganeti's own CheckParameterSyntax accepts. A vnc_bind_address that is a
+ * directory is left out: Ganeti 3.0.2 raises on it (netutils.IsValidInterface) and never starts.
+ * The library is told QEMU 7.2, the version Ganeti learnt its features from, so this spec is
+ * 7.2-only and runs in the first pass; the per-QEMU check is spec/qemu/ganeti-judge.spec.ts.
+ *
  * Every disagreement must be matched by exactly one class of `KNOWN` (by its predicate or, for
  * kvm_cmd, by its rewrite having been needed), and every class must match at least once: a class
  * that no longer occurs fails the spec, so a fix in lib/ forces its removal here. Set
