@@ -1,0 +1,135 @@
+/**
+ * Ganeti's files, rebuilt by the library, started on the QEMU under test (issue 13): Ganeti
+ * 3.0.2's own hv_kvm (spec/ganeti/judge.py) writes the runtime files of the generated instances
+ * of spec/ganeti/judge.spec.ts, learning its QEMU features from this pass's QEMU; for a sample of
+ * ten, `runtimeArgv(parseRuntime(file))` must start paused (TCG) with every disk and NIC where
+ * Ganeti placed it: each PCI one at Ganeti's slot (`query-pci`), each SCSI one at Ganeti's target
+ * (`qom-get scsi-id`).
+ *
+ * The sample is the first ten instances that QEMU can start at all without a host Ganeti's
+ * instances have: local disks (no rbd/gluster), no pass-through frontend (scsi-block/-generic
+ * need a host SCSI device), no http CD-ROM (no network), no kernel to boot, one queue per NIC,
+ * at least 7 kvm_pci_reservations (below that Ganeti's own slots collide with QEMU's default
+ * VGA and balloon), and none of the listed differences that make runtimeArgv refuse (disk_type
+ * ide, ne2k_isa). To run it, paths under /var/run/ganeti, /var/log/ganeti and /srv go to a temp
+ * dir (disks, CD-ROM and floppy images made by qemu-img, so a `host_device` node of a block
+ * template becomes a `file` node), `-daemonize` is dropped, each tap netdev becomes a user netdev
+ * with the same id, and VNC is `none`: nothing that moves a device.
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import * as assert from 'uvu/assert'
+import type { Runtime } from '../../lib/index.js'
+import type { Ok } from '../ganeti/compare.js'
+import { askGaneti, ganetiMissing, instances, parsedRuntime, rebuiltArgv, type Desc } from '../ganeti/support.js'
+import { peripheral, pciSlots, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, withQemu } from './harness.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+
+const execFileP = promisify(execFile)
+const SAMPLE = 10
+const missing = ganetiMissing()
+const test = qemuSuite('ganeti 3.0.2 files, rebuilt by runtimeArgv, start with Ganeti\'s placement (qemu)')
+
+const startable = (d: Desc, g: Ok): boolean => {
+  const h = d.hvparams
+  return (
+    d.disks.every((x) => x.uri === null) &&
+    !['scsi-block', 'scsi-generic', 'ide'].includes(String(h['disk_type'])) &&
+    h['nic_type'] !== 'ne2k_isa' &&
+    !String(h['cdrom_image_path']).startsWith('http') &&
+    h['kernel_path'] === '' &&
+    h['virtio_net_queues'] === 1 &&
+    Number(h['kvm_pci_reservations']) >= 7 &&
+    // Ganeti writes -drive if=scsi-cd / if=scsi-hd for a SCSI CD-ROM type, which QEMU refuses.
+    !(String(h['cdrom_image_path']) !== '' || String(h['cdrom2_image_path']) !== '' ? /^scsi-/.test(String(h['cdrom_disk_type'] === '' ? h['disk_type'] : h['cdrom_disk_type'])) && h['boot_order'] !== 'cdrom' : false) &&
+    g.hvinfo.disks.every((x: Record<string, unknown>) => x['bus'] !== 'scsi.0' || Number(x['scsi-id']) < 8)
+  )
+}
+
+/** The argv as the harness can run it: Ganeti's host paths under `tmp`, user netdevs, no VNC, no -daemonize. */
+const runnable = (argv: ReadonlyArray<string>, tmp: string): string[] => {
+  const move = (w: string): string => w.replaceAll('/var/run/ganeti/', `${tmp}/run/`).replaceAll('/var/log/ganeti/', `${tmp}/log/`).replaceAll('/srv/', `${tmp}/srv/`)
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!
+    const next = argv[i + 1]
+    if (w === '-daemonize') continue
+    if (w === '-vnc' && next !== undefined) {
+      out.push('-vnc', 'none')
+      i++
+    } else if (w === '-netdev' && next !== undefined) {
+      const id = (JSON.parse(next) as { id: string }).id
+      out.push('-netdev', JSON.stringify({ type: 'user', id }))
+      i++
+    } else if (w === '-blockdev' && next !== undefined && next.includes('"driver":"host_device"')) {
+      // The images are files here, where Ganeti's block templates have block devices.
+      out.push('-blockdev', move(next.replace('"driver":"host_device"', '"driver":"file"')))
+      i++
+    } else out.push(move(w))
+  }
+  return [...out, '-accel', 'tcg']
+}
+
+if (missing !== undefined) {
+  if (process.env['CI'] === 'true') test('Ganeti 3.0.2 is available', () => assert.unreachable(`no Ganeti to judge: ${missing} (CI=true requires it)`))
+  else process.stderr.write(`SKIPPED ganeti judge (qemu): ${missing}\n`)
+} else {
+  // kvm_path is this pass's QEMU, as on a cluster running it.
+  const descs = instances(300).map((d) => ({ ...d, hvparams: { ...d.hvparams, kvm_path: qemuPath() } }))
+  const judged = askGaneti(descs, qemuPath())
+  const sample: Array<{ index: number; desc: Desc; g: Ok; rt: Runtime }> = []
+  judged.results.forEach((g, index) => {
+    const desc = descs[index]!
+    if (sample.length >= SAMPLE || !g.ok || !startable(desc, g)) return
+    const rt = parsedRuntime(g.file)
+    if (rt._tag !== 'ok') return
+    sample.push({ index, desc, g, rt: rt.value })
+  })
+
+  test(`a sample of ${SAMPLE}`, () => {
+    assert.is(sample.length, SAMPLE, 'the generator no longer gives ten startable instances')
+  })
+
+  for (const { index, desc, g, rt } of sample) {
+    test(`instance ${index} (disk_type ${String(desc.hvparams['disk_type'])}, nic_type ${String(desc.hvparams['nic_type'])}, ${desc.disks.length} disks, ${desc.nics.length} NICs)`, async () => {
+      // The library renders JSON -device from 6.2 on; the fds stay Ganeti's, replaced by user netdevs below.
+      let argv = rebuiltArgv(rt, g.taps, qemuVersion)
+      if (argv._tag === 'threw') argv = rebuiltArgv(rt, g.taps, qemuVersion, true) // issue 13 #10, listed in judge.spec.ts
+      if (argv._tag !== 'ok') return assert.unreachable(`runtimeArgv: ${argv.error}`)
+      const tmp = await tempDir()
+      try {
+        const run = runnable(argv.value, tmp.path)
+        for (const d of ['run/kvm-hypervisor/pid', 'run/kvm-hypervisor/ctrl', 'run/instance-disks', 'log/kvm', 'srv/iso']) await mkdir(join(tmp.path, d), { recursive: true })
+        const images = [...desc.disks.map((d) => d.link), String(desc.hvparams['cdrom_image_path']), String(desc.hvparams['cdrom2_image_path']), String(desc.hvparams['floppy_image_path'])].filter((p) => p.startsWith('/'))
+        for (const p of images) {
+          const at = p.replace('/var/run/ganeti/', `${tmp.path}/run/`).replace('/srv/', `${tmp.path}/srv/`)
+          await mkdir(dirname(at), { recursive: true })
+          await execFileP('qemu-img', ['create', '-q', '-f', 'raw', at, '1M'])
+        }
+        await withQemu(
+          run,
+          async (vm) => {
+            const devs = await peripheral(vm)
+            const slots = await pciSlots(vm)
+            for (const h of [...g.hvinfo.disks, ...g.hvinfo.nics]) {
+              const id = String(h['id'])
+              assert.ok(devs.has(id), `${id} is not in /machine/peripheral: ${JSON.stringify([...devs])}`)
+              if (h['bus'] === 'pci.0') {
+                assert.is(slots.find((s) => s.qdev_id === id)?.slot, parseInt(String(h['addr']), 16), `${id}: Ganeti's slot ${String(h['addr'])}; query-pci ${JSON.stringify(slots)}`)
+              } else {
+                assert.is(h['bus'], 'scsi.0')
+                assert.is(await qomGet(vm, `/machine/peripheral/${id}`, 'scsi-id'), h['scsi-id'], `${id}: Ganeti's scsi-id`)
+              }
+            }
+          },
+          { dir: tmp.path }
+        )
+      } finally {
+        await tmp.cleanup()
+      }
+    })
+  }
+}
+
+test.run()
