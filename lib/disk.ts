@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import type { ImageFormat, ImageSource } from './block/node.js'
 import { parseUri } from './block/uri.js'
+import { DISK_TEMPLATES } from './block/cache.js'
 import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
 import type { DevplanError, FieldError } from './errors.js'
 import { deviceId } from './ids.js'
@@ -37,6 +38,7 @@ export const DiskInput = closed(
     mode: withDefault(oneOf('DiskMode', ['rw', 'ro'] as const), 'rw'),
     format: withDefault(Format, 'raw'),
     kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), ''),
+    dev_type: withDefault(oneOf('DiskTemplate', ['', ...DISK_TEMPLATES] as const), ''),
     // Node-names hold 31 characters: `<23-character id>-b<n>-file` fits for n ≤ 9.
     backing: withDefault(boundedArray(ImageRef, 9, 'BackingChain'), []),
     name: withDefault(text, ''),
@@ -62,6 +64,8 @@ export interface Disk {
   readonly link: string
   readonly format: ImageFormat
   readonly backing: ReadonlyArray<{ readonly source: ImageSource; readonly format: ImageFormat }>
+  /** Ganeti's disk template (`dev_type`), `""` when not given: shared storage runs cache=none. */
+  readonly devType: string
 }
 
 /**
@@ -109,7 +113,8 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     uri: d.uri === '' ? null : d.uri,
     link: d.path,
     format: d.format,
-    backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format }))
+    backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format })),
+    devType: d.dev_type
   })
 }
 

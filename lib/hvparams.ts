@@ -153,7 +153,8 @@ const modelled = {
   kvm_pci_reservations: withDefault(intIn(0, 32), 16),
   disk_cache: withDefault(oneOf('DiskCache', DISK_CACHES), 'default'),
   disk_aio: withDefault(oneOf('DiskAio', DISK_AIOS), 'threads'),
-  disk_discard: withDefault(oneOf('DiskDiscard', ['ignore', 'unmap'] as const), 'ignore'),
+  // `default` is Ganeti 3.0's default (no discard option: QEMU's ignore); 3.1 dropped it.
+  disk_discard: withDefault(oneOf('DiskDiscard', ['ignore', 'unmap', 'default'] as const), 'ignore'),
   cdrom_image_path: withDefault(ImageLocation, ''),
   cdrom2_image_path: withDefault(ImageLocation, ''),
   cdrom_disk_type: withDefault(oneOf('CdromDiskType', ['', ...DISK_TYPES] as const), ''),

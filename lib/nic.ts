@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { boundedArray, closed, decodeOne, DeviceUuid, intIn, matching, text, withDefault } from './codecs.js'
-import type { DevplanError, FieldError } from './errors.js'
+import { fromValidationErrors, type DevplanError, type FieldError } from './errors.js'
 import type { Hvparams } from './hvparams.js'
 import { deviceId } from './ids.js'
 
@@ -42,6 +42,15 @@ const Backend = new t.Type<NicBackend, NicBackend, unknown>(
   },
   t.identity
 )
+
+/**
+ * A NIC backend from outside (the answer of `RebuildOptions.nicBackend`), decoded as the spec's
+ * own: `vhostfds` defaults to none, anything malformed is a field error at `at`.
+ *
+ * @since 0.2.0
+ */
+export const decodeNicBackend = (u: unknown, at: string): E.Either<ReadonlyArray<FieldError>, NicBackend> =>
+  E.mapLeft((errs: t.Errors) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` })))(Backend.decode(u))
 
 /**
  * io-ts codec for one entry of the spec's `nics[]`, refusing unknown fields. {@link toNic}

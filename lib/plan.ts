@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { cacheSettings } from './block/cache.js'
+import { cacheSettings, diskCacheFor } from './block/cache.js'
 import { blockGraph, type BlockGraph, type ImageSource } from './block/node.js'
 import { emptyBusState, place, traverseSteps, type BusStep } from './bus/state.js'
 import { CATALOG, driverInfo, type Driver } from './devices/catalog.js'
@@ -44,9 +44,10 @@ export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
     format: disk.format,
     backing: disk.backing,
     readOnly: disk.readOnly,
-    cache: cacheSettings(h.disk_cache),
+    cache: cacheSettings(diskCacheFor(h.disk_cache, disk.devType)),
     ...(disk.source._tag === 'local' ? { aio: h.disk_aio } : {}),
-    discard: h.disk_discard
+    // Ganeti 3.0's `default` writes no discard option: QEMU's own, ignore.
+    ...(h.disk_discard === 'default' ? {} : { discard: h.disk_discard })
   })
 
 /**
@@ -143,7 +144,7 @@ export const nicDevice = (nic: Nic, placed: Placed, h: Hvparams): NicDevice => (
  * @since 0.1.0
  */
 export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams): BlockDevice => {
-  const writeCache = writeCacheFor(placed.driver, h.disk_cache)
+  const writeCache = writeCacheFor(placed.driver, diskCacheFor(h.disk_cache, disk.devType))
   return { kind: 'disk', uuid: disk.uuid, ...placed, graph: diskGraph(disk, h), ...(writeCache === undefined ? {} : { writeCache }) }
 }
 

@@ -40,3 +40,33 @@ export const cacheSettings = (mode: DiskCache): CacheSettings => {
       return { writeCache: 'on', direct: false, noFlush: true }
   }
 }
+
+/**
+ * Ganeti's disk templates (`dev_type`), as a disk spec or a runtime's disk dict names them.
+ *
+ * @since 0.2.0
+ */
+export const DISK_TEMPLATES = ['plain', 'drbd', 'file', 'sharedfile', 'blockdev', 'rbd', 'ext', 'gluster', 'diskless'] as const
+
+/**
+ * A disk template.
+ *
+ * @since 0.2.0
+ */
+export type DiskTemplate = (typeof DISK_TEMPLATES)[number]
+
+/**
+ * The templates whose disks Ganeti always opens with cache=none, whatever `disk_cache` says
+ * (`DTS_EXT_MIRROR` but rbd, in 3.0 and 3.1 alike): storage another node opens too, where a
+ * host page cache would let a migration corrupt the disk.
+ *
+ * @since 0.2.0
+ */
+export const SHARED_STORAGE: ReadonlySet<string> = new Set(['sharedfile', 'blockdev', 'ext', 'gluster', 'diskless'])
+
+/**
+ * The cache mode a disk of `template` runs with under `mode`: `none` on shared storage, as Ganeti.
+ *
+ * @since 0.2.0
+ */
+export const diskCacheFor = (mode: DiskCache, template: string): DiskCache => (SHARED_STORAGE.has(template) ? 'none' : mode)

@@ -136,12 +136,23 @@ export type Driver = keyof typeof CATALOG
 export const isDriver = (name: string): name is Driver => Object.prototype.hasOwnProperty.call(CATALOG, name)
 
 /**
- * The catalog entry of a driver; `undefined` for one the library never emits (a runtime file may
- * name one, e.g. Ganeti's legacy `ide`).
+ * Names a runtime file may record for a catalog driver: Ganeti records `ide` for a disk under
+ * disk_type ide, which it starts as `-drive if=ide` and QEMU makes an `ide-hd` of.
  *
  * @since 0.2.0
  */
-export const driverInfo = (name: string): DriverInfo | undefined => (isDriver(name) ? CATALOG[name] : undefined)
+export const GANETI_DRIVERS: Readonly<Record<string, Driver>> = { ide: 'ide-hd' }
+
+/**
+ * The catalog entry of a driver (or of the one a Ganeti name stands for); `undefined` for a
+ * driver the library never emits.
+ *
+ * @since 0.2.0
+ */
+export const driverInfo = (name: string): DriverInfo | undefined => {
+  const driver = isDriver(name) ? name : Object.prototype.hasOwnProperty.call(GANETI_DRIVERS, name) ? GANETI_DRIVERS[name] : undefined
+  return driver === undefined ? undefined : CATALOG[driver]
+}
 
 /**
  * Why QEMU cannot hot-plug a driver, if it cannot; `undefined` for a hot-pluggable one or one

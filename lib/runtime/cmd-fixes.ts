@@ -69,20 +69,6 @@ const vncTls = eachPair('-vnc', (value) => {
 })
 
 /**
- * `-chroot DIR` is removed: Ganeti ≥ 3.1 adds the confinement when it executes the command
- * (`-run-with chroot=` from QEMU 9, where `-chroot` is gone), from hvparams `use_chroot`. A
- * trailing `-chroot` is removed alone, as Python's `del cmd[i:i+2]` does.
- */
-const chroot = (cmd: Cmd): Cmd => {
-  const out: CmdWord[] = []
-  for (let i = 0; i < cmd.length; i++) {
-    if (cmd[i] === '-chroot') i++
-    else out.push(cmd[i] ?? '')
-  }
-  return out
-}
-
-/**
  * An option value split at its commas, QemuOpts-style: `,,` is a literal comma (a path may
  * hold one), so `unix:/a,,b,server` is `["unix:/a,,b", "server"]`. Joined again with `,`.
  */
@@ -235,16 +221,17 @@ const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i
 const MAX_ROUNDS = 16
 
 /**
- * Ganeti's rewrites of `kvm_cmd`, in Ganeti's order: `-localtime`, `-balloon`, `-vnc` TLS,
- * `-chroot`; then (since 0.2.0) the forms QEMU 7.2 or 10.0 refuse or warn about: short-form
+ * Ganeti's rewrites of `kvm_cmd`, in Ganeti's order: `-localtime`, `-balloon`, `-vnc` TLS; then
+ * (since 0.2.0) the forms QEMU 7.2 or 10.0 refuse or warn about: short-form
  * booleans of `-vnc`, `-spice`, `-chardev socket` and the `-serial`/`-monitor` sockets,
  * `-usbdevice tablet|mouse|keyboard`, `-soundhw`, `-no-acpi`. Differences from Ganeti, all
  * intentional:
  * - every occurrence is rewritten, not only the first (`list.index`), and the rounds are
  *   repeated until nothing changes, so that an upgrade is idempotent even where one rewrite
  *   exposes another;
- * - Ganeti removes `-chroot` only when the command has a `-vnc` (its code sits inside the
- *   `-vnc` branch by mistake); here always;
+ * - Ganeti 3.1 also removes `-chroot` (it adds the confinement when it executes the command);
+ *   Ganeti 3.0.2 keeps it, and so does this upgrade: `runtimeArgv` renders the
+ *   confinement in the target's form, so a restart or migration never loses it;
  * - a trailing `-balloon`/`-vnc` without a value is left alone (Ganeti raises IndexError);
  * - `-balloon none` is dropped (see above).
  *
@@ -253,26 +240,13 @@ const MAX_ROUNDS = 16
 export const fixCmd = (cmd: Cmd): Cmd => {
   let current = cmd
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const ganeti = chroot(vncTls(balloon(localtime(current))))
+    const ganeti = vncTls(balloon(localtime(current)))
     const next = noAcpi(soundhw(usbdevice(spiceBooleans(chardevBooleans(compatSocket('-monitor')(compatSocket('-serial')(vncBooleans(ganeti))))))))
     if (same(next, current)) return current
     current = next
   }
   return current
 }
-
-/** Ganeti 3.1's valid `disk_discard` values; 3.1 dropped `default`. */
-const DISCARD = ['ignore', 'unmap']
-
-/**
- * The hvparams rewrite of Ganeti 3.1: a `disk_discard` that is present but not `ignore` or
- * `unmap` (the dropped `default`) becomes `ignore`. Ganeti applies it only when the command has
- * a `-vnc` (the same misplaced branch); here always. `undefined` when nothing changes.
- *
- * @since 0.1.0
- */
-export const fixedDiscard = (hvparams: { readonly [key: string]: unknown }): 'ignore' | undefined =>
-  'disk_discard' in hvparams && !DISCARD.includes(hvparams['disk_discard'] as string) ? 'ignore' : undefined
 
 /**
  * What an older reader loses by the rewrites of {@link fixCmd}, for a runtime Ganeti wrote
@@ -284,9 +258,6 @@ export const fixedDiscard = (hvparams: { readonly [key: string]: unknown }): 'ig
  */
 export const rewriteLosses = (cmd: Cmd, hvparams: { readonly [key: string]: unknown }): ReadonlyArray<string> => {
   const reasons: string[] = []
-  if (hvparams['use_chroot'] === true && !cmd.includes('-chroot')) {
-    reasons.push('-chroot was removed (Ganeti 3.1 adds the confinement when it executes the command, from hvparams use_chroot): a reader older than Ganeti 3.1 starts the instance without its chroot')
-  }
   const sound = cmd.some((w, i) => (w === '-audio' && typeof cmd[i + 1] === 'string') || (w === '-audiodev' && typeof cmd[i + 1] === 'string' && /^none,id=soundhw\d+$/.test(String(cmd[i + 1]))))
   if (sound) {
     reasons.push('-soundhw became -audio driver=none,model=… (and -audiodev none with -device for further cards): a reader on a QEMU before 7.1, which has no -audio, cannot start it, and the card plays to no host backend')

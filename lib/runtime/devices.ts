@@ -25,7 +25,7 @@ export const diskRecord = (disk: Disk, placed: Placed, graph: BlockGraph): Runti
   blockdev: graph.nodes,
   link: disk.link !== '' ? disk.link : sourcePath(disk.source),
   uri: disk.uri,
-  rest: { mode: disk.readOnly ? 'ro' : 'rw', ...(disk.name === '' ? {} : { name: disk.name }) }
+  rest: { mode: disk.readOnly ? 'ro' : 'rw', ...(disk.name === '' ? {} : { name: disk.name }), ...(disk.devType === '' ? {} : { dev_type: disk.devType }) }
 })
 
 /**

@@ -14,7 +14,7 @@ import { formatError } from '../errors.js'
 import { deviceId, legacyDeviceId, type IdKind } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { runtimeHvparams } from './bus.js'
-import { fixCmd, fixedDiscard, rewriteLosses } from './cmd-fixes.js'
+import { fixCmd, rewriteLosses } from './cmd-fixes.js'
 import { encodeHvinfo, type HvinfoOrder } from './hvinfo.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 import { derivedGraph } from './rebuild.js'
@@ -150,8 +150,8 @@ export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): Downgrad
   // can only come from kvm_extra, which this library renders verbatim).
   const fixed = fixCmd(rt.cmd)
   const changed = fixed.filter((w, i) => w !== rt.cmd[i])
-  if (fixed.length !== rt.cmd.length || changed.length > 0 || fixedDiscard(rt.hvparams) !== undefined) {
-    note('kvm_cmd', ['it holds options that Ganeti\'s upgrade rewrites (-localtime, -balloon, -vnc tls/x509, -chroot) or an old disk_discard: read back by an older reader, the command line changes'])
+  if (fixed.length !== rt.cmd.length || changed.length > 0) {
+    note('kvm_cmd', ['it holds options that Ganeti\'s upgrade rewrites (-localtime, -balloon, -vnc tls/x509): read back by an older reader, the command line changes'])
   }
   // A runtime Ganeti wrote holds the upgrade's new forms in place of its own: say what of the
   // old ones an older reader misses (a stamped command line was rendered, not rewritten).

@@ -13,20 +13,23 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { deviceArgs } from '../argv.js'
 import type { BlockGraph, ImageSource } from '../block/node.js'
 import { parseUri } from '../block/uri.js'
+import { diskCacheFor } from '../block/cache.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { parseStructured } from '../qemu-opts.js'
 import type { BlockDevice, NicDevice } from '../devices.js'
-import { fieldError, type DevplanError } from '../errors.js'
+import { guarded } from '../codecs.js'
+import { fieldError, invalidInput, type DevplanError } from '../errors.js'
 import type { Placed } from '../bus/address.js'
 import { driverInfo } from '../devices/catalog.js'
 import type { Hvparams } from '../hvparams.js'
 import { localSource, type Disk } from '../disk.js'
-import type { NicBackend } from '../nic.js'
+import { decodeNicBackend, type NicBackend } from '../nic.js'
 import { diskDevice, diskGraph, nicDevice, writeCacheFor } from '../plan.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { runtimeHvparams } from './bus.js'
 import { cmdArgv } from './cmd.js'
 import { netdevBackend } from './netdev.js'
+import { confinedCmd } from './confinement.js'
 import type { CmdWord, Runtime, RuntimeDisk, RuntimeNic } from './types.js'
 
 /**
@@ -38,6 +41,12 @@ export interface RebuildOptions {
   /** The QEMU version to render for; a stamped runtime's own version wins. */
   readonly qemu?: QemuVersion
   /** The backend of a NIC that has no recorded netdev (Ganeti opened its taps itself). */
+  /**
+   * Where QEMU is confined under hvparams `use_chroot` when a file Ganeti 3.1 wrote has no
+   * `-chroot` (Ganeti adds it at start): `…/kvm-hypervisor/chroot/<name>`.
+   */
+  readonly chrootDir?: string
+  /** Its answer is decoded as a spec's backend would be (`vhostfds` defaults to none). */
   readonly nicBackend?: (nic: RuntimeNic, index: number) => NicBackend
 }
 
@@ -49,6 +58,9 @@ export const QMP_MONITOR: readonly [string, string] = ['-mon', 'chardev=qmp,mode
 const DISK_ROLES: ReadonlySet<string> = new Set(['disk', 'cdrom'])
 
 const unsupported = (device: string, reason: string): DevplanError => ({ _tag: 'Unsupported', device, reason })
+
+/** Ganeti's disk template of a disk dict, `""` when it names none. */
+const devTypeOf = (d: RuntimeDisk): string => (typeof d.rest['dev_type'] === 'string' ? d.rest['dev_type'] : '')
 
 /** Ganeti's `dev_type` of a disk dict → file or block device (its link is a symlink to either). */
 const kindOf = (devType: unknown): '' | 'file' | 'block' =>
@@ -76,7 +88,7 @@ export const derivedDisk = (d: RuntimeDisk, placed: Placed, at: string): E.Eithe
   } else {
     return E.left(fieldError(`${at}.link`, d.link, 'a disk without recorded nodes needs its link path (or a userspace uri)'))
   }
-  return E.right({ uuid: d.uuid, id: placed.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [] })
+  return E.right({ uuid: d.uuid, id: placed.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [], devType: devTypeOf(d) })
 }
 
 /**
@@ -96,12 +108,14 @@ export const derivedGraph = (d: RuntimeDisk, placed: Placed, h: Hvparams, at: st
  *
  * @since 0.1.0
  */
-export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams): E.Either<DevplanError, BlockDevice> => {
-  const p = d.placed
-  if (p === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
+export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams, idePlace?: number): E.Either<DevplanError, BlockDevice> => {
+  const recorded = d.placed
+  if (recorded === undefined) return E.left(unsupported(`${at} (${d.uuid})`, 'no placement recorded (hvinfo {}): QEMU placed it when Ganeti started the instance, so no command line can put it back for certain; restart the instance from a new plan'))
+  const p = recorded.driver === GANETI_IDE ? ganetiIdeDisk(recorded, idePlace) : recorded
+  if (p === undefined) return E.left(unsupported(recorded.id, 'an IDE disk of Ganeti past the fourth IDE place (ide.0/ide.1 × 2), which QEMU refuses'))
   if (!DISK_ROLES.has(driverInfo(p.driver)?.role ?? '')) return E.left(unsupported(p.id, `driver ${JSON.stringify(p.driver)} is not a disk frontend this library renders`))
   if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, p, h))(derivedDisk(d, p, at))
-  const writeCache = writeCacheFor(p.driver, h.disk_cache)
+  const writeCache = writeCacheFor(p.driver, diskCacheFor(h.disk_cache, devTypeOf(d)))
   return E.right({ kind: 'disk', uuid: d.uuid, ...p, graph: { top: p.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
 }
 
@@ -113,8 +127,28 @@ export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams): E.E
 export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) => E.sequenceArray(rt.disks.map((d, i) => runtimeBlockDevice(d, `disks[${i}]`, h))))
+    E.chain((h) => {
+      // Ganeti's IDE disks follow the IDE drives of kvm_cmd (its CD-ROMs) in QEMU's order.
+      const first = ideDrivesIn(rt.cmd)
+      const ideIndex = (i: number): number => first + rt.disks.slice(0, i).filter((d) => d.placed?.driver === GANETI_IDE).length
+      return E.sequenceArray(rt.disks.map((d, i) => runtimeBlockDevice(d, `disks[${i}]`, h, ideIndex(i))))
+    })
   )
+
+/** The driver Ganeti records for a disk under disk_type ide, which it starts as `-drive if=ide`. */
+const GANETI_IDE = 'ide'
+
+/** How many `-drive …,if=ide` a `kvm_cmd` holds: each takes the next IDE place, in order. */
+const ideDrivesIn = (cmd: ReadonlyArray<CmdWord>): number =>
+  cmd.filter((w, i) => i > 0 && cmd[i - 1] === '-drive' && typeof w === 'string' && /(^|,)if=ide(,|$)/.test(w)).length
+
+/**
+ * A disk Ganeti recorded with driver `ide` (and a PCI slot QEMU never used): Ganeti starts it
+ * as `-drive if=ide`, which QEMU puts at the next IDE place, ide.0 unit 0 first. It is rebuilt
+ * as the `ide-hd` QEMU made of it, at that place.
+ */
+const ganetiIdeDisk = (p: Placed, index: number | undefined): Placed | undefined =>
+  index === undefined || index > 3 ? undefined : { driver: 'ide-hd', id: p.id, address: { _tag: 'unit', bus: `ide.${index >> 1}`, unit: index & 1 } }
 
 /**
  * One recorded NIC as a device. The backend is the recorded netdev's; for a NIC without one
@@ -135,9 +169,13 @@ export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBacke
       E.bimap((reason) => fieldError(`${at}.netdev`, n.netdev, reason), (b): NicDevice => ({ ...base, ...b }))
     )
   }
-  const backend = nicBackend?.(n, i)
-  if (backend === undefined) return E.left(fieldError(`${at}.netdev`, undefined, 'no netdev recorded (a runtime Ganeti wrote): pass options.nicBackend to say how this NIC reaches the host'))
-  return E.right(nicDevice({ uuid: n.uuid, id: hv.id, name: '', mac: n.mac, backend }, hv, h))
+  if (nicBackend === undefined) return E.left(fieldError(`${at}.netdev`, undefined, 'no netdev recorded (a runtime Ganeti wrote): pass options.nicBackend to say how this NIC reaches the host'))
+  // The caller's answer is outside input like the spec's backends: decoded, never trusted, and
+  // a callback that throws is an error, not an exception.
+  return pipe(
+    guarded(() => E.mapLeft(invalidInput)(decodeNicBackend(nicBackend(n, i), `options.nicBackend(${at})`))),
+    E.map((backend) => nicDevice({ uuid: n.uuid, id: hv.id, name: '', mac: n.mac, backend }, hv, h))
+  )
 }
 
 /**
@@ -218,7 +256,8 @@ export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either
       const at = devicesPosition(rt)
       // Numbers of kvm_cmd (Ganeti's -m <maxmem>) become their decimal strings here.
       const cmd = cmdArgv(rt.cmd)
-      if (at === 'end') return E.right([...cmd, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])
+      // A file Ganeti wrote: its confinement in the target's form (this library renders its own).
+      if (at === 'end') return E.map((c: ReadonlyArray<string>) => [...c, ...(nics.length === 0 ? ['-net', 'none'] : nicWords), ...diskWords])(confinedCmd(cmd, h, qemu, options.chrootDir))
       return E.right([...cmd.slice(0, at), ...diskWords, ...nicWords, ...cmd.slice(at)])
     })
   )

@@ -15,7 +15,7 @@ import { encodeHvinfo } from './hvinfo.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import { legacyDeviceId } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
-import { fixCmd, fixedDiscard } from './cmd-fixes.js'
+import { fixCmd } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 
@@ -94,9 +94,7 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
     // kvm_cmd is left exactly as rendered (kvm_extra may legitimately hold any word).
     return E.right([cmd, nics.right, hvIn, disks.right, stamp])
   }
-  const discard = fixedDiscard(hvIn)
-  const hv = discard === undefined ? hvIn : produce(hvIn, (d) => { d['disk_discard'] = discard })
-  return E.right([fixCmd(cmd), nics.right, hv, disks.right])
+  return E.right([fixCmd(cmd), nics.right, hvIn, disks.right])
 }
 
 /**

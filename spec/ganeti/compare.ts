@@ -196,6 +196,9 @@ export const ganetiDevices = (exec: ReadonlyArray<Opt>, cmd: ReadonlyArray<Opt>,
   let pendingNetdev: Record<string, string> | undefined
   let pendingDevice: Record<string, string> | undefined
   let bootDisk = false
+  // A `-drive if=ide` without a -device is the ide-hd QEMU makes at the next IDE place, counting
+  // kvm_cmd's own IDE drives (Ganeti's CD-ROMs) first: ide.0 unit 0, unit 1, ide.1 unit 0, …
+  let ideIndex = cmd.filter(([o, val]) => o === '-drive' && /(^|,)if=ide(,|$)/.test(String(val ?? ''))).length
   for (const [opt, raw] of exec) {
     const v = raw === undefined ? undefined : String(raw)
     if (CALLERS.has(opt)) continue
@@ -209,7 +212,11 @@ export const ganetiDevices = (exec: ReadonlyArray<Opt>, cmd: ReadonlyArray<Opt>,
     else if (opt === '-device') pendingDevice = keyval(v, 'driver')
     else if (opt === '-drive') {
       const d = keyval(v, 'file')
-      view.disks.push({ device: pendingDevice === undefined ? null : deviceProps(pendingDevice), location: d['file'] ?? '', cache: ganetiCache(d['cache']), aio: (d['file'] ?? '').startsWith('/') ? d['aio'] : undefined, discard: d['discard'] ?? 'ignore' })
+      const implied =
+        pendingDevice === undefined && d['if'] === 'ide'
+          ? deviceProps({ driver: 'ide-hd', id: diskIds[view.disks.length] ?? '', bus: `ide.${ideIndex >> 1}`, unit: String(ideIndex++ & 1) })
+          : null
+      view.disks.push({ device: pendingDevice === undefined ? implied : deviceProps(pendingDevice), location: d['file'] ?? '', cache: ganetiCache(d['cache']), aio: (d['file'] ?? '').startsWith('/') ? d['aio'] : undefined, discard: d['discard'] ?? 'ignore' })
       pendingDevice = undefined
     } else view.unexpected.push(showOpt([opt, raw]))
   }

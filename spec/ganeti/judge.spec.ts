@@ -81,7 +81,6 @@ interface Known {
   readonly neutralize?: Neutralizer
 }
 
-const SHARED_NOT_RBD: ReadonlySet<string> = new Set(['sharedfile', 'blockdev', 'gluster', 'ext'])
 const hv = (c: Case, k: string): Json | undefined => c.hv[k]
 const lib = (d: Disagreement): string => (typeof d.library === 'string' ? d.library : '')
 const refusedWith = (d: Disagreement, check: Disagreement['check'], re: RegExp): boolean => d.check === check && re.test(lib(d))
@@ -117,23 +116,6 @@ const eachOpt =
     opts.flatMap((o) => f(o) ?? [o])
 
 const KNOWN: ReadonlyArray<Known> = [
-  {
-    id: 'use-chroot',
-    kind: 'issue-13 #2',
-    what: "Ganeti's `-chroot <dir>` is dropped from kvm_cmd by upgradeRuntime, and runtimeArgv does not add it back: a restarted or migrated instance loses its confinement",
-    change: 'keep `-chroot` (rewritten to `-run-with chroot=` for QEMU ≥ 9.0) in the upgrade, or have runtimeArgv add the confinement from hvparams use_chroot and the chroot dir',
-    rewrite: eachOpt((o) => (o[0] === '-chroot' ? [] : undefined))
-  },
-  {
-    id: 'shared-storage-cache',
-    kind: 'issue-13 #3',
-    what: 'a disk of a shared template other than rbd (sharedfile, blockdev, gluster, ext) gets cache=none from Ganeti whatever disk_cache says; runtimeArgv renders disk_cache',
-    change: 'derive cache.direct=true (cache none) for disks whose dev_type is in DTS_EXT_MIRROR minus rbd, in runtimeArgv, planHotAdd and the planner (a Disk field for the template)',
-    matches: (d, c) => {
-      const m = /^disk (\d+) cache$/.exec(d.part)
-      return d.check === 'argv' && m !== null && d.ganeti === 'none' && d.library !== 'none' && SHARED_NOT_RBD.has(c.desc.disks[Number(m[1])]?.dev_type ?? '')
-    }
-  },
   {
     id: 'queues-without-vhost',
     kind: 'issue-13 #4',
@@ -174,30 +156,6 @@ const KNOWN: ReadonlyArray<Known> = [
     change: 'ignore initrd_path without kernel_path, with a warning in the plan',
     matches: (d, c) => hv(c, 'kernel_path') === '' && planRefused(d, /hvparams\.initrd_path: an initrd needs hvparams\.kernel_path/),
     neutralize: (s) => (specHv(s, 'kernel_path') === '' ? setHv(s, { initrd_path: '' }) : s)
-  },
-  {
-    id: 'ide-runtime',
-    kind: 'issue-13 #8',
-    what: 'a runtime with disk_type ide (hvinfo driver "ide" on pci.0, started by Ganeti as -drive if=ide): runtimeArgv refuses it',
-    change: 'rebuild such a disk as Ganeti ran it (-drive if=ide, or ide-hd at the IDE place QEMU gave it: disks in order on ide.0/ide.1)',
-    matches: (d, c) => hv(c, 'disk_type') === 'ide' && refusedWith(d, 'argv', /driver "ide" is not a disk frontend this library renders/)
-  },
-  {
-    id: 'discard-default',
-    kind: 'issue-13 #9',
-    what: 'disk_discard "default" (Ganeti 3.0.2\'s default, which sets no discard=): the upgrade rewrites it to "ignore", and planDevices refuses it',
-    change: 'accept "default" (= QEMU\'s ignore) in hvparams and keep it in the upgrade of a 3.0 file, or document the rewrite',
-    matches: (d, c) =>
-      hv(c, 'disk_discard') === 'default' &&
-      ((d.check === 'upgrade' && d.part === 'hvparams.disk_discard' && d.ganeti === 'default' && d.library === 'ignore') || planRefused(d, /hvparams\.disk_discard: "default" is not one of/)),
-    neutralize: (s) => (specHv(s, 'disk_discard') === 'default' ? setHv(s, { disk_discard: 'ignore' }) : s)
-  },
-  {
-    id: 'no-vhostfds-typeerror',
-    kind: 'issue-13 #10',
-    what: 'runtimeArgv throws a TypeError when a NIC\'s tap backend has no vhostfds',
-    change: 'default vhostfds to [] when decoding a tap backend (nicBackend results are not decoded)',
-    matches: (d, c) => d.check === 'argv' && d.part === 'runtimeArgv' && /^threw: TypeError/.test(lib(d)) && c.ganeti.taps.some((t) => t.vhostfds.length === 0)
   },
   {
     id: 'usbdevice',
@@ -310,7 +268,10 @@ const KNOWN: ReadonlyArray<Known> = [
     kind: 'new',
     what: 'more than four IDE drives (disks under disk_type ide and IDE CD-ROMs): Ganeti writes them all (-drive if=ide), which QEMU refuses past the fourth; the library refuses the plan (BusFull)',
     change: 'none (QEMU refuses Ganeti\'s form); add it to the README section "Where this library differs from Ganeti, and why"',
-    matches: (d, c) => d.check === 'plan' && d.part.startsWith('planDevices') && /BusFull: .*no free place on bus ide\.0\/ide\.1 \(it holds 4\)/.test(lib(d)) && ideDrives(c) > 4
+    matches: (d, c) =>
+      ideDrives(c) > 4 &&
+      ((d.check === 'plan' && d.part.startsWith('planDevices') && /BusFull: .*no free place on bus ide\.0\/ide\.1 \(it holds 4\)/.test(lib(d))) ||
+        refusedWith(d, 'argv', /an IDE disk of Ganeti past the fourth IDE place/))
   },
   {
     id: 'passthrough-writethrough',

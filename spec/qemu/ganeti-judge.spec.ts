@@ -16,6 +16,7 @@
  * template becomes a `file` node), `-daemonize` is dropped, each tap netdev becomes a user netdev
  * with the same id, and VNC is `none`: nothing that moves a device.
  */
+import { readlinkSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as assert from 'uvu/assert'
@@ -99,7 +100,17 @@ if (missing !== undefined) {
       if (argv._tag !== 'ok') return assert.unreachable(`runtimeArgv: ${argv.error}`)
       const tmp = await tempDir()
       try {
-        const run = runnable(argv.value, tmp.path)
+        const rebuilt = runnable(argv.value, tmp.path)
+        // Ganeti's chroot (issue 13 #2): kept by the upgrade, in the target's form. QEMU chroots
+        // into the directory just before the guest starts, as Ganeti has it.
+        const chrootAt = rebuilt.findIndex((w, i) => w === '-chroot' || (rebuilt[i - 1] === '-run-with' && w.startsWith('chroot=')))
+        const dir = chrootAt < 0 ? undefined : rebuilt[chrootAt] === '-chroot' ? rebuilt[chrootAt + 1] : rebuilt[chrootAt]?.slice('chroot='.length)
+        assert.is(chrootAt >= 0, desc.hvparams['use_chroot'] === true, 'the rebuilt command line is confined exactly when use_chroot is on')
+        // Only root may chroot: elsewhere the confinement is checked in the argv alone.
+        const asRoot = process.getuid?.() === 0
+        const chrootDir = asRoot ? dir : undefined
+        const run = dir !== undefined && !asRoot ? rebuilt.filter((_, i) => i !== chrootAt && i !== (rebuilt[chrootAt] === '-chroot' ? chrootAt + 1 : chrootAt - 1)) : rebuilt
+        if (chrootDir !== undefined) await mkdir(chrootDir, { recursive: true })
         for (const d of ['run/kvm-hypervisor/pid', 'run/kvm-hypervisor/ctrl', 'run/instance-disks', 'log/kvm', 'srv/iso']) await mkdir(join(tmp.path, d), { recursive: true })
         const images = [...desc.disks.map((d) => d.link), String(desc.hvparams['cdrom_image_path']), String(desc.hvparams['cdrom2_image_path']), String(desc.hvparams['floppy_image_path'])].filter((p) => p.startsWith('/'))
         for (const p of images) {
@@ -110,6 +121,7 @@ if (missing !== undefined) {
         await withQemu(
           run,
           async (vm) => {
+            if (chrootDir !== undefined) assert.is(readlinkSync(`/proc/${vm.pid}/root`), chrootDir, 'QEMU runs in its chroot')
             const devs = await peripheral(vm)
             const slots = await pciSlots(vm)
             for (const h of [...g.hvinfo.disks, ...g.hvinfo.nics]) {

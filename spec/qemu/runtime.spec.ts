@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
-import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { downgradeRuntime, parseRuntime, planHotRemove, runPlan, runtimeArgv, type QmpPlan, type RunOutcome, type Runtime, lifecycle } from '../../lib/index.js'
 import { bootGuest, writeEjectGuest } from './eject-guest.js'
 import { makeImage, namedNodes, pciSlots, peripheral, qemuSuite, qomGet, tempDir, withQemu, type Vm, qemuPath, qemuVersion } from './harness.js'
 import { right } from '../support/either.js'
@@ -176,10 +176,16 @@ test('a Ganeti 3.0 SCSI disk is removed at once by its recorded id: DEVICE_DELET
     const a = await makeImage(tmp.path, 'a.raw', 'raw')
     const b = await makeImage(tmp.path, 'b.raw', 'raw')
     const rt: Runtime = right(parseRuntime(JSON.stringify(ganeti30File(tmp.path, a, b))), 'parseRuntime')
-    // Ganeti 3.1's rewrites, applied although the file has no -vnc: -chroot gone, discard fixed.
-    assert.not.ok(rt.cmd.includes('-chroot'))
-    assert.is(rt.hvparams['disk_discard'], 'ignore')
-    const argv = right(runtimeArgv(rt, { qemu: qemuVersion, nicBackend: user }), 'runtimeArgv')
+    // Ganeti 3.0.2's own upgrade keeps -chroot and disk_discard "default", and so does this one.
+    assert.ok(rt.cmd.includes('-chroot'))
+    assert.is(rt.hvparams['disk_discard'], 'default')
+    const rebuilt = right(runtimeArgv(rt, { qemu: qemuVersion, nicBackend: user }), 'runtimeArgv')
+    // The confinement in the form this QEMU reads: -chroot before 8.1, -run-with chroot= after.
+    const confined = lifecycle('chroot', qemuVersion) === 'current' ? ['-chroot', tmp.path] : ['-run-with', `chroot=${tmp.path}`]
+    const at = rebuilt.indexOf(confined[0] ?? '')
+    assert.equal(rebuilt.slice(at, at + 2), confined, 'the rebuilt command line keeps its chroot')
+    // Only root may chroot; elsewhere the confinement is checked in the argv alone.
+    const argv = process.getuid?.() === 0 ? rebuilt : [...rebuilt.slice(0, at), ...rebuilt.slice(at + 2)]
     const id = 'disk-3a2b1c0d-5e6f-4a7b'
     await withQemu(
       argv,

@@ -14,10 +14,8 @@ import { decodeOk, fixture, ganetiPciFileArb, plain, recordedArb, right, upgrade
 test('an upgraded pre-hvinfo file downgrades back to the file Ganeti wrote (pci slots, no hvinfo, no stamp)', () => {
   const original = fixture('ganeti-2.12-pci.json') as unknown[]
   const { json, lost } = downgradeRuntime(decodeOk(original), { format: 'pre-hvinfo' })
-  // Every device carries over; what is lost is the -chroot the upgrade removed (hvparams
-  // use_chroot is on), which a reader before Ganeti 3.1 does not add back.
-  assert.equal(lost.map((l) => l.device), ['kvm_cmd'])
-  assert.match(lost[0]?.reason ?? '', 'without its chroot')
+  // Every device carries over, and so does the -chroot the upgrade keeps (as Ganeti 3.0.2).
+  assert.equal(lost.map((l) => l.device), [])
   assert.is(json.length, 4)
   // The devices are as Ganeti wrote them; kvm_cmd keeps its upgrade (older readers accept it).
   assert.equal(plain(json[1]), original[1])
@@ -29,7 +27,7 @@ test('an upgraded pre-hvinfo file downgrades back to the file Ganeti wrote (pci 
 test('SCSI placements and new-style ids are reported; every device is still written', () => {
   const rt = decodeOk(fixture('ganeti-3.0-hvinfo-scsi.json'))
   const { json, lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
-  assert.equal(lost.map((l) => l.device), ['nic-5a6b7c8d-9e0f-4a1b', 'disk-932df160-7a22-4067', 'disk-1b7a3e52-09c4-4f1e', 'kvm_cmd'])
+  assert.equal(lost.map((l) => l.device), ['nic-5a6b7c8d-9e0f-4a1b', 'disk-932df160-7a22-4067', 'disk-1b7a3e52-09c4-4f1e'])
   assert.match(lost[0]?.reason ?? '', 'hotnic-5a6b7c8d-pci-17')
   assert.match(lost[1]?.reason ?? '', 'SCSI placement on scsi.0')
   assert.is(json[1].length, 2)
@@ -51,12 +49,12 @@ test('a driver the older reader would not derive from hvparams is reported', () 
 
 test('ganeti-2.16 keeps hvinfo, reports ids it would recompute differently and buses it does not track', () => {
   const legacy = downgradeRuntime(decodeOk(fixture('ganeti-2.12-pci.json')), { format: 'ganeti-2.16' })
-  assert.equal(legacy.lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6', 'hotnic-e9d8c7b6-pci-7', 'hotdisk-932df160-pci-4', 'hotdisk-9f5c5bd4-pci-5', 'kvm_cmd'])
+  assert.equal(legacy.lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6', 'hotnic-e9d8c7b6-pci-7', 'hotdisk-932df160-pci-4', 'hotdisk-9f5c5bd4-pci-5'])
   assert.match(legacy.lost[2]?.reason ?? '', 'disk-932df160-7a22-4067')
   assert.equal(legacy.json[3][0]?.[0]['hvinfo'], { driver: 'virtio-blk-pci', id: 'hotdisk-932df160-pci-4', addr: '0x4', bus: 'pci.0' })
 
   const scsi = decodeOk(fixture('ganeti-3.0-hvinfo-scsi.json'))
-  assert.equal(downgradeRuntime(scsi, { format: 'ganeti-2.16' }).lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6', 'kvm_cmd'])
+  assert.equal(downgradeRuntime(scsi, { format: 'ganeti-2.16' }).lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6'])
 
   const ide = decodeOk([['kvm'], [], { disk_type: 'ide' }, [[{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', hvinfo: { driver: 'ide-hd', id: 'disk-932df160-7a22-4067', bus: 'ide.0', unit: 0 } }, '/dev/sdb', null]]])
   assert.match(downgradeRuntime(ide, { format: 'ganeti-2.16' }).lost[0]?.reason ?? '', 'ide.0')

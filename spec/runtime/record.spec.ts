@@ -133,8 +133,23 @@ test('a Ganeti file without NICs gets -net none; devices without placement canno
   assert.is(argv[8], 'driver=virtio-blk-pci,id=d1,bus=pci.0,addr=0x5,drive=d1,write-cache=on,bootindex=1')
   const unplaced = runtimeArgv(decodeOk(fixture('ganeti-2.7-3elem.json')), { qemu: V72, nicBackend: user })
   assert.ok(E.isLeft(unplaced) && unplaced.left._tag === 'Unsupported')
-  const badDriver = runtimeBlockDevices(decodeOk([['kvm'], [], {}, [[{ ...disk[0] as object, hvinfo: { driver: 'ide', id: 'd1', bus: 'pci.0', addr: '0x5' } }, '/d', null]]]))
+  const badDriver = runtimeBlockDevices(decodeOk([['kvm'], [], {}, [[{ ...disk[0] as object, hvinfo: { driver: 'usb-storage', id: 'd1', bus: 'pci.0', addr: '0x5' } }, '/d', null]]]))
   assert.ok(E.isLeft(badDriver) && badDriver.left._tag === 'Unsupported')
+})
+
+test('a Ganeti disk under disk_type ide (driver "ide", a PCI slot QEMU never used) rebuilds as the ide-hd QEMU made of its -drive if=ide', () => {
+  // Ganeti starts it as -drive if=ide, which QEMU puts at the next IDE place after kvm_cmd's own
+  // IDE drives (here one CD-ROM): ide.0 unit 1, then ide.1 unit 0.
+  const ide = (n: number): unknown => [{ uuid: `932df160-7a22-4067-a566-7e0ca838613${n}`, hvinfo: { driver: 'ide', id: `d${n}`, bus: 'pci.0', addr: `0x${(5 + n).toString(16)}` }, dev_type: 'plain' }, `/dev/vg/d${n}`, null]
+  const rt = decodeOk([['kvm', '-drive', 'file=/srv/a.iso,media=cdrom,format=raw,if=ide'], [], { disk_type: 'ide' }, [ide(1), ide(2)]])
+  const devices = right(runtimeBlockDevices(rt))
+  assert.equal(devices.map((d) => [d.driver, d.id, d.address]), [
+    ['ide-hd', 'd1', { _tag: 'unit', bus: 'ide.0', unit: 1 }],
+    ['ide-hd', 'd2', { _tag: 'unit', bus: 'ide.1', unit: 0 }]
+  ])
+  const fifth = decodeOk([['kvm'], [], { disk_type: 'ide' }, [1, 2, 3, 4, 5].map(ide)])
+  const r = runtimeBlockDevices(fifth)
+  assert.ok(E.isLeft(r) && r.left._tag === 'Unsupported' && /fourth IDE place/.test(formatError(r.left)), JSON.stringify(r))
 })
 
 test('a Ganeti SCSI file rebuilds with the SCSI placement it recorded', () => {

@@ -63,10 +63,10 @@ test('kvm_cmd rewrites: -localtime, -balloon with and without options, -vnc TLS 
   assert.equal(cmdOf(['kvm', '-vnc', ':1,password']), ['kvm', '-vnc', ':1,password=on'])
 })
 
-test('fixes Ganeti skips without -vnc are applied anyway: -chroot removed, disk_discard "default" → "ignore"', () => {
+test('-chroot and disk_discard "default" are kept, as Ganeti 3.0.2\'s own upgrade keeps them (3.1 drops both)', () => {
   const up = upgradeOk([['kvm', '-chroot', '/var/empty', '-m', '1'], [], { disk_discard: 'default', disk_type: 'paravirtual' }, []])
-  assert.equal(up[0], ['kvm', '-m', '1'])
-  assert.equal(up[2], { disk_discard: 'ignore', disk_type: 'paravirtual' })
+  assert.equal(up[0], ['kvm', '-chroot', '/var/empty', '-m', '1'])
+  assert.equal(up[2], { disk_discard: 'default', disk_type: 'paravirtual' })
   assert.equal(upgradeOk([['kvm'], [], { disk_discard: 'unmap' }, []])[2], { disk_discard: 'unmap' })
   assert.equal(upgradeOk([['kvm'], [], {}, []])[2], {})
 })
@@ -76,7 +76,7 @@ test('intentional differences: every occurrence rewritten, -balloon none dropped
   assert.equal(cmdOf(['kvm', '-balloon', 'none', '-m', '1']), ['kvm', '-m', '1'])
   assert.equal(cmdOf(['kvm', '-balloon']), ['kvm', '-balloon'])
   assert.equal(cmdOf(['kvm', '-vnc']), ['kvm', '-vnc'])
-  assert.equal(cmdOf(['kvm', '-chroot']), ['kvm'])
+  assert.equal(cmdOf(['kvm', '-chroot']), ['kvm', '-chroot'])
 })
 
 test('a stamped file (this library wrote it) keeps its kvm_cmd and hvparams exactly', () => {
@@ -128,7 +128,8 @@ test('property: idempotent on any command line, including rewrites that expose o
     fc.property(legacyCmdArb, fc.array(fc.string({ maxLength: 8 }), { maxLength: 8 }), (cmd, noise) => {
       const once = cmdOf([...cmd, ...noise])
       assert.equal(cmdOf([...once]), once)
-      for (const old of ['-localtime', '-balloon', '-chroot']) {
+      // -chroot is kept, as Ganeti 3.0.2 keeps it.
+      for (const old of ['-localtime', '-balloon']) {
         const i = once.indexOf(old)
         // Only a trailing flag (no value to rewrite) may remain.
         assert.ok(i < 0 || (old !== '-localtime' && i === once.length - 1), `${old} left in ${JSON.stringify(once)}`)
