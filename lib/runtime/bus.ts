@@ -90,9 +90,16 @@ export const runtimeIds = (rt: Runtime): ReadonlySet<string> =>
     ...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed.id])),
     ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed.id])),
     ...runtimeCmdDevices(rt).flatMap((d) => (d.id === undefined ? [] : [d.id])),
-    // kvm_extra's own -device ids are taken too, though their places are not the library's.
-    ...cmdDevices(rt.cmd).flatMap((d) => (d.id === undefined ? [] : [d.id]))
+    // kvm_extra's own -device ids are taken too, though their places are not the library's. A
+    // file without typed devices has them anywhere in kvm_cmd; a typed one in its kvm_extra words.
+    ...cmdDevices(rt.stamp?.devices === undefined ? rt.cmd : extraWords(rt)).flatMap((d) => (d.id === undefined ? [] : [d.id]))
   ])
+
+/** The kvm_extra words this library rendered last on the command line. */
+const extraWords = (rt: Runtime): ReadonlyArray<CmdWord> => {
+  const extra = E.isRight(rt.params) ? splitWords(rt.params.right.kvm_extra) : E.right([])
+  return E.isLeft(extra) ? [] : extra.right
+}
 
 /**
  * The bus state of the instance a runtime describes. Two devices claiming one place is an

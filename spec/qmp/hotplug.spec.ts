@@ -448,4 +448,15 @@ test('a gluster hot-add warns where the running QEMU deprecates gluster: from op
   assert.equal(feature(right(planHotAdd(stamped, { disk: disk(901) }))), [], 'a file disk')
 })
 
+test('a recorded runtime: an id kvm_extra uses is taken, and its words are the only ones read for it', () => {
+  const taken = `disk-${uuid(7).split('-').slice(0, 3).join('-')}`
+  const params = { kvm_path: '/usr/bin/qemu-system-x86_64', boot_order: 'cdrom', cdrom_image_path: '/srv/a.iso', disk_type: 'paravirtual', kvm_extra: `-device virtio-rng-pci,id=${taken},bus=pci.0,addr=0x7` }
+  const inst = right(decodeInstance({ name: 'vm5', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e15', memory: 128, hvparams: params }))
+  const rt = right(toRuntime(inst, right(planDevices(inst, { qemu: '7.2' })), { qmpSocket: '/tmp/vm5.qmp' }))
+  assert.ok(rt.stamp?.devices !== undefined, 'recorded with typed devices')
+  const dup = planHotAdd(rt, { disk: disk(7) })
+  assert.ok(E.isLeft(dup) && dup.left._tag === 'DuplicateId' && dup.left.id === taken, JSON.stringify(dup))
+  assert.ok(E.isRight(planHotAdd(rt, { disk: disk(8) })))
+})
+
 test.run()
