@@ -13,6 +13,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { PCI_BUS, PCI_SLOTS, pciRootBus, showSlot } from './bus/pci.js'
 import { PC } from './machine/pc.js'
+import { parsePciAddr } from './bus/address.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
@@ -99,11 +100,8 @@ const busName = (bus: string): string => bus.split('/').filter((p) => p !== '').
  */
 const readAddr = (addr: unknown): { readonly slot: number; readonly fn: number } | undefined => {
   if (typeof addr === 'number') return Number.isInteger(addr) && addr >= 0 && addr < PCI_SLOTS * 8 ? { slot: addr >> 3, fn: addr & 7 } : undefined
-  if (typeof addr !== 'string') return undefined
-  const m = /^(?:0[xX])?([0-9a-fA-F]{1,2})(?:\.([0-7]))?$/.exec(addr)
-  if (m === null || m[1] === undefined) return undefined
-  const slot = parseInt(m[1], 16)
-  return slot < PCI_SLOTS ? { slot, fn: m[2] === undefined ? 0 : Number(m[2]) } : undefined
+  const p = typeof addr === 'string' ? parsePciAddr(addr) : undefined
+  return p === undefined ? undefined : { slot: p.slot, fn: p.function }
 }
 
 /** The slots below the reservations that neither the plan nor an earlier extra device holds. */

@@ -55,7 +55,7 @@ export const showPciAddr = (slot: number, fn = 0): string => `0x${slot.toString(
  * @since 0.2.0
  */
 export const parsePciAddr = (addr: string): { readonly slot: number; readonly function: number } | undefined => {
-  const m = /^(?:0x)?([0-9a-fA-F]{1,2})(?:\.([0-7]))?$/.exec(addr)
+  const m = /^(?:0[xX])?([0-9a-fA-F]{1,2})(?:\.([0-7]))?$/.exec(addr)
   if (m === null || m[1] === undefined) return undefined
   const slot = parseInt(m[1], 16)
   return slot < 32 ? { slot, function: m[2] === undefined ? 0 : Number(m[2]) } : undefined
