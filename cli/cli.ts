@@ -31,6 +31,10 @@ for (const w of outcome.writes) {
     stderr += `qemu-devplan: --out ${w.path}: cannot write: ${e instanceof Error ? e.message : String(e)}\n`
   }
 }
+// A reader that stops early (`| head`) closes the pipe: that ends the output, it is not a failure to report.
+process.stdout.on('error', (e: Error) => {
+  if (!('code' in e) || e.code !== 'EPIPE') throw e
+})
 process.stderr.write(stderr)
 process.stdout.write(stdout)
 process.exitCode = code

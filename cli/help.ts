@@ -42,7 +42,8 @@ Other: --help (also after a command), --version.
 Exit codes:
   0  done (diff: nothing moved)
   1  diff: a device moved
-  2  usage: an unknown command or flag, a missing or extra argument, an input that cannot be read
+  2  usage: an unknown command or flag, a missing or extra argument, an input that cannot be read,
+     an --out file that cannot be written
   3  decode: an input (or a flag's value) is not valid: not JSON, or a field error
   4  placement: a bus is full, a place or id is taken, no device has that id
   5  unsupported: the target QEMU or the library cannot do it (a feature, a device, a file)

@@ -184,7 +184,12 @@ const deviceTable = (tree: DeviceTree): string =>
     ['kind', 'id', 'driver', 'placement']
   )
 
-const warningLines = (ws: ReadonlyArray<PlanWarning>): ReadonlyArray<string> => ws.map((w) => `warning: ${w.path}: ${w.message}`)
+/** Warnings name their field from the file's top, as errors do; a message that names it already is kept as it is. */
+const warningLines = (source: string, prefix: string, ws: ReadonlyArray<PlanWarning>): ReadonlyArray<string> =>
+  ws.map((w) => {
+    const path = prefix === '' ? w.path : `${prefix}.${w.path}`
+    return `warning: ${source}: ${w.message.startsWith(w.path) ? `${prefix === '' ? '' : `${prefix}.`}${w.message}` : `${path}: ${w.message}`}`
+  })
 
 /**
  * A plan as the executor sees it, one line per step: the QMP command (`execute`, `arguments`),
@@ -370,9 +375,9 @@ const planCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Print
         E.bind('render', ({ path, doc, planned, accel }) =>
           renderOptions(sourceName(path), planned, doc.render, { qmpSocket: str(v['qmp-socket']), accel: accel === '' ? undefined : accel, controlDir: str(v['control-dir']) })
         ),
-        E.map(({ format, planned: tree, render }) => {
+        E.map(({ path, doc, format, planned: tree, render }) => {
           const stdout = format === 'table' ? deviceTable(tree) : format === 'plan' ? `${JSON.stringify(tree, null, 2)}\n` : argvText(renderArgv(tree, render), format)
-          return { stdout, stderr: warningLines(tree.warnings) }
+          return { stdout, stderr: warningLines(sourceName(path), doc.prefix, tree.warnings) }
         })
       )
     })
@@ -386,7 +391,7 @@ const hotplugOptions = {
 } as const
 
 /** A plan's output: its lines, its warnings, and the runtime after it, to `--out` or not at all. */
-const printPlan = (plan: QmpPlan, values: Values): Result<Printed> =>
+const printPlan = (source: string, plan: QmpPlan, values: Values): Result<Printed> =>
   pipe(
     oneOf('--format', str(values['format']), ['lines', 'plan'] as const, 'lines'),
     E.map((format) => {
@@ -394,7 +399,7 @@ const printPlan = (plan: QmpPlan, values: Values): Result<Printed> =>
       const after = `${JSON.stringify(encodeRuntime(plan.after))}\n`
       return {
         stdout: format === 'lines' ? planLines(plan) : `${JSON.stringify({ title: plan.title, steps: plan.steps, warnings: plan.warnings }, null, 2)}\n`,
-        stderr: [...warningLines(plan.warnings), ...(out === undefined ? ['note: the runtime after the plan is not written: pass --out FILE to keep it (write it once the plan has run)'] : [])],
+        stderr: [...warningLines(source, '', plan.warnings), ...(out === undefined ? ['note: the runtime after the plan is not written: pass --out FILE to keep it (write it once the plan has run)'] : [])],
         writes: out === undefined ? [] : [{ path: out, text: after }]
       }
     })
@@ -441,7 +446,7 @@ const hotplugCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Pr
             )
           )
         }),
-        E.chain((plan) => printPlan(plan, v))
+        E.chain((plan) => printPlan(sourceName(positionals[0] ?? '-'), plan, v))
       )
     )
   )
@@ -458,7 +463,7 @@ const mediaCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Prin
         E.apS('out', outFlag(v)),
         E.bind('rt', ({ pos }) => runtimeOf(reader, pos[0] ?? '-')),
         E.chain(({ pos, rt }) => pipe(planChangeMedium(rt, pos[1] ?? '', eject ? null : (pos[2] ?? '')), E.mapLeft(failed(sourceName(pos[0] ?? '-'))))),
-        E.chain((plan) => printPlan(plan, v))
+        E.chain((plan) => printPlan(sourceName(positionals[0] ?? '-'), plan, v))
       )
     })
   )

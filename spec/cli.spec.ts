@@ -141,6 +141,14 @@ test('plan flags are host facts from the caller: --qemu, --qmp-socket, --accel o
   assert.equal(JSON.parse(ok(run(['plan', bare, '--qemu', '7.2']))), renderArgv(exampleTree, { qmpSocket: '/run/qemu-devplan/web1.example.com.qmp' }))
 })
 
+test('plan: warnings go to stderr, named from the file\'s top; stdout is still the argv', () => {
+  const doc = JSON.parse(read(EXAMPLE)) as { instance: { hvparams: Record<string, unknown> } }
+  doc.instance.hvparams['cpu_mask'] = '0-1'
+  const r = run(['plan', file('warned.json', doc)])
+  assert.equal(JSON.parse(ok(r)), exampleArgv)
+  assert.match(r.stderr, /warning: [^\n]*warned\.json: instance\.hvparams\.cpu_mask is accepted but not modelled/)
+})
+
 test('plan --runtime prints the argv a restart runs; a Ganeti file takes --qemu and --nic-backend', () => {
   assert.equal(JSON.parse(ok(run(['plan', '--runtime', V1]))), JSON.parse(read(RT('qemu-devplan-v1.argv.json'))))
   assert.equal(JSON.parse(ok(run(['plan', '--runtime', '-'], read(V1)))), JSON.parse(read(RT('qemu-devplan-v1.argv.json'))))
@@ -167,6 +175,7 @@ test('hotplug add --disk: the QMP plan as JSON lines, the runtime after to --out
   const noOut = run(['hotplug', 'add', V1, '--disk', disk])
   assert.equal(jsonLines(ok(noOut)), executorView(plan))
   assert.match(noOut.stderr, 'pass --out FILE')
+  fails(run(['hotplug', 'add', V1, '--disk', disk, '--out', join(tmp, 'no/such/dir.json')]), 2, /--out .*no\/such\/dir\.json: cannot write: ENOENT/)
   const full = JSON.parse(ok(run(['hotplug', 'add', V1, '--disk', disk, '--format', 'plan']))) as { title: string; steps: ReadonlyArray<unknown> }
   assert.is(full.title, plan.title)
   assert.equal(full.steps, JSON.parse(JSON.stringify(plan.steps)))
