@@ -79,6 +79,10 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
     case 'floppy':
       // The floppy drive has no bootindex property; the legacy boot order still selects it.
       return ['-boot', 'order=a']
+    case 'network':
+      // No NIC to take a bootindex: the firmware is asked for the network, then boots what it
+      // finds, as under Ganeti's -boot n.
+      return ['-boot', 'order=n']
     default:
       return []
   }

@@ -73,13 +73,16 @@ export type Device = ScsiController | BlockDevice | NicDevice | MachineDevice
 
 /**
  * How the guest boots: from the device with `bootindex=1`, from the floppy (whose drive has
- * no bootindex property), from a kernel given directly, or as the firmware decides.
+ * no bootindex property), from the network by the legacy boot order (`boot_order` network on an
+ * instance without a NIC, as Ganeti's `-boot n`: @since 0.2.0), from a kernel given directly,
+ * or as the firmware decides.
  *
  * @since 0.1.0
  */
 export type Boot =
   | { readonly _tag: 'device'; readonly id: string }
   | { readonly _tag: 'floppy' }
+  | { readonly _tag: 'network' }
   | { readonly _tag: 'kernel'; readonly kernel: string; readonly initrd: string; readonly append: string }
   | { readonly _tag: 'none' }
 

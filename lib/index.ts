@@ -37,7 +37,7 @@ export { diskDriver, cdromDriver, cdromDriverOf, nicDriver } from './devices/dri
 export { formatError, type DevplanError, type FieldError } from './errors.js'
 export { parseVersion, features, type QemuVersion, type Features } from './qemu-version.js'
 export { CHANGES, lifecycle, type Change, type ChangeName, type Lifecycle, type Release, type DeprecatedWarning } from './qemu-changes.js'
-export type { PlanWarning, NotModelledWarning } from './warnings.js'
+export type { PlanWarning, NotModelledWarning, IgnoredWarning } from './warnings.js'
 export type { MachineOptions, Vnc, VncListen, VncTls, Spice, SpiceTls, Confinement } from './machine/options.js'
 export type { HostFacts } from './machine/plan.js'
 export { PC, PC_SLOTS } from './machine/pc.js'

@@ -10,6 +10,7 @@ import { boundedArray, closed, decodeOne, DeviceUuid, intIn, matching, text, wit
 import { fromValidationErrors, type DevplanError, type FieldError } from './errors.js'
 import type { Hvparams } from './hvparams.js'
 import { deviceId } from './ids.js'
+import { ignored, type IgnoredWarning } from './warnings.js'
 
 const Mac = matching('a MAC address such as "aa:00:00:35:d5:1f"', /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/)
 
@@ -89,19 +90,55 @@ export const toNic = (n: NicIn, _at: string): E.Either<ReadonlyArray<FieldError>
 }
 
 /**
- * What a NIC's backend must satisfy under the hvparams it will run with (at start or hot-added).
+ * What a NIC gets of `vhost_net` and `virtio_net_queues`, by Ganeti 3.0.2's rule
+ * (`_GetNetworkDeviceFeatures`): vhost only on a `paravirtual` NIC, and more than one queue only
+ * where vhost is on; elsewhere Ganeti opens one tap fd and sets no `mq`. Only a tap backend has
+ * either: QEMU's user-mode stack has no vhost and one queue.
+ *
+ * @since 0.2.0
+ */
+export const nicFeatures = (h: Hvparams, backend: NicBackend): { readonly vhost: boolean; readonly queues: number } => {
+  const vhost = h.vhost_net && h.nic_type === 'paravirtual' && backend.type === 'tap'
+  return { vhost, queues: vhost ? h.virtio_net_queues : 1 }
+}
+
+/**
+ * The NIC hvparams Ganeti 3.0.2 ignores under the others, as warnings: `vhost_net` on a NIC type
+ * other than `paravirtual`, and `virtio_net_queues` above 1 without vhost on a `paravirtual` NIC.
+ *
+ * @since 0.2.0
+ */
+export const nicWarnings = (h: Hvparams): ReadonlyArray<IgnoredWarning> => [
+  ...(h.vhost_net && h.nic_type !== 'paravirtual'
+    ? [ignored('hvparams.vhost_net', true, `vhost works with nic_type "paravirtual" only (it is ${JSON.stringify(h.nic_type)}): ignored, as Ganeti 3.0.2 ignores it`)]
+    : []),
+  ...(h.virtio_net_queues > 1 && !(h.vhost_net && h.nic_type === 'paravirtual')
+    ? [
+        ignored(
+          'hvparams.virtio_net_queues',
+          h.virtio_net_queues,
+          `more than one queue needs vhost_net on nic_type "paravirtual" (vhost_net ${String(h.vhost_net)}, nic_type ${JSON.stringify(h.nic_type)}): each NIC gets one queue (one tap fd, no mq), as Ganeti 3.0.2 gives it`
+        )
+      ]
+    : [])
+]
+
+/**
+ * What a NIC's backend must satisfy under the hvparams it will run with (at start or hot-added):
+ * one tap fd per queue, and vhost fds only where vhost is on (see {@link nicFeatures}).
  *
  * @since 0.1.0
  */
 export const nicErrors = (n: Nic, h: Hvparams, at: string): ReadonlyArray<FieldError> => {
   if (n.backend.type !== 'tap' || !('fds' in n.backend)) return []
   const errors: FieldError[] = []
-  const queues = h.nic_type === 'paravirtual' ? h.virtio_net_queues : 1
+  const { vhost, queues } = nicFeatures(h, n.backend)
   if (n.backend.fds.length !== queues) {
-    errors.push({ path: `${at}.backend.fds`, value: n.backend.fds, message: `needs exactly ${queues} tap fd(s) (one per queue: nic_type ${h.nic_type}, virtio_net_queues ${h.virtio_net_queues})` })
+    const why = queues === h.virtio_net_queues ? `virtio_net_queues ${h.virtio_net_queues}` : `virtio_net_queues ${h.virtio_net_queues} counts only with vhost_net on nic_type "paravirtual"; here nic_type ${h.nic_type}, vhost_net ${String(h.vhost_net)}`
+    errors.push({ path: `${at}.backend.fds`, value: n.backend.fds, message: `needs exactly ${queues} tap fd(s) (one per queue: ${why})` })
   }
-  if (n.backend.vhostfds.length > 0 && (!h.vhost_net || n.backend.vhostfds.length !== n.backend.fds.length)) {
-    errors.push({ path: `${at}.backend.vhostfds`, value: n.backend.vhostfds, message: 'needs hvparams.vhost_net and one vhost fd per tap fd' })
+  if (n.backend.vhostfds.length > 0 && (!vhost || n.backend.vhostfds.length !== n.backend.fds.length)) {
+    errors.push({ path: `${at}.backend.vhostfds`, value: n.backend.vhostfds, message: 'needs hvparams.vhost_net on nic_type "paravirtual", and one vhost fd per tap fd' })
   }
   return errors
 }

@@ -21,9 +21,9 @@ import { cdromDriverOf, diskDriver, nicDriver } from './devices/drivers.js'
 import type { Placed } from './bus/address.js'
 import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
-import type { Nic } from './nic.js'
+import { nicFeatures, nicWarnings, type Nic } from './nic.js'
 import { deprecation } from './qemu-changes.js'
-import { notModelled, type PlanWarning } from './warnings.js'
+import { ignored, notModelled, type PlanWarning } from './warnings.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { describeMachine } from './machine/machines.js'
@@ -92,9 +92,8 @@ const planDisk =
 
 const planCdrom =
   (h: Hvparams) =>
-  (location: string, i: number): Step<BlockDevice> =>
+  ([id, location]: readonly [string, string]): Step<BlockDevice> =>
   (s) => {
-    const id = `cdrom${i + 1}`
     const driver = cdromDriverOf(h)
     return pipe(
       place(driver, id, 'qemu')(s),
@@ -134,8 +133,8 @@ export const nicDevice = (nic: Nic, placed: Placed, h: Hvparams): NicDevice => (
   ...placed,
   mac: nic.mac,
   backend: nic.backend,
-  vhost: h.vhost_net && nic.backend.type === 'tap',
-  queues: h.nic_type === 'paravirtual' && nic.backend.type === 'tap' ? h.virtio_net_queues : 1
+  // Ganeti's rule: vhost on paravirtual NICs only, several queues only with vhost.
+  ...nicFeatures(h, nic.backend)
 })
 
 /**
@@ -164,9 +163,56 @@ const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: Reado
     const append = [h.root_path === '' ? '' : `root=${h.root_path}`, h.serial_console ? `console=ttyS0,${h.serial_speed}` : '', h.kernel_args].filter((a) => a !== '').join(' ')
     return { _tag: 'kernel', kernel: h.kernel_path, initrd: h.initrd_path, append }
   }
-  const first = { disk: disks[0], cdrom: cdroms[0], network: nics[0], floppy: undefined }[h.boot_order]
-  if (h.boot_order === 'floppy') return { _tag: 'floppy' }
+  // Ganeti boots the first CD-ROM only (cdrom_image_path); the floppy and the network by the
+  // legacy boot order, which Ganeti sets for the network even without a NIC (-boot n).
+  const first = { disk: disks[0], cdrom: cdroms.find((c) => c.id === 'cdrom1'), network: nics[0], floppy: undefined }[h.boot_order]
+  if (h.boot_order === 'floppy') return h.floppy_image_path === '' ? { _tag: 'none' } : { _tag: 'floppy' }
+  if (h.boot_order === 'network' && first === undefined) return { _tag: 'network' }
   return first === undefined ? { _tag: 'none' } : { _tag: 'device', id: first.id }
+}
+
+/**
+ * The warning for a cache mode that has no effect on a pass-through disk (`scsi-block`,
+ * `scsi-generic`): their reads and writes go to the host device as SCSI commands (SG_IO), with
+ * no `write-cache` property and no emulated FUA, so the device's own write cache setting applies
+ * (the guest sees it and flushes as it needs). Under Ganeti's `-drive cache=writethrough` too.
+ *
+ * @since 0.2.0
+ */
+export const passthroughCacheWarnings = (h: Hvparams, which: string): ReadonlyArray<PlanWarning> => {
+  const driver = diskDriver(h.disk_type)
+  if (driverInfo(driver)?.writeCache !== false || cacheSettings(h.disk_cache).writeCache !== 'off') return []
+  return [
+    ignored(
+      'hvparams.disk_cache',
+      h.disk_cache,
+      `${which} (${driver}) runs with the host device's own write cache setting: the guest's SCSI commands pass through to it, so QEMU has no write cache to turn off (QEMU ignores the "off" half of ${JSON.stringify(h.disk_cache)} there, under Ganeti's -drive as under this plan's -blockdev)`
+    )
+  ]
+}
+
+/**
+ * The values of an instance that Ganeti 3.0.2 ignores (it starts the instance all the same), as
+ * warnings: the plan ignores them too.
+ */
+const ignoredWarnings = (inst: Instance): ReadonlyArray<PlanWarning> => {
+  const h = inst.hvparams
+  const out: PlanWarning[] = []
+  if (inst.nics.length > 0) out.push(...nicWarnings(h))
+  if (h.kernel_path === '') {
+    if (h.initrd_path !== '') out.push(ignored('hvparams.initrd_path', h.initrd_path, 'an initrd is loaded with a kernel only, and hvparams.kernel_path is empty: ignored, as Ganeti 3.0.2 ignores it'))
+    const lacks =
+      h.boot_order === 'floppy' && h.floppy_image_path === ''
+        ? 'no floppy (hvparams.floppy_image_path is empty)'
+        : h.boot_order === 'network' && inst.nics.length === 0
+          ? 'no NIC (the legacy boot order still asks for the network, -boot order=n, as Ganeti 3.0.2 renders -boot n)'
+          : h.boot_order === 'disk' && inst.disks.length === 0
+            ? 'no disk'
+            : undefined
+    if (lacks !== undefined) out.push(ignored('hvparams.boot_order', h.boot_order, `the instance has ${lacks}: the firmware picks the boot device, as under Ganeti 3.0.2`))
+  }
+  if (inst.disks.length > 0) out.push(...passthroughCacheWarnings(h, 'each disk'))
+  return out
 }
 
 const targetErrors = (inst: Instance, target: Target, machine: string): ReadonlyArray<FieldError> => {
@@ -205,7 +251,9 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const extra = splitWords(h.kvm_extra)
   if (E.isLeft(extra)) return E.left(fieldError('hvparams.kvm_extra', h.kvm_extra, extra.left))
 
-  const cdromLocations = [h.cdrom_image_path, h.cdrom2_image_path].filter((p) => p !== '')
+  // Each CD-ROM keeps its id whether or not the other is there, so that a medium change by id
+  // finds it; the second alone is placed where the first would be, as Ganeti's lone -drive is.
+  const cdromLocations = ([['cdrom1', h.cdrom_image_path], ['cdrom2', h.cdrom2_image_path]] as const).filter(([, p]) => p !== '')
   const cdDriver = cdromDriverOf(h)
   // Like Ganeti, a SCSI disk_type brings its controller even with no disk yet, so that disks can
   // be hot-added to the running instance.
@@ -258,7 +306,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         extra: extra.right,
         machineDevices: acc.machineDevs,
         machineOptions: acc.options,
-        warnings: [...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)), ...notModelled(instance.unmodelled)]
+        warnings: [...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)), ...notModelled(instance.unmodelled), ...ignoredWarnings(instance)]
       })
     ),
     // Last, once every device has its place: kvm_extra must leave the plan's places alone, as

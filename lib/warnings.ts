@@ -1,6 +1,7 @@
 /**
- * What a plan tells its caller although nothing failed: what the target QEMU deprecates, and
- * what the input set that the library does not model (accepted, never silently ignored).
+ * What a plan tells its caller although nothing failed: what the target QEMU deprecates, what
+ * the input set that the library does not model, and what the input set that has no effect on
+ * this instance (accepted, never silently ignored).
  *
  * @since 0.2.0
  */
@@ -19,11 +20,34 @@ export interface NotModelledWarning {
 }
 
 /**
+ * A value the input set that has no effect on this instance: Ganeti 3.0.2 ignores it (or, for a
+ * pass-through disk's cache mode, QEMU does), and so does the plan. Ganeti starts such an
+ * instance, so the library plans it too, where refusing it would stop a cluster's instances
+ * from moving to the library; the warning says what was left out and why.
+ *
+ * @since 0.2.0
+ */
+export interface IgnoredWarning {
+  readonly _tag: 'Ignored'
+  /** The input field, e.g. `hvparams.virtio_net_queues`. */
+  readonly path: string
+  readonly value: unknown
+  readonly message: string
+}
+
+/**
  * A warning a plan carries. Tell them apart by `_tag`.
  *
  * @since 0.2.0
  */
-export type PlanWarning = DeprecatedWarning | NotModelledWarning
+export type PlanWarning = DeprecatedWarning | NotModelledWarning | IgnoredWarning
+
+/**
+ * An {@link IgnoredWarning} of `path`.
+ *
+ * @since 0.2.0
+ */
+export const ignored = (path: string, value: unknown, message: string): IgnoredWarning => ({ _tag: 'Ignored', path, value, message })
 
 /**
  * The warnings for hvparams the library does not model.

@@ -21,8 +21,8 @@ import { invalidInput, type DevplanError } from '../errors.js'
 import { type Hvparams } from '../hvparams.js'
 import { diskDriver, nicDriver } from '../devices/drivers.js'
 import { passthroughErrors, type Disk } from '../disk.js'
-import { nicErrors, type Nic, type NicBackend } from '../nic.js'
-import { diskDevice, graphWarnings, nicDevice } from '../plan.js'
+import { nicErrors, nicWarnings, type Nic, type NicBackend } from '../nic.js'
+import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings } from '../plan.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { cmdDevices, runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord, nodesByName } from '../runtime/devices.js'
@@ -125,7 +125,7 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
         after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
-        warnings: qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)
+        warnings: [...(qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)), ...passthroughCacheWarnings(h, 'the disk')]
       }
     })
   )
@@ -172,7 +172,8 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
         // names, which netdev_add consumes: a restart or migration gets fresh fds.
         after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) }),
-        warnings: []
+        // The runtime's hvparams decide, as at start: what Ganeti ignores there is ignored here.
+        warnings: nicWarnings(h)
       }
     })
   )

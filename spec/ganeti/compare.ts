@@ -164,6 +164,16 @@ const deviceProps = (d: Record<string, Json>): Record<string, Json> => {
 /** Ganeti's `cache=` as the cache mode it names (absent: QEMU's default, writeback). */
 const ganetiCache = (c: string | undefined): string => c ?? 'writeback'
 
+/**
+ * The cache mode a frontend acts on. scsi-block and scsi-generic send the guest's commands to
+ * the host device by SG_IO (no emulated FUA, no `write-cache` property): the write-cache half
+ * of a mode reaches nothing there, only the node's `cache.direct` and `cache.no-flush` do, so
+ * writethrough is writeback and directsync is none (the plan warns about it, lib/plan.ts).
+ */
+const PASS_THROUGH: ReadonlySet<string> = new Set(['scsi-block', 'scsi-generic'])
+const WITHOUT_WRITE_CACHE: Readonly<Record<string, string>> = { writethrough: 'writeback', directsync: 'none' }
+const actedOn = (mode: string, driver: Json | undefined): string => (typeof driver === 'string' && PASS_THROUGH.has(driver) ? WITHOUT_WRITE_CACHE[mode] ?? mode : mode)
+
 /** The cache mode the library's nodes and device amount to. */
 const libraryCache = (proto: Record<string, Json>, device: Record<string, Json>): string => {
   const cache = (proto['cache'] ?? {}) as Record<string, Json>
@@ -216,7 +226,7 @@ export const ganetiDevices = (exec: ReadonlyArray<Opt>, cmd: ReadonlyArray<Opt>,
         pendingDevice === undefined && d['if'] === 'ide'
           ? deviceProps({ driver: 'ide-hd', id: diskIds[view.disks.length] ?? '', bus: `ide.${ideIndex >> 1}`, unit: String(ideIndex++ & 1) })
           : null
-      view.disks.push({ device: pendingDevice === undefined ? implied : deviceProps(pendingDevice), location: d['file'] ?? '', cache: ganetiCache(d['cache']), aio: (d['file'] ?? '').startsWith('/') ? d['aio'] : undefined, discard: d['discard'] ?? 'ignore' })
+      view.disks.push({ device: pendingDevice === undefined ? implied : deviceProps(pendingDevice), location: d['file'] ?? '', cache: actedOn(ganetiCache(d['cache']), pendingDevice?.['driver']), aio: (d['file'] ?? '').startsWith('/') ? d['aio'] : undefined, discard: d['discard'] ?? 'ignore' })
       pendingDevice = undefined
     } else view.unexpected.push(showOpt([opt, raw]))
   }
@@ -255,7 +265,7 @@ export const libraryDevices = (rest: ReadonlyArray<Opt>): DeviceView => {
         continue
       }
       const loc = location(proto)
-      view.disks.push({ device: deviceProps(d), location: loc, cache: libraryCache(proto, d), aio: loc.startsWith('/') ? String(proto['aio'] ?? 'threads') : undefined, discard: String(top['discard'] ?? proto['discard'] ?? 'ignore') })
+      view.disks.push({ device: deviceProps(d), location: loc, cache: actedOn(libraryCache(proto, d), d['driver']), aio: loc.startsWith('/') ? String(proto['aio'] ?? 'threads') : undefined, discard: String(top['discard'] ?? proto['discard'] ?? 'ignore') })
     } else view.unexpected.push(showOpt([opt, raw]))
   }
   return { ...view, boot }

@@ -27,8 +27,10 @@
  *     library's protocol node: `filename`, `rbd:pool/image`, `gluster://host:port/volume/path`,
  *     never the driver, since QEMU picks file or host_device by what the path is); the cache
  *     mode (Ganeti's `cache=`, absent = writeback; the library's `cache.direct`, `cache.no-flush`
- *     and the device's `write-cache`, as QEMU's table of cache modes pairs them); aio (local paths
- *     only); discard (absent = ignore);
+ *     and the device's `write-cache`, as QEMU's table of cache modes pairs them; on scsi-block and
+ *     scsi-generic, whose guest commands reach the host device by SG_IO, the mode QEMU acts on:
+ *     writethrough counts as writeback there, directsync as none); aio (local paths only);
+ *     discard (absent = ignore);
  *   - the boot device: Ganeti's `-boot c` is the first disk, `-boot n` in kvm_cmd the first NIC;
  *     the library's is the device with `bootindex: 1`.
  *   A `runtimeArgv` that throws is recorded, and the NICs are then given `vhostfds: []` so that
@@ -84,9 +86,7 @@ interface Known {
 const hv = (c: Case, k: string): Json | undefined => c.hv[k]
 const lib = (d: Disagreement): string => (typeof d.library === 'string' ? d.library : '')
 const refusedWith = (d: Disagreement, check: Disagreement['check'], re: RegExp): boolean => d.check === check && re.test(lib(d))
-const planRefused = (d: Disagreement, re: RegExp): boolean => d.check === 'plan' && d.part.startsWith('planDevices') && re.test(lib(d))
 const obj = (u: unknown): Record<string, Json> => (typeof u === 'object' && u !== null && !Array.isArray(u) ? (u as Record<string, Json>) : {})
-const setHv = (spec: JsonObj, patch: JsonObj): JsonObj => ({ ...spec, hvparams: { ...obj(spec['hvparams']), ...patch } })
 const specHv = (spec: JsonObj, k: string): Json | undefined => obj(spec['hvparams'])[k]
 /** Ganeti's hvinfo of the file at a slot below 0x2 (host bridge, PIIX3). */
 const lowSlot = (c: Case): boolean => [...c.ganeti.hvinfo.disks, ...c.ganeti.hvinfo.nics].some((h) => h['bus'] === 'pci.0' && ['0x0', '0x1'].includes(String(h['addr'])))
@@ -116,47 +116,6 @@ const eachOpt =
     opts.flatMap((o) => f(o) ?? [o])
 
 const KNOWN: ReadonlyArray<Known> = [
-  {
-    id: 'queues-without-vhost',
-    kind: 'issue-13 #4',
-    what: 'virtio_net_queues > 1 without vhost_net: Ganeti opens one tap fd and sets no mq; the library asks for one fd per queue (planDevices, planHotAdd) and renders mq=on,vectors=2n+2 (runtimeArgv)',
-    change: 'treat virtio_net_queues as 1 unless vhost_net is on (with a warning), as Ganeti does',
-    matches: (d, c) =>
-      hv(c, 'virtio_net_queues') !== 1 &&
-      hv(c, 'vhost_net') !== true &&
-      ((d.check === 'plan' && d.part === 'planDevices' && /nics\[\d+\]\.backend\.fds: needs exactly \d+ tap fd/.test(lib(d))) ||
-        (d.check === 'hotadd' && d.part === 'nic' && /nic\.backend\.fds: needs exactly \d+ tap fd/.test(lib(d))) ||
-        (d.check === 'argv' && / device$/.test(d.part) && obj(d.ganeti)['mq'] === undefined && obj(d.library)['mq'] === true)),
-    neutralize: (s) => (specHv(s, 'vhost_net') !== true ? setHv(s, { virtio_net_queues: 1 }) : s)
-  },
-  {
-    id: 'vhost-non-virtio',
-    kind: 'issue-13 #5',
-    what: 'vhost_net with a nic_type other than paravirtual: Ganeti ignores vhost; planDevices refuses the instance, and runtimeArgv renders vhost=on on the netdev of an e1000 (…) NIC',
-    change: 'ignore vhost_net for non-virtio NICs, with a warning in the plan, in planDevices, runtimeArgv and planHotAdd alike',
-    matches: (d, c) =>
-      hv(c, 'nic_type') !== 'paravirtual' &&
-      hv(c, 'vhost_net') === true &&
-      (planRefused(d, /hvparams\.vhost_net: vhost works with nic_type "paravirtual" only/) || (d.check === 'argv' && / vhost$/.test(d.part) && d.ganeti === false && d.library === true)),
-    neutralize: (s) => (specHv(s, 'nic_type') !== 'paravirtual' ? setHv(s, { vhost_net: false }) : s)
-  },
-  {
-    id: 'cdrom2-alone',
-    kind: 'issue-13 #6',
-    what: 'cdrom2_image_path without cdrom_image_path: Ganeti starts the second CD-ROM alone, the library refuses',
-    change: 'plan the second CD-ROM alone (its own place), as Ganeti does',
-    matches: (d, c) => hv(c, 'cdrom_image_path') === '' && planRefused(d, /hvparams\.cdrom2_image_path: a second CD-ROM needs hvparams\.cdrom_image_path/),
-    // CD-ROMs are placed after every disk and NIC: dropping it moves none of them.
-    neutralize: (s) => (specHv(s, 'cdrom_image_path') === '' ? setHv(s, { cdrom2_image_path: '' }) : s)
-  },
-  {
-    id: 'initrd-without-kernel',
-    kind: 'issue-13 #7',
-    what: 'initrd_path with an empty kernel_path: Ganeti ignores the initrd, the library refuses',
-    change: 'ignore initrd_path without kernel_path, with a warning in the plan',
-    matches: (d, c) => hv(c, 'kernel_path') === '' && planRefused(d, /hvparams\.initrd_path: an initrd needs hvparams\.kernel_path/),
-    neutralize: (s) => (specHv(s, 'kernel_path') === '' ? setHv(s, { initrd_path: '' }) : s)
-  },
   {
     id: 'usbdevice',
     kind: 'rule (README: runtime upgrade)',
@@ -231,25 +190,6 @@ const KNOWN: ReadonlyArray<Known> = [
     matches: (d) => d.check === 'plan' && /^nics\[\d+\]$/.test(d.part) && obj(d.ganeti)['driver'] === 'ne2k_isa' && obj(d.ganeti)['bus'] === 'pci.0' && obj(d.library)['bus'] === 'isa.0'
   },
   {
-    id: 'boot-without-device',
-    kind: 'new',
-    what: 'boot_order names a device the instance lacks (floppy without floppy_image_path, network without NICs, disk without disks): Ganeti starts it anyway (no -boot, or -boot n), the library refuses',
-    change: 'a warning in the plan instead of the refusal (the firmware then picks), as for the other values Ganeti ignores',
-    matches: (d, c) => {
-      const m = /hvparams\.boot_order: "(\w+)" needs/.exec(lib(d))
-      if (d.check !== 'plan' || !d.part.startsWith('planDevices') || m === null) return false
-      return (m[1] === 'floppy' && hv(c, 'floppy_image_path') === '') || (m[1] === 'network' && c.desc.nics.length === 0) || (m[1] === 'disk' && c.desc.disks.length === 0)
-    },
-    // The boot device moves no disk or NIC: for the placement comparison, boot from what is there.
-    neutralize: (s, desc) => {
-      const order = specHv(s, 'boot_order')
-      const has = (o: Json | undefined): boolean => (o === 'floppy' ? specHv(s, 'floppy_image_path') !== '' : o === 'network' ? desc.nics.length > 0 : o === 'disk' ? desc.disks.length > 0 : o === 'cdrom')
-      if (has(order)) return s
-      const other = ['disk', 'network', 'floppy'].find(has)
-      return other !== undefined ? setHv(s, { boot_order: other }) : setHv(s, { kernel_path: '/boot/vmlinuz-3-kvmU' })
-    }
-  },
-  {
     id: 'passthrough-needs-block',
     kind: 'new',
     what: "scsi-block / scsi-generic on a file (file, sharedfile, gluster templates) or a userspace URI: Ganeti writes -device scsi-block,…,drive= on it, which QEMU refuses (it needs a host SCSI device); the library refuses the plan and the hot-add",
@@ -272,13 +212,6 @@ const KNOWN: ReadonlyArray<Known> = [
       ideDrives(c) > 4 &&
       ((d.check === 'plan' && d.part.startsWith('planDevices') && /BusFull: .*no free place on bus ide\.0\/ide\.1 \(it holds 4\)/.test(lib(d))) ||
         refusedWith(d, 'argv', /an IDE disk of Ganeti past the fourth IDE place/))
-  },
-  {
-    id: 'passthrough-writethrough',
-    kind: 'new',
-    what: "disk_cache writethrough on scsi-block / scsi-generic: Ganeti's -drive cache=writethrough turns the drive's write cache off; the library's -blockdev has no such setting and the pass-through devices no write-cache property, so the disk runs writeback",
-    change: 'refuse writethrough for pass-through frontends, or warn that it is writeback there (NotModelled)',
-    matches: (d, c) => (hv(c, 'disk_type') === 'scsi-block' || hv(c, 'disk_type') === 'scsi-generic') && d.check === 'argv' && /^disk \d+ cache$/.test(d.part) && d.ganeti === 'writethrough' && d.library === 'writeback'
   }
 ]
 

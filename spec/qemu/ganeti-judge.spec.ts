@@ -22,8 +22,9 @@ import { dirname, join } from 'node:path'
 import * as assert from 'uvu/assert'
 import type { Runtime } from '../../lib/index.js'
 import type { Ok } from '../ganeti/compare.js'
-import { askGaneti, ganetiMissing, instances, parsedRuntime, rebuiltArgv, type Desc } from '../ganeti/support.js'
-import { peripheral, pciSlots, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, withQemu } from './harness.js'
+import { askGaneti, ganetiMissing, instances, libraryPlan, librarySpec, parsedRuntime, rebuiltArgv, type Desc } from '../ganeti/support.js'
+import { encodeHvinfo } from '../../lib/index.js'
+import { peripheral, pciSlots, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, withQemu, type Vm } from './harness.js'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 
@@ -72,12 +73,41 @@ const runnable = (argv: ReadonlyArray<string>, tmp: string): string[] => {
   return [...out, '-accel', 'tcg']
 }
 
+/** Ganeti's host paths under `tmp`, where the harness made them. */
+const moved = (p: string, tmp: string): string => p.replace('/var/run/ganeti/', `${tmp}/run/`).replace('/var/log/ganeti/', `${tmp}/log/`).replace('/srv/', `${tmp}/srv/`)
+
+/** The directories and images a runnable argv of `desc` opens, made under `tmp`. */
+const prepareHost = async (desc: Desc, tmp: string): Promise<void> => {
+  for (const d of ['run/kvm-hypervisor/pid', 'run/kvm-hypervisor/ctrl', 'run/instance-disks', 'log/kvm', 'srv/iso']) await mkdir(join(tmp, d), { recursive: true })
+  const images = [...desc.disks.map((d) => d.link), String(desc.hvparams['cdrom_image_path']), String(desc.hvparams['cdrom2_image_path']), String(desc.hvparams['floppy_image_path'])].filter((p) => p.startsWith('/'))
+  for (const p of images) {
+    const at = moved(p, tmp)
+    await mkdir(dirname(at), { recursive: true })
+    await execFileP('qemu-img', ['create', '-q', '-f', 'raw', at, '1M'])
+  }
+}
+
+/**
+ * Where QEMU put the drive that reads `file` (a -drive QEMU placed itself, as Ganeti's CD-ROMs
+ * are), as the hvinfo-like placement the plan gives: `{bus: 'pci.0', addr}` or `{bus, unit}`.
+ */
+const drivePlace = async (vm: Vm, file: string): Promise<Record<string, unknown> | undefined> => {
+  const blocks = (await vm.qmp.executeOk('query-block')) as Array<{ qdev?: string; inserted?: { file?: string } }>
+  const qdev = blocks.find((b) => b.inserted?.file === file)?.qdev
+  if (qdev === undefined) return undefined
+  const dev = qdev.replace(/\/virtio-backend$/, '')
+  const bus = String(await qomGet(vm, dev, 'parent_bus')).split('/').pop()
+  if (bus === 'pci.0') return { bus, addr: `0x${(Number(await qomGet(vm, dev, 'addr')) >> 3).toString(16)}` }
+  if (bus?.startsWith('ide.') === true) return { bus, unit: await qomGet(vm, dev, 'unit') }
+  return { bus }
+}
+
 if (missing !== undefined) {
   if (process.env['CI'] === 'true') test('Ganeti 3.0.2 is available', () => assert.unreachable(`no Ganeti to judge: ${missing} (CI=true requires it)`))
   else process.stderr.write(`SKIPPED ganeti judge (qemu): ${missing}\n`)
 } else {
   // kvm_path is this pass's QEMU, as on a cluster running it.
-  const descs = instances(300).map((d) => ({ ...d, hvparams: { ...d.hvparams, kvm_path: qemuPath() } }))
+  const descs: ReadonlyArray<Desc> = instances(300).map((d) => ({ ...d, hvparams: { ...d.hvparams, kvm_path: qemuPath() } }))
   const judged = askGaneti(descs, qemuPath())
   const sample: Array<{ index: number; desc: Desc; g: Ok; rt: Runtime }> = []
   judged.results.forEach((g, index) => {
@@ -111,13 +141,7 @@ if (missing !== undefined) {
         const chrootDir = asRoot ? dir : undefined
         const run = dir !== undefined && !asRoot ? rebuilt.filter((_, i) => i !== chrootAt && i !== (rebuilt[chrootAt] === '-chroot' ? chrootAt + 1 : chrootAt - 1)) : rebuilt
         if (chrootDir !== undefined) await mkdir(chrootDir, { recursive: true })
-        for (const d of ['run/kvm-hypervisor/pid', 'run/kvm-hypervisor/ctrl', 'run/instance-disks', 'log/kvm', 'srv/iso']) await mkdir(join(tmp.path, d), { recursive: true })
-        const images = [...desc.disks.map((d) => d.link), String(desc.hvparams['cdrom_image_path']), String(desc.hvparams['cdrom2_image_path']), String(desc.hvparams['floppy_image_path'])].filter((p) => p.startsWith('/'))
-        for (const p of images) {
-          const at = p.replace('/var/run/ganeti/', `${tmp.path}/run/`).replace('/srv/', `${tmp.path}/srv/`)
-          await mkdir(dirname(at), { recursive: true })
-          await execFileP('qemu-img', ['create', '-q', '-f', 'raw', at, '1M'])
-        }
+        await prepareHost(desc, tmp.path)
         await withQemu(
           run,
           async (vm) => {
@@ -133,6 +157,84 @@ if (missing !== undefined) {
                 assert.is(h['bus'], 'scsi.0')
                 assert.is(await qomGet(vm, `/machine/peripheral/${id}`, 'scsi-id'), h['scsi-id'], `${id}: Ganeti's scsi-id`)
               }
+            }
+          },
+          { dir: tmp.path }
+        )
+      } finally {
+        await tmp.cleanup()
+      }
+    })
+  }
+
+  // The CD-ROMs: Ganeti starts them as -drive (kept in kvm_cmd by runtimeArgv), placed by QEMU;
+  // planDevices of the same instance must put cdrom1 and cdrom2 where QEMU put Ganeti's, the
+  // second CD-ROM alone (without cdrom_image_path) included, which takes the first CD-ROM's
+  // place. The generated instances with local CD-ROM images, made IDE CD-ROMs and startable
+  // here (the sample's rules above): QEMU refuses Ganeti's if=scsi-cd; a virtio CD-ROM takes the
+  // first slot free after the machine's own devices, which Ganeti lays out otherwise (README,
+  // "Where this library differs from Ganeti, and why"); Ganeti turns the CD-ROM it boots from
+  // into IDE whatever its type, and QEMU 7.2 refuses its floppy boot (boot=on).
+  const cdDescs = descs
+    .filter((d) => [d.hvparams['cdrom_image_path'], d.hvparams['cdrom2_image_path']].some((p) => p !== '') && !String(d.hvparams['cdrom_image_path']).startsWith('http'))
+    .slice(0, 10)
+    .map((d): Desc => {
+      const h = d.hvparams
+      return {
+        ...d,
+        hvparams: {
+          ...h,
+          cdrom_disk_type: 'ide',
+          disk_type: ['ide', 'scsi-block', 'scsi-generic'].includes(String(h['disk_type'])) ? 'paravirtual' : h['disk_type']!,
+          nic_type: h['nic_type'] === 'ne2k_isa' ? 'e1000' : h['nic_type']!,
+          kernel_path: '',
+          initrd_path: '',
+          boot_order: 'disk',
+          virtio_net_queues: 1,
+          kvm_pci_reservations: 12,
+          // Placement-neutral, and the first sample checks the confinement.
+          use_chroot: false,
+          // Placement-neutral; "default" is not planned yet (judge.spec.ts: discard-default).
+          disk_discard: 'ignore'
+        },
+        disks: d.disks.filter((x) => x.uri === null)
+      }
+    })
+  const cdJudged = askGaneti(cdDescs, qemuPath())
+  const cdSample = cdJudged.results.flatMap((g, index) => {
+    const desc = cdDescs[index]!
+    const rt = g.ok ? parsedRuntime(g.file) : undefined
+    return g.ok && rt?._tag === 'ok' ? [{ index, desc, g, rt: rt.value }] : []
+  })
+
+  test('a CD-ROM sample with the second CD-ROM alone in it', () => {
+    assert.is(cdSample.length, 10, 'Ganeti raised, or the generator no longer gives ten instances with local CD-ROMs')
+    assert.ok(cdSample.every((c) => startable(c.desc, c.g)), 'a CD-ROM instance QEMU cannot start here')
+    assert.ok(cdSample.some((c) => c.desc.hvparams['cdrom_image_path'] === ''), 'no instance with cdrom2 alone')
+  })
+
+  for (const { index, desc, g, rt } of cdSample) {
+    const h: Record<string, unknown> = desc.hvparams
+    test(`CD-ROM instance ${index} (${desc.name}): ${[h['cdrom_image_path'] === '' ? '' : 'cdrom1', h['cdrom2_image_path'] === '' ? '' : 'cdrom2'].filter((x) => x !== '').join(' and ')} where Ganeti's QEMU put them`, async () => {
+      const argv = rebuiltArgv(rt, g.taps, qemuVersion, true)
+      if (argv._tag !== 'ok') return assert.unreachable(`runtimeArgv: ${argv.error}`)
+      const plan = libraryPlan(desc, librarySpec(desc, JSON.parse(g.file)[2], g.taps))
+      if (plan._tag !== 'ok') return assert.unreachable(`planDevices: ${plan.error}`)
+      const tmp = await tempDir()
+      try {
+        await prepareHost(desc, tmp.path)
+        await withQemu(
+          runnable(argv.value, tmp.path),
+          async (vm) => {
+            for (const [id, key] of [['cdrom1', 'cdrom_image_path'], ['cdrom2', 'cdrom2_image_path']] as const) {
+              const planned = plan.value.cdroms.find((c) => c.id === id)
+              if (h[key] === '') {
+                assert.is(planned, undefined, `${id} planned without ${key}`)
+                continue
+              }
+              if (planned === undefined) return assert.unreachable(`${id} not planned`)
+              const { driver: _d, id: _i, ...place } = encodeHvinfo(planned)
+              assert.equal(await drivePlace(vm, moved(String(h[key]), tmp.path)), place, `${id}: QEMU's place of Ganeti's -drive against the plan's`)
             }
           },
           { dir: tmp.path }
