@@ -4,11 +4,14 @@
  * of spec/ganeti/judge.spec.ts, learning its QEMU features from this pass's QEMU; for a sample of
  * ten, `runtimeArgv(parseRuntime(file))` must start paused (TCG) with every disk and NIC where
  * Ganeti placed it: each PCI one at Ganeti's slot (`query-pci`), each SCSI one at Ganeti's target
- * (`qom-get scsi-id`).
+ * (`qom-get scsi-id`). And for ten instances with CD-ROMs (the second alone among them), made
+ * IDE CD-ROMs and startable: `planDevices` must put cdrom1 and cdrom2 where QEMU put Ganeti's
+ * own `-drive` of each.
  *
  * The sample is the first ten instances that QEMU can start at all without a host Ganeti's
  * instances have: local disks (no rbd/gluster), no pass-through frontend (scsi-block/-generic
- * need a host SCSI device), no http CD-ROM (no network), no kernel to boot, one queue per NIC,
+ * need a host SCSI device), no http CD-ROM (no network), no kernel to boot, one queue per NIC
+ * (virtio_net_queues counts only with vhost_net on a paravirtual NIC, as in Ganeti),
  * at least 7 kvm_pci_reservations (below that Ganeti's own slots collide with QEMU's default
  * VGA and balloon), and none of the listed differences that make runtimeArgv refuse (disk_type
  * ide, ne2k_isa). To run it, paths under /var/run/ganeti, /var/log/ganeti and /srv go to a temp
@@ -41,7 +44,8 @@ const startable = (d: Desc, g: Ok): boolean => {
     h['nic_type'] !== 'ne2k_isa' &&
     !String(h['cdrom_image_path']).startsWith('http') &&
     h['kernel_path'] === '' &&
-    h['virtio_net_queues'] === 1 &&
+    // Several queues only under vhost (Ganeti's rule): the user netdevs below have one.
+    (h['virtio_net_queues'] === 1 || h['vhost_net'] !== true || h['nic_type'] !== 'paravirtual') &&
     Number(h['kvm_pci_reservations']) >= 7 &&
     // Ganeti writes -drive if=scsi-cd / if=scsi-hd for a SCSI CD-ROM type, which QEMU refuses.
     !(String(h['cdrom_image_path']) !== '' || String(h['cdrom2_image_path']) !== '' ? /^scsi-/.test(String(h['cdrom_disk_type'] === '' ? h['disk_type'] : h['cdrom_disk_type'])) && h['boot_order'] !== 'cdrom' : false) &&

@@ -248,6 +248,8 @@ export const assertMatchesPlan = async (vm: Vm, tree: DeviceTree): Promise<void>
     if (d.kind === 'nic') {
       assert.is(await qomGet(vm, path, 'netdev'), hv(d).id, `${hv(d).id}: netdev`)
       assert.is(await qomGet(vm, path, 'mac'), d.mac, `${hv(d).id}: mac`)
+      // virtio-net-pci: mq exactly when the plan gives more than one queue.
+      if (hv(d).driver === 'virtio-net-pci') assert.is(await qomGet(vm, path, 'mq'), d.queues > 1, `${hv(d).id}: mq`)
     } else {
       assert.is(await qomGet(vm, path, 'drive'), d.graph.top, `${hv(d).id}: drive`)
       if (d.writeCache !== undefined) assert.is(await qomGet(vm, path, 'write-cache'), d.writeCache, `${hv(d).id}: write-cache`)
@@ -364,6 +366,18 @@ const hostLacks = async (need: HostNeed, dir: string): Promise<string | undefine
         await rm(probe, { force: true })
       }
     }
+    case 'tap': {
+      // Making one is the test: no /dev/net/tun, no CAP_NET_ADMIN, no ip (iproute2)…
+      const probe = tapName()
+      try {
+        await execFileP('ip', ['tuntap', 'add', 'dev', probe, 'mode', 'tap'])
+        await execFileP('ip', ['tuntap', 'del', 'dev', probe, 'mode', 'tap'])
+        return undefined
+      } catch (e) {
+        const err = e as { code?: unknown; stderr?: unknown; message?: unknown }
+        return err.code === 'ENOENT' ? 'ip (iproute2) is not installed: no tap to back a NIC' : `ip tuntap cannot make a tap on this host: ${String(err.stderr ?? err.message).trim()}`
+      }
+    }
     case 'loop_device': {
       // Attaching a probe image is the test: losetup missing, no /dev/loop-control, not root…
       const probe = await makeImage(dir, 'loop.probe', 'raw')
@@ -395,6 +409,10 @@ const detachLoop = async (dev: string): Promise<void> => {
   await execFileP('losetup', ['-d', dev])
 }
 
+let taps = 0
+/** A tap interface name unique to this process (at most 15 characters). */
+const tapName = (): string => `dpt${process.pid % 100000}x${taps++}`
+
 const skipLoudly = (name: string, why: string): void => {
   process.stderr.write(`\nSKIPPED ${name}: ${why}\n`)
 }
@@ -402,8 +420,14 @@ const skipLoudly = (name: string, why: string): void => {
 const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise<void> => {
   const tmp = await tempDir()
   const loops = new Map<string, string>()
+  const made = new Map<string, string>()
   try {
     const env: Env = {
+      tap: (name) => {
+        const dev = made.get(name)
+        if (dev === undefined) throw new Error(`${name} is not among the taps of ${c.name}`)
+        return dev
+      },
       qemu: qemuPath(),
       path: (name) => join(tmp.path, name),
       device: (name) => {
@@ -422,6 +446,11 @@ const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise
     }
     await prepare(c, env)
     for (const name of c.blockDevices ?? []) loops.set(name, await attachLoop(env.path(name)))
+    for (const name of c.taps ?? []) {
+      const dev = tapName()
+      await execFileP('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tap'])
+      made.set(name, dev)
+    }
     const spec = c.spec(env)
     if (c.expect._tag === 'invalid') {
       const decoded = decodeInstance(spec)
@@ -466,6 +495,7 @@ const runCase = async (c: MatrixCase, qemu: QemuVersion, label: string): Promise
   } finally {
     try {
       for (const dev of loops.values()) await detachLoop(dev)
+      for (const dev of made.values()) await execFileP('ip', ['tuntap', 'del', 'dev', dev, 'mode', 'tap'])
     } finally {
       await tmp.cleanup()
     }
@@ -482,7 +512,7 @@ for (const c of MATRIX) {
 
 qemu('the matrix covers every disk_type, nic_type, controller, cache, aio, boot order and driver', () => {
   assert.ok(MATRIX.length >= 18, `${MATRIX.length} cases`)
-  const env: Env = { qemu: '/usr/bin/qemu-system-x86_64', path: (name) => join('/matrix', name), device: (name) => join('/dev/matrix', name) }
+  const env: Env = { qemu: '/usr/bin/qemu-system-x86_64', path: (name) => join('/matrix', name), device: (name) => join('/dev/matrix', name), tap: (name) => `tap-${name}` }
   const instances = MATRIX.filter((c) => c.expect._tag !== 'invalid').map((c) => unwrap(c.name, decodeInstance(c.spec(env))))
   const used = (key: keyof Instance['hvparams']): ReadonlySet<unknown> => new Set(instances.map((i) => i.hvparams[key]))
   const lists: ReadonlyArray<readonly [keyof Instance['hvparams'], ReadonlyArray<string>]> = [
