@@ -282,16 +282,17 @@ const tapFds = (queues: number, vhost: boolean): NicBackendSpec => {
 
 const nicPlans = (): ReadonlyArray<Emitted> => {
   const cases: ReadonlyArray<{ readonly hv: Readonly<Record<string, string | number | boolean>>; readonly backends: ReadonlyArray<NicBackendSpec> }> = [
-    // paravirtual: one and four queues, with and without vhost (fds with and without vhostfds)
+    // paravirtual: one and four queues, with and without vhost (fds with and without vhostfds);
+    // the queues count only with vhost, as in Ganeti: one fd without it
     ...[1, 4].flatMap((queues) =>
       [false, true].map((vhost) => ({
         hv: { nic_type: 'paravirtual', virtio_net_queues: queues, vhost_net: vhost },
-        backends: [tapFds(queues, false), ...(vhost ? [tapFds(queues, true)] : []), { type: 'tap', ifname: 'tap-vm1' }, { type: 'user' }]
+        backends: [tapFds(vhost ? queues : 1, false), ...(vhost ? [tapFds(queues, true)] : []), { type: 'tap', ifname: 'tap-vm1' }, { type: 'user' }]
       }))
     ),
-    // every other PCI model: one queue, no vhost
-    ...PCI_NIC_TYPES.filter((n) => n !== 'paravirtual').map((nicType) => ({
-      hv: { nic_type: nicType },
+    // every other PCI model: one queue, no vhost (vhost_net and the queues ignored, as in Ganeti)
+    ...PCI_NIC_TYPES.filter((n) => n !== 'paravirtual').map((nicType, i) => ({
+      hv: i === 0 ? { nic_type: nicType, vhost_net: true, virtio_net_queues: 4 } : { nic_type: nicType },
       backends: [tapFds(1, false), { type: 'tap', ifname: 'tap-vm1' }, { type: 'user' }]
     }))
   ]
