@@ -179,9 +179,11 @@ const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: Reado
  *
  * @since 0.2.0
  */
-export const passthroughCacheWarnings = (h: Hvparams, which: string): ReadonlyArray<PlanWarning> => {
+export const passthroughCacheWarnings = (h: Hvparams, disks: ReadonlyArray<Disk>, which: string): ReadonlyArray<PlanWarning> => {
   const driver = diskDriver(h.disk_type)
-  if (driverInfo(driver)?.writeCache !== false || cacheSettings(h.disk_cache).writeCache !== 'off') return []
+  // Shared storage runs cache none whatever disk_cache says: nothing of the mode is lost there.
+  const affected = disks.some((d) => cacheSettings(diskCacheFor(h.disk_cache, d.devType)).writeCache === 'off')
+  if (driverInfo(driver)?.writeCache !== false || !affected) return []
   return [
     ignored(
       'hvparams.disk_cache',
@@ -211,7 +213,7 @@ const ignoredWarnings = (inst: Instance): ReadonlyArray<PlanWarning> => {
             : undefined
     if (lacks !== undefined) out.push(ignored('hvparams.boot_order', h.boot_order, `the instance has ${lacks}: the firmware picks the boot device, as under Ganeti 3.0.2`))
   }
-  if (inst.disks.length > 0) out.push(...passthroughCacheWarnings(h, 'each disk'))
+  out.push(...passthroughCacheWarnings(h, inst.disks, 'each disk'))
   return out
 }
 

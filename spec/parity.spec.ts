@@ -242,6 +242,8 @@ test('disk_cache writethrough / directsync on scsi-block and scsi-generic: an Ig
       assert.match(w.message, /host device's own write cache/)
     }
     for (const disk_cache of ['default', 'writeback', 'none', 'unsafe']) noIgnored(planOk(spec({ disk_type, disk_cache }, 0, 0, { disks: [diskFor(disk_type, 0)] })))
+    // Shared storage runs cache none whatever disk_cache says (Ganeti's rule): nothing is lost.
+    noIgnored(planOk(spec({ disk_type, disk_cache: 'writethrough' }, 0, 0, { disks: [diskFor(disk_type, 0, { dev_type: 'blockdev' })] })))
     // No disk, nothing to warn about.
     noIgnored(planOk(spec({ disk_type, disk_cache: 'writethrough', kernel_path: '/boot/vmlinuz' }, 0, 0)))
   }
