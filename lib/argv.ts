@@ -93,7 +93,7 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
 export interface ArgvSections {
   /** `kvm_path`, the machine, memory, CPUs, the machine's head options, the QMP monitor. */
   readonly head: ReadonlyArray<string>
-  /** The SCSI controller: its bus must exist before the devices on it. */
+  /** q35's root ports, then the SCSI controller: their buses must exist before the devices on them. */
   readonly controllers: ReadonlyArray<string>
   /** Every disk, then every NIC: what a runtime records in `kvm_disks` and `kvm_nics`. */
   readonly records: ReadonlyArray<string>
@@ -112,7 +112,7 @@ export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSe
   const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
   return {
     head: headArgs(tree, options),
-    controllers: tree.controllers.flatMap(args),
+    controllers: [...tree.rootPorts, ...tree.controllers].flatMap(args),
     records: [...tree.disks, ...tree.nics].flatMap(args),
     devices: [...tree.cdroms, ...tree.floppies, ...tree.machineDevices].flatMap(args),
     tail: [...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)), ...bootArgs(tree), ...tree.extra]
