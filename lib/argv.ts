@@ -11,6 +11,8 @@ import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
 import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
 import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
+import { describeMachine } from './machine/machines.js'
+import { hotplugGlobal } from './bus/ports.js'
 
 /**
  * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator
@@ -137,6 +139,12 @@ export const joinSections = (s: ArgvSections): ReadonlyArray<string> => [...s.he
  */
 export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
 
+/** q35: the hotplug mode of its description, whatever the machine version's default. */
+const pinnedGlobals = (machine: string): ReadonlyArray<string> => {
+  const ports = describeMachine(machine)?.ports
+  return ports === undefined ? [] : ['-global', hotplugGlobal(ports)]
+}
+
 const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => [
   tree.binary,
   '-name',
@@ -145,6 +153,7 @@ const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<strin
   tree.uuid,
   '-machine',
   `type=${escapeValue(tree.machine)},accel=${options.accel ?? tree.accel}${machineProperties(tree.machineOptions, tree.qemu)}`,
+  ...pinnedGlobals(tree.machine),
   '-m',
   String(tree.memory),
   '-smp',

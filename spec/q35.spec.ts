@@ -107,6 +107,16 @@ test('root ports come first on the command line, before the disks behind them', 
   assert.ok(argv.some((w) => w.includes('"bus":"port1","addr":"0x0"')))
 })
 
+test('the hotplug mode is pinned: ACPI on ICH9 with q35, whatever the machine version; nothing on pc', () => {
+  const argvOf = (t: DeviceTree): ReadonlyArray<string> => right(runtimeArgv(right(toRuntime(decodeOk(spec({ machine_version: t.machine }, 1, 0)), t, { qmpSocket: '/tmp/vm1.qmp' }))))
+  for (const machine of ['q35', 'pc-q35-6.0']) {
+    const argv = argvOf(q35({ machine_version: machine }))
+    const i = argv.indexOf('-global')
+    assert.is(argv[i + 1], 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=on', machine)
+  }
+  assert.not.ok(argvOf(planOk(spec({ machine_version: 'pc' }, 1, 0))).includes('-global'))
+})
+
 test('IDE on q35 is ICH9 AHCI: ide.0…ide.5, unit 0 each; a 7th IDE disk does not fit', () => {
   const t = q35({ disk_type: 'ide' }, 6, 0)
   assert.equal(t.disks.map((d) => d.address), [0, 1, 2, 3, 4, 5].map((n) => ({ _tag: 'unit', bus: `ide.${n}`, unit: 0 })))

@@ -28,7 +28,20 @@ export const SPARE_PORTS_HVPARAM = 'kvm_pcie_spare_ports'
  */
 export interface PortLayout {
   readonly firstSlot: number
+  /**
+   * How the guest learns of hot-plugs behind the ports: ACPI (the default of pc-q35 ≥ 6.1, not
+   * of older ones) or native PCIe. Guests name NICs by it (Proxmox saw `ens18` become
+   * `enp6s18`), so the plan sets it rather than leave it to the machine version.
+   */
+  readonly hotplug: 'acpi' | 'native'
 }
+
+/**
+ * The `-global` that pins a layout's hotplug mode on ICH9.
+ *
+ * @since 0.2.0
+ */
+export const hotplugGlobal = (layout: PortLayout): string => `ICH9-LPC.acpi-pci-hotplug-with-bridge-support=${layout.hotplug === 'acpi' ? 'on' : 'off'}`
 
 /**
  * One root port: its place on the root bus and the device behind it, if any.

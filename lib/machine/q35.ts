@@ -42,5 +42,5 @@ export const Q35: MachineDescription = {
   ide: { buses: 6, units: 1 },
   isaBus: 'isa.0',
   floppy: { bus: 'floppy-bus.0', units: 0 },
-  ports: { firstSlot: 0x08 }
+  ports: { firstSlot: 0x08, hotplug: 'acpi' }
 }

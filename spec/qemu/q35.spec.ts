@@ -5,8 +5,9 @@
  * ports while paused, and query-pci's secondary buses once the firmware has numbered them after
  * `cont` (TCG, no guest). Then a disk and a NIC are hot-added into the spare ports, and a plan
  * with more spare ports is started to show that QEMU puts every device where it was.
- * Hot-remove is not judged here: a PCIe unplug needs a guest that acknowledges it (the unit
- * specs check that a removal frees its port).
+ * Hot-remove needs a guest that acknowledges the unplug: the q35 variant of the eject guest
+ * (`Q35_EJECT_LOOP`: ACPI PCI hotplug, pc-q35's default, on every bus select) takes part there,
+ * and the freed port takes the next hot-add.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -18,6 +19,7 @@ import {
   formatError,
   planDevices,
   planHotAdd,
+  planHotRemove,
   renderArgv,
   runPlan,
   toRuntime,
@@ -25,6 +27,7 @@ import {
   type QmpPlan,
   type Runtime
 } from '../../lib/index.js'
+import { bootGuest, Q35_EJECT_LOOP, writeEjectGuest } from './eject-guest.js'
 import { makeImage, pciSlots, qemuPath, qemuSuite, qemuVersion, qomGet, tempDir, withQemu, type Vm } from './harness.js'
 
 const test = qemuSuite('q35 behind pcie-root-ports')
@@ -195,6 +198,64 @@ test('with 16 spare ports instead of 8, QEMU has every device where it was', asy
     const sixteen = await places(16)
     assert.ok(Object.keys(eight).length >= DISKS + NICS * 2)
     assert.equal(sixteen, eight)
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('with a guest, a hot-removed disk leaves its port (Pending while paused, Done once the guest ejects it), and the next hot-add takes that port', async () => {
+  const tmp = await tempDir()
+  try {
+    const boot = await writeEjectGuest(`${tmp.path}/eject-q35.raw`, 1, Q35_EJECT_LOOP)
+    const inst = right(
+      decodeInstance({
+        name: 'q35b.example.com',
+        uuid: '6d3f0b2a-8c4e-4f7b-9d2a-3e0f5c8b4d71',
+        memory: 64,
+        hvparams: { kvm_path: qemuPath(), machine_version: 'q35', kvm_pcie_spare_ports: 2, boot_order: 'disk' },
+        disks: [{ uuid: 'c0000001-1111-4222-8333-444455556666', path: boot }]
+      })
+    )
+    const tree = right(planDevices(inst, { qemu: qemuVersion }))
+    const render = { qmpSocket: `${tmp.path}/q35b.qmp`, accel: 'tcg' } as const
+    const runtime = right(toRuntime(inst, tree, render))
+    await withQemu(renderArgv(tree, render), async (vm) => {
+      const img = await makeImage(tmp.path, 'hot1.raw', 'raw')
+      let rt = await done(right(planHotAdd(runtime, { disk: right(decodeDisk({ uuid: 'f0000011-1111-4222-8333-444455556666', path: img })) })), vm)
+      const id = rt.disks[1]?.placed?.id ?? ''
+      assert.is(await qomPlace(vm, id), 'port2@0')
+      // Paused, nobody ejects: the removal ends Pending. So it is the guest that completes it below.
+      const paused = await runPlan(right(planHotRemove(rt, id, { unplugTimeoutMs: 500 })), toExecutor(vm.qmp))()
+      assert.is(E.isRight(paused) ? paused.right._tag : 'Left', 'Pending')
+      await bootGuest(vm, 15_000, Q35_EJECT_LOOP)
+      const removal = await runPlan(right(planHotRemove(rt, id, { unplugTimeoutMs: 10_000 })), toExecutor(vm.qmp))()
+      if (E.isLeft(removal)) throw new Error('runPlan never fails as a task')
+      assert.is(removal.right._tag, 'Done', JSON.stringify(removal.right._tag))
+      // The guest may have ejected the pending removal before this run's device_del (then
+      // DeviceNotFound counts as done) or after it (then DEVICE_DELETED ends the wait).
+      rt = removal.right.runtime
+      const gone = await vm.qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'addr' })
+      assert.ok(JSON.stringify(gone).includes('DeviceNotFound'), `still in QOM: ${JSON.stringify(gone)}`)
+      const nic = right(decodeNic({ uuid: 'f0000012-1111-4222-8333-444455556666', mac: 'aa:00:00:00:03:12', backend: { type: 'user' } }))
+      rt = await done(right(planHotAdd(rt, { nic })), vm)
+      assert.is(await qomPlace(vm, rt.nics[0]?.placed?.id ?? ''), 'port2@0')
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('pc-q35-6.0, whose default is native hotplug, runs with the pinned ACPI hotplug', async () => {
+  const tmp = await tempDir()
+  try {
+    const disk = { uuid: 'c0000003-1111-4222-8333-444455556666', path: await makeImage(tmp.path, 'c.raw', 'raw') }
+    const inst = right(decodeInstance({ name: 'q35c', uuid: '7e4a1c3b-9d5f-4a8c-8e3b-4f1a6d9c5e82', memory: 64, hvparams: { kvm_path: qemuPath(), machine_version: 'pc-q35-6.0', kvm_pcie_spare_ports: 1 }, disks: [disk] }))
+    const tree = right(planDevices(inst, { qemu: qemuVersion }))
+    const argv = renderArgv(tree, { qmpSocket: `${tmp.path}/q35c.qmp`, accel: 'tcg' })
+    await withQemu(argv, async (vm) => {
+      // DOMAIN §12: ICH9-LPC is /machine/unattached/device[2]; false on pc-q35-6.0 unless pinned.
+      assert.is(await qomGet(vm, '/machine/unattached/device[2]', 'acpi-pci-hotplug-with-bridge-support'), true)
+    }, { dir: tmp.path })
   } finally {
     await tmp.cleanup()
   }
