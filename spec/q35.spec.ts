@@ -186,6 +186,12 @@ test('hot-adds take the lowest free spare port at addr 0x0; running out names kv
   assert.match(formatError(full.left), `disk-${(0x20000004).toString(16)}-1111-4222`)
 })
 
+test('a hot-added IO-BAR NIC on q35 warns (its spare port has no IO window); virtio does not', () => {
+  const e1000 = right(planHotAdd(started({ nic_type: 'e1000', kvm_pcie_spare_ports: 2 }, 1, 0), { nic: nic(7) }))
+  assert.equal(e1000.warnings.map((w) => [w._tag, w.path]), [['IoSpace', 'hvparams.nic_type']])
+  assert.equal(right(planHotAdd(started({ kvm_pcie_spare_ports: 2 }, 1, 0), { nic: nic(7) })).warnings, [])
+})
+
 test('hot-remove frees its port: the next hot-add takes it again', () => {
   let rt = started({ kvm_pcie_spare_ports: 2 }, 2, 0)
   rt = right(planHotAdd(rt, { disk: disk(1) })).after
