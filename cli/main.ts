@@ -77,6 +77,7 @@ const codeOf = (e: DevplanError): number => {
     case 'NoSuchPlace':
     case 'DuplicateId':
     case 'UnknownDevice':
+    case 'NoSparePort':
       return EXIT.placement
     case 'Unsupported':
       return EXIT.unsupported

@@ -11,6 +11,8 @@ import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
 import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
 import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
+import { describeMachine } from './machine/machines.js'
+import { hotplugGlobal } from './bus/ports.js'
 
 /**
  * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator
@@ -97,7 +99,7 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
 export interface ArgvSections {
   /** `kvm_path`, the machine, memory, CPUs, the machine's head options, the QMP monitor. */
   readonly head: ReadonlyArray<string>
-  /** The SCSI controller: its bus must exist before the devices on it. */
+  /** q35's root ports, then the SCSI controller: their buses must exist before the devices on them. */
   readonly controllers: ReadonlyArray<string>
   /** Every disk, then every NIC: what a runtime records in `kvm_disks` and `kvm_nics`. */
   readonly records: ReadonlyArray<string>
@@ -116,7 +118,7 @@ export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSe
   const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
   return {
     head: headArgs(tree, options),
-    controllers: tree.controllers.flatMap(args),
+    controllers: [...tree.rootPorts, ...tree.controllers].flatMap(args),
     records: [...tree.disks, ...tree.nics].flatMap(args),
     devices: [...tree.cdroms, ...tree.floppies, ...tree.machineDevices].flatMap(args),
     tail: [...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)), ...bootArgs(tree), ...tree.extra]
@@ -141,6 +143,12 @@ export const joinSections = (s: ArgvSections): ReadonlyArray<string> => [...s.he
  */
 export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
 
+/** q35: the hotplug mode of its description, whatever the machine version's default. */
+const pinnedGlobals = (machine: string): ReadonlyArray<string> => {
+  const ports = describeMachine(machine)?.ports
+  return ports === undefined ? [] : ['-global', hotplugGlobal(ports)]
+}
+
 const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => [
   tree.binary,
   '-name',
@@ -149,6 +157,7 @@ const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<strin
   tree.uuid,
   '-machine',
   `type=${escapeValue(tree.machine)},accel=${options.accel ?? tree.accel}${machineProperties(tree.machineOptions, tree.qemu)}`,
+  ...pinnedGlobals(tree.machine),
   '-m',
   String(tree.memory),
   '-smp',

@@ -109,6 +109,11 @@ export interface DeviceTree {
   readonly boot: Boot
   /** `kvm_extra`, split into words, appended last and never parsed for buses. */
   readonly extra: ReadonlyArray<string>
+  /**
+   * q35's `pcie-root-port`s, before every other device (the disks and NICs behind them need
+   * their buses); empty on pc.
+   */
+  readonly rootPorts: ReadonlyArray<MachineDevice>
   /** The devices of the machine itself, after every disk, NIC and CD-ROM on the command line. */
   readonly machineDevices: ReadonlyArray<MachineDevice>
   /** Everything else the machine is: CPU, firmware flags, consoles, display, confinement. */
@@ -125,6 +130,7 @@ export interface DeviceTree {
  * @since 0.1.0
  */
 export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
+  ...tree.rootPorts,
   ...tree.controllers,
   ...tree.disks,
   ...tree.nics,

@@ -30,6 +30,8 @@ export type DevplanError =
   | { readonly _tag: 'PlaceTaken'; readonly bus: string; readonly place: string; readonly device: string; readonly holder: string }
   | { readonly _tag: 'NoSuchPlace'; readonly bus: string; readonly place: string; readonly device: string }
   | { readonly _tag: 'UnknownDevice'; readonly id: string }
+  /** q35: every spare `pcie-root-port` holds a device; `hvparam` gives their number. */
+  | { readonly _tag: 'NoSparePort'; readonly device: string; readonly hvparam: string; readonly ports: number }
 
 /**
  * Wraps field errors into one `InvalidInput`, so that a caller gets every rejected field of an
@@ -116,5 +118,7 @@ export const formatError = (error: DevplanError): string => {
       return `${error.device}: ${error.place} is not a place on ${error.bus}`
     case 'UnknownDevice':
       return `${error.id}: no such device in the runtime`
+    case 'NoSparePort':
+      return `${error.device}: every one of the ${error.ports} pcie-root-ports holds a device (pcie.0 takes no hot-added port): raise hvparams.${error.hvparam} and restart the instance`
   }
 }

@@ -276,10 +276,12 @@ export const extraContext = (tree: DeviceTree, reservations: number): ExtraConte
   const placed = devices.flatMap((d): ReadonlyArray<readonly [number, string]> => (d.address._tag === 'pci' && busName(d.address.bus) === PCI_BUS ? [[d.address.slot, d.id]] : []))
   const onBuses = devices.flatMap((d): ReadonlyArray<readonly [string, string]> => (busName(d.address.bus) === PCI_BUS ? [] : [[busName(d.address.bus), d.id]]))
   const controllerBuses = tree.controllers.map((c): readonly [string, string] => [`${c.id}.0`, `the bus of ${c.id}, where disks are hot-added`])
+  // q35: a spare port's bus is empty in the plan, but hot-adds go there.
+  const portBuses = tree.rootPorts.map((p): readonly [string, string] => [p.id, `the bus of root port ${p.id}, kept for one planned or hot-added device`])
   return {
     reservations,
     usedSlots: new Map([...fresh, ...placed]),
-    usedBuses: new Map([...controllerBuses, ...onBuses]),
+    usedBuses: new Map([...controllerBuses, ...portBuses, ...onBuses]),
     usedIds: new Set(devices.map((d) => d.id))
   }
 }

@@ -151,6 +151,9 @@ const modelled = {
   nic_type: withDefault(oneOf('NicType', NIC_TYPES), 'paravirtual'),
   scsi_controller_type: withDefault(oneOf('ScsiControllerType', SCSI_CONTROLLER_TYPES), 'lsi'),
   kvm_pci_reservations: withDefault(intIn(0, 32), 16),
+  // q35 only: free pcie-root-ports after the planned devices' for hot-adds (not Ganeti's: its
+  // master until 2026-04 has no q35). 8, Incus's figure; at most 64 (KubeVirt gives 3 to 6).
+  kvm_pcie_spare_ports: withDefault(intIn(0, 64), 8),
   disk_cache: withDefault(oneOf('DiskCache', DISK_CACHES), 'default'),
   disk_aio: withDefault(oneOf('DiskAio', DISK_AIOS), 'threads'),
   // `default` is Ganeti 3.0's default (no discard option: QEMU's ignore); 3.1 dropped it.

@@ -23,7 +23,8 @@ import type { Disk } from './disk.js'
 import type { Instance } from './instance.js'
 import { nicFeatures, nicWarnings, type Nic } from './nic.js'
 import { deprecation } from './qemu-changes.js'
-import { ignored, notModelled, type PlanWarning } from './warnings.js'
+import { ignored, notModelled, type IoSpaceWarning, type PlanWarning } from './warnings.js'
+import { addSpares, portDevices, SPARE_PORTS_HVPARAM } from './bus/ports.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { describeMachine } from './machine/machines.js'
@@ -226,8 +227,26 @@ const targetErrors = (inst: Instance, target: Target, machine: string): Readonly
   const family = machineFamily(machine)
   const field = inst.hvparams.machine_version === '' ? 'target.machine' : 'hvparams.machine_version'
   if (family === undefined) errors.push({ path: field, value: machine, message: 'expected a pc (i440fx) or q35 machine type' })
-  else if (family === 'q35') errors.push({ path: field, value: machine, message: 'q35 placement (behind pcie-root-ports) is not planned yet; use a pc machine' })
   return errors
+}
+
+const spareStep =
+  (count: number): Step<void> =>
+  (s) =>
+    s.ports === undefined ? E.right([undefined, s] as const) : pipe(addSpares(count, s.pci, s.ports), E.map(([pci, ports]) => [undefined, { ...s, pci, ports }] as const))
+
+/** SeaBIOS gives an empty port no IO window (measured on 7.2), and IO-BAR devices behind more than ~10 ports exhaust the 64K IO space. */
+const ioSpaceWarnings = (h: Hvparams, q35: boolean, nics: number): ReadonlyArray<IoSpaceWarning> => {
+  const driver = nicDriver(h.nic_type)
+  if (!q35 || CATALOG[driver].sits !== 'pci' || driverInfo(driver)?.ioBar !== true) return []
+  const spares = h.kvm_pcie_spare_ports
+  const why = [
+    ...(nics + spares > 10 ? [`${nics} NICs and ${spares} spare ports for hot-added ones need IO windows of 4K each behind their root ports: more than about 10 exhaust the IO space (QEMU docs/pcie.txt)`] : []),
+    ...(spares > 0 ? ['a NIC hot-added into an empty spare port gets no IO BAR (the firmware gives empty ports no IO window)'] : [])
+  ]
+  return why.length === 0
+    ? []
+    : [{ _tag: 'IoSpace', path: 'hvparams.nic_type', value: h.nic_type, message: `${driver} needs an IO BAR on q35: ${why.join('; ')}. Use nic_type "paravirtual" (virtio needs none), or hvparams.${SPARE_PORTS_HVPARAM} 0` }]
 }
 
 /**
@@ -288,7 +307,14 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         E.map(([floppies, s]) => ({ ...acc, floppies, s }))
       )
     ),
-    E.chain((acc) => pipe(machineDevices(h, description)(acc.s), E.map(([machineDevs]) => ({ ...acc, machineDevs })))),
+    // q35: the spare ports after every planned device's port, so that their count never moves one.
+    E.chain((acc) => pipe(spareStep(h.kvm_pcie_spare_ports)(acc.s), E.map(([, s]) => ({ ...acc, s })))),
+    E.chain((acc) =>
+      pipe(
+        machineDevices(h, description)(acc.s),
+        E.map(([machineDevs, s]) => ({ ...acc, machineDevs, rootPorts: s.ports === undefined ? [] : portDevices(s.pci.bus, s.ports) }))
+      )
+    ),
     E.map(
       (acc): DeviceTree => ({
         qemu: target.qemu,
@@ -299,6 +325,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         vcpus: instance.vcpus,
         binary: h.kvm_path,
         accel: h.kvm_flag === 'disabled' ? 'tcg' : 'kvm',
+        rootPorts: acc.rootPorts,
         controllers: acc.controllers,
         disks: acc.disks,
         cdroms: acc.cdroms,
@@ -308,7 +335,12 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         extra: extra.right,
         machineDevices: acc.machineDevs,
         machineOptions: acc.options,
-        warnings: [...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)), ...notModelled(instance.unmodelled), ...ignoredWarnings(instance)]
+        warnings: [
+          ...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)),
+          ...notModelled(instance.unmodelled),
+          ...ignoredWarnings(instance),
+          ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
+        ]
       })
     ),
     // Last, once every device has its place: kvm_extra must leave the plan's places alone, as

@@ -123,7 +123,7 @@ export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
       : E.left(invalidInput([{ path: 'target.qemu', value: input.qemu, message: 'expected a QEMU version such as "7.2" or {"major": 7, "minor": 2, "micro": 0}' }]))
 
 /**
- * The machine families the planner knows. q35 (PCIe root ports) is not planned yet.
+ * The machine families the planner knows: pc (i440fx) and q35 (PCIe, devices behind root ports).
  *
  * @since 0.1.0
  */

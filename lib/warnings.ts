@@ -36,11 +36,24 @@ export interface IgnoredWarning {
 }
 
 /**
+ * q35: NICs with an IO BAR behind root ports, where the IO space runs out (QEMU docs/pcie.txt
+ * §3: a 4K window per port, about 10 ports) and an empty spare port gets no IO window.
+ *
+ * @since 0.2.0
+ */
+export interface IoSpaceWarning {
+  readonly _tag: 'IoSpace'
+  readonly path: string
+  readonly value: unknown
+  readonly message: string
+}
+
+/**
  * A warning a plan carries. Tell them apart by `_tag`.
  *
  * @since 0.2.0
  */
-export type PlanWarning = DeprecatedWarning | NotModelledWarning | IgnoredWarning
+export type PlanWarning = DeprecatedWarning | NotModelledWarning | IgnoredWarning | IoSpaceWarning
 
 /**
  * An {@link IgnoredWarning} of `path`.

@@ -15,6 +15,7 @@ import type { MachineDescription } from '../machine/description.js'
 import { allocateIde, ideBus, takeIde, type IdeBus } from './ide.js'
 import { allocateIsa, ne2kIsaBus, takeIsa } from './isa.js'
 import { allocateControllerSlot, allocateSlot, pciRootBus, takeSlot, type PciBus } from './pci.js'
+import { allocatePort, emptyPorts, occupyBehindPort, occupyPort, type PortState } from './ports.js'
 import { allocateTarget, SCSI_BUS, scsiBus, takeTarget, type ScsiBus } from './scsi.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
@@ -30,6 +31,8 @@ export interface BusState {
   readonly isa: Slots
   /** The units of the floppy controller. */
   readonly floppy: Slots
+  /** The root ports of a machine whose root bus refuses hotplug (q35); absent on pc. */
+  readonly ports?: PortState
 }
 
 /**
@@ -38,16 +41,19 @@ export interface BusState {
  * @since 0.1.0
  */
 export const emptyBusState = (machine: MachineDescription, reservations: number, controller: ScsiControllerType): BusState => ({
-  pci: pciRootBus(machine.root, machine.roleSlots, reservations),
+  // With root ports, the slots below the first port are the machine's and the controllers':
+  // they play the part kvm_pci_reservations plays on pc.
+  pci: pciRootBus(machine.root, machine.roleSlots, machine.ports === undefined ? reservations : machine.ports.firstSlot),
   scsi: scsiBus(controller),
   ide: ideBus(machine.ide),
   isa: ne2kIsaBus(machine.isaBus),
-  floppy: emptySlots(machine.floppy.bus, machine.floppy.units)
+  floppy: emptySlots(machine.floppy.bus, machine.floppy.units),
+  ...(machine.ports === undefined ? {} : { ports: emptyPorts(machine.ports) })
 })
 
 /**
- * How to choose a PCI slot: above the reservations (disks, NICs) or where QEMU would put a
- * device it places itself (controllers, CD-ROMs).
+ * How to choose a PCI slot: above the reservations (disks, NICs; on q35 behind a root port of
+ * their own) or where QEMU would put a device it places itself (controllers, CD-ROMs).
  *
  * @since 0.1.0
  */
@@ -64,11 +70,19 @@ export const place =
     const at = (address: Address): Placed => ({ driver, id, address })
     const sits = CATALOG[driver].sits
     switch (sits) {
-      case 'pci':
+      case 'pci': {
+        const ports = s.ports
+        if (policy === 'guest' && ports !== undefined) {
+          return pipe(
+            allocatePort(id)(s.pci, ports),
+            E.map(([address, pci, next]) => [at(address), { ...s, pci, ports: next }] as const)
+          )
+        }
         return pipe(
           (policy === 'guest' ? allocateSlot(id) : allocateControllerSlot(id))(s.pci),
           E.map(([slot, pci]) => [at({ _tag: 'pci', bus: pci.bus, slot, function: 0 }), { ...s, pci }] as const)
         )
+      }
       case 'scsi':
         return pipe(
           allocateTarget(id)(s.scsi),
@@ -106,8 +120,13 @@ export const occupy =
   (p: Placed) =>
   (s: BusState): E.Either<DevplanError, BusState> => {
     const a = p.address
+    const ports = s.ports
     switch (a._tag) {
       case 'pci':
+        if (ports !== undefined && a.bus === s.pci.bus && p.driver === 'pcie-root-port') {
+          return pipe(occupyPort(p.id, a.slot, a.function, s.pci, ports), E.map(([pci, next]) => ({ ...s, pci, ports: next })))
+        }
+        if (ports !== undefined && a.bus !== s.pci.bus) return pipe(occupyBehindPort(p.id, a, ports), E.map((next) => ({ ...s, ports: next })))
         return pipe(takeSlot(a.slot, p.id)(s.pci), E.map((pci) => ({ ...s, pci })))
       case 'scsi':
         if (a.channel !== 0 || a.lun !== 0) {

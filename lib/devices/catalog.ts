@@ -28,19 +28,20 @@ export type PortBus = keyof typeof PORT_BUSES
 
 /**
  * The kinds of bus a device sits on: the machine's own (PCI, IDE, ISA, floppy), the SCSI
- * controller's, and the port buses.
+ * controller's, the port buses, and the one-device bus of a q35 `pcie-root-port`.
  *
  * @since 0.2.0
  */
-export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | PortBus
+export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | 'pcie-port' | PortBus
 
 /**
  * What a driver is to the library: a disk frontend, a CD-ROM, the floppy drive, a NIC, a SCSI
- * controller, or a device of the machine itself.
+ * controller, a PCIe root port (q35: the place of one hot-pluggable device), or a device of
+ * the machine itself.
  *
  * @since 0.2.0
  */
-export type DeviceRole = 'disk' | 'cdrom' | 'floppy' | 'nic' | 'controller' | 'machine'
+export type DeviceRole = 'disk' | 'cdrom' | 'floppy' | 'nic' | 'controller' | 'port' | 'machine'
 
 /**
  * One catalog entry.
@@ -60,6 +61,11 @@ export interface DriverInfo {
   readonly bootindex: boolean
   /** Has a tray with a removable medium (`blockdev-open-tray` works on it). */
   readonly tray: boolean
+  /**
+   * Needs an IO BAR (legacy NICs): behind PCIe root ports each such device costs a 4K IO window
+   * of the 64K there are, so about 10 of them fit (QEMU docs/pcie.txt §3). virtio has none there.
+   */
+  readonly ioBar?: true
 }
 
 const NO_IDE_HOTPLUG = 'IDE devices cannot be hot-plugged (the IDE controller has no hotplug support)'
@@ -68,6 +74,7 @@ const MACHINE_ONLY = 'a device of the machine itself: planned with the instance,
 const disk = (sits: BusKind, writeCache: boolean, hotplug: true | string = true): DriverInfo => ({ role: 'disk', sits, hotplug, writeCache, bootindex: true, tray: false })
 const cdrom = (sits: BusKind, hotplug: true | string = true): DriverInfo => ({ role: 'cdrom', sits, hotplug, writeCache: true, bootindex: true, tray: true })
 const pciNic: DriverInfo = { role: 'nic', sits: 'pci', hotplug: true, writeCache: false, bootindex: true, tray: false }
+const ioNic: DriverInfo = { ...pciNic, ioBar: true }
 const scsiController: DriverInfo = { role: 'controller', sits: 'pci', provides: 'scsi', hotplug: true, writeCache: false, bootindex: false, tray: false }
 const machine = (sits: BusKind, provides?: BusKind): DriverInfo => ({
   role: 'machine',
@@ -94,23 +101,26 @@ export const CATALOG = {
   'ide-cd': cdrom('ide', NO_IDE_HOTPLUG),
   floppy: { role: 'floppy', sits: 'floppy', hotplug: 'the floppy drive cannot be hot-plugged', writeCache: true, bootindex: false, tray: true },
   'virtio-net-pci': pciNic,
-  e1000: pciNic,
-  i82551: pciNic,
-  i82557b: pciNic,
-  i82559er: pciNic,
-  ne2k_pci: pciNic,
-  pcnet: pciNic,
-  rtl8139: pciNic,
+  e1000: ioNic,
+  i82551: ioNic,
+  i82557b: ioNic,
+  i82559er: ioNic,
+  ne2k_pci: ioNic,
+  pcnet: ioNic,
+  rtl8139: ioNic,
   ne2k_isa: { role: 'nic', sits: 'isa', hotplug: 'ISA devices (ne2k_isa) cannot be hot-plugged', writeCache: false, bootindex: true, tray: false },
   lsi: scsiController,
   megasas: scsiController,
   'virtio-scsi-pci': scsiController,
+  // On pcie.0, which refuses every hotplug (measured on 7.2): ports exist from the start.
+  'pcie-root-port': { role: 'port', sits: 'pci', provides: 'pcie-port', hotplug: "Bus 'pcie.0' does not support hotplugging: root ports are planned with the instance", writeCache: false, bootindex: false, tray: false },
   VGA: machine('pci'),
   'cirrus-vga': machine('pci'),
   'virtio-vga': machine('pci'),
   'qxl-vga': machine('pci'),
   'virtio-balloon-pci': machine('pci'),
   'piix3-usb-uhci': machine('pci', 'usb'),
+  'qemu-xhci': machine('pci', 'usb'),
   'usb-tablet': machine('usb'),
   'usb-mouse': machine('usb'),
   'virtio-serial-pci': machine('pci', 'virtio-serial'),

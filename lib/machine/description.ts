@@ -9,6 +9,7 @@
 import type { Driver } from '../devices/catalog.js'
 import type { IdeLayout } from '../bus/ide.js'
 import type { RootBus } from '../bus/pci.js'
+import type { PortLayout } from '../bus/ports.js'
 
 /**
  * The roles of the machine's own devices that have a fixed slot on the root bus.
@@ -23,8 +24,8 @@ export type MachineRole = 'vga' | 'sound' | 'balloon' | 'virtioSerial'
  * @since 0.2.0
  */
 export interface MachineDescription {
-  /** The family of `-machine type=` values it describes (`pc`, `pc-i440fx-7.2`). */
-  readonly family: 'pc'
+  /** The family of `-machine type=` values it describes (`pc`, `pc-i440fx-7.2`; `q35`, `pc-q35-7.2`). */
+  readonly family: 'pc' | 'q35'
   readonly root: RootBus
   /** One root-bus slot per role, kept free for the role while it has no device. */
   readonly roleSlots: Readonly<Record<MachineRole, number>>
@@ -33,6 +34,11 @@ export interface MachineDescription {
   readonly ide: IdeLayout
   /** The ISA bus `ne2k_isa` cards sit on. */
   readonly isaBus: string
-  /** The floppy controller's bus and units, built in even with `-nodefaults`. */
+  /** The floppy controller's bus and units, built in even with `-nodefaults` (0 units: none). */
   readonly floppy: { readonly bus: string; readonly units: number }
+  /**
+   * Where the `pcie-root-port`s go when the root bus refuses hotplug (q35): each disk and NIC
+   * then sits behind a port of its own. Absent: they sit on the root bus itself (pc).
+   */
+  readonly ports?: PortLayout
 }

@@ -6,11 +6,15 @@
 import { machineFamily } from '../target.js'
 import type { MachineDescription } from './description.js'
 import { PC } from './pc.js'
+import { Q35 } from './q35.js'
 
 /**
- * The description of a machine type (`pc`, `pc-i440fx-7.2`); `undefined` for one the planner
- * does not place devices on (q35 comes with its own description).
+ * The description of a machine type (`pc`, `pc-i440fx-7.2`, `q35`, `pc-q35-7.2`); `undefined`
+ * for one the planner does not place devices on.
  *
  * @since 0.2.0
  */
-export const describeMachine = (type: string): MachineDescription | undefined => (machineFamily(type) === 'pc' ? PC : undefined)
+export const describeMachine = (type: string): MachineDescription | undefined => {
+  const family = machineFamily(type)
+  return family === 'pc' ? PC : family === 'q35' ? Q35 : undefined
+}

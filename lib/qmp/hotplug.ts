@@ -14,10 +14,11 @@ import type { Draft } from 'immer'
 import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
 import { place } from '../bus/state.js'
-import { CATALOG, notHotpluggable, type Driver } from '../devices/catalog.js'
+import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
 import { invalidInput, type DevplanError } from '../errors.js'
+import type { IoSpaceWarning } from '../warnings.js'
 import { type Hvparams } from '../hvparams.js'
 import { diskDriver, nicDriver } from '../devices/drivers.js'
 import { passthroughErrors, type Disk } from '../disk.js'
@@ -142,6 +143,14 @@ const fdSteps = (id: string, fds: ReadonlyArray<number>, prefix: string): { read
   }
 }
 
+/** q35: the firmware gave the empty spare port no IO window (measured on 7.2: SeaBIOS, no io-reserve). */
+const ioBarHotAdd = (driver: Driver): IoSpaceWarning => ({
+  _tag: 'IoSpace',
+  path: 'hvparams.nic_type',
+  value: driver,
+  message: `${driver} needs an IO BAR, and a spare pcie-root-port got no IO window from the firmware: the guest may find the hot-added NIC without its IO BAR. Use nic_type "paravirtual" (virtio needs none)`
+})
+
 const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Either<DevplanError, QmpPlan> => {
   const driver = nicDriver(h.nic_type)
   const holder = rt.nics.find((n) => n.mac.toLowerCase() === nic.mac)
@@ -154,7 +163,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
     checkTarget(rt, 'nic', nic.uuid, nic.id, driver),
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(driver, nic.id)),
-    E.map(([hvinfo]) => {
+    E.map(([hvinfo, s]) => {
       const dev = nicDevice(nic, hvinfo, h)
       const b = nic.backend
       const taps = b.type === 'tap' && 'fds' in b ? fdSteps(nic.id, b.fds, `${nic.id}-`) : { names: [], steps: [] }
@@ -173,7 +182,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         // names, which netdev_add consumes: a restart or migration gets fresh fds.
         after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) }),
         // The runtime's hvparams decide, as at start: what Ganeti ignores there is ignored here.
-        warnings: nicWarnings(h)
+        warnings: [...nicWarnings(h), ...(s.ports !== undefined && driverInfo(driver)?.ioBar === true ? [ioBarHotAdd(driver)] : [])]
       }
     })
   )

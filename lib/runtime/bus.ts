@@ -10,6 +10,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { emptyBusState, occupy, type BusState } from '../bus/state.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import { describeMachine } from '../machine/machines.js'
+import { missingFunctionZero } from '../bus/ports.js'
 import { addressOfProperties, type Placed } from '../bus/address.js'
 import type { Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
@@ -52,8 +53,22 @@ export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<ReadDevic
     return [{ driver, id, placed: id === undefined || address === undefined ? undefined : { driver, id, address } }]
   })
 
-/** The buses the planner places devices on. */
-const PLANNED_BUS = /^(pci\.0|scsi\.0|ide\.[0-5]|isa\.0|floppy-bus\.0)$/
+/** The buses the planner places devices on (q35: `pcie.0` and the buses of its root ports). */
+const PLANNED_BUS = /^(pci\.0|pcie\.0|port\d{1,3}|scsi\.0|ide\.[0-5]|isa\.0|floppy-bus\.0)$/
+
+/**
+ * The machine type a runtime runs: `machine_version`, or when it is empty the `type=` of its
+ * `-machine` (a plan for a target machine such as q35 records it there only), else `pc`.
+ *
+ * @since 0.2.0
+ */
+export const runtimeMachine = (rt: Runtime, h: Hvparams): string => {
+  if (h.machine_version !== '') return h.machine_version
+  const i = rt.cmd.findIndex((w) => w === '-machine' || w === '-M')
+  const value = rt.cmd[i + 1]
+  const m = i < 0 || typeof value !== 'string' ? null : /^(?:type=)?([a-z0-9][a-z0-9._-]*)(?:,|$)/.exec(value)
+  return m?.[1] ?? 'pc'
+}
 
 /**
  * `kvm_cmd` without the trailing `kvm_extra` words: the README promises they are never parsed
@@ -111,8 +126,8 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
   pipe(
     runtimeHvparams(rt),
     E.chain((h) => {
-      const machine = describeMachine(h.machine_version === '' ? 'pc' : h.machine_version)
-      if (machine === undefined) return E.left(fieldError('hvparams.machine_version', h.machine_version, 'expected a pc (i440fx) machine type: the bus state of other machines is not derived yet'))
+      const machine = describeMachine(runtimeMachine(rt, h))
+      if (machine === undefined) return E.left(fieldError('hvparams.machine_version', h.machine_version, 'expected a pc (i440fx) or q35 machine type'))
       const empty = emptyBusState(machine, h.kvm_pci_reservations, h.scsi_controller_type)
       // Devices of kvm_cmd that sit on a bus the planner owns (the controller, CD-ROMs, the
       // floppy) hold their places; anything else there is not the library's to account for,
@@ -121,6 +136,10 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
         .flatMap((d) => (d.placed === undefined || !PLANNED_BUS.test(d.placed.address.bus) ? [] : [d.placed]))
         .reduce<BusState>((s, p) => pipe(occupy(p)(s), E.getOrElse(() => s)), empty)
       const recorded = [...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed])), ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed]))]
-      return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(fromCmd))
+      // A running instance has the root ports it started with: pcie.0 takes no new one.
+      const started: BusState = fromCmd.ports === undefined ? fromCmd : { ...fromCmd, ports: { ...fromCmd.ports, grow: false } }
+      const gap = started.ports === undefined ? undefined : missingFunctionZero(started.ports)[0]
+      if (gap !== undefined) return E.left(gap)
+      return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(started))
     })
   )

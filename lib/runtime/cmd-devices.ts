@@ -12,7 +12,7 @@ import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import * as t from 'io-ts'
 import { deviceArgs } from '../argv.js'
 import type { Address } from '../bus/address.js'
-import { PORT_BUSES } from '../devices/catalog.js'
+import { driverInfo, PORT_BUSES } from '../devices/catalog.js'
 import type { BlockDevice, MachineDevice, ScsiController } from '../devices.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
@@ -115,9 +115,12 @@ const renderAll = (qemu: QemuVersion, devices: ReadonlyArray<CmdDevice>): Readon
  * @since 0.2.0
  */
 export const cmdSections = (qemu: QemuVersion, devices: ReadonlyArray<CmdDevice>): { readonly controllers: ReadonlyArray<string>; readonly devices: ReadonlyArray<string> } => ({
-  controllers: renderAll(qemu, devices.filter((d) => d.device.kind === 'scsi-controller')),
-  devices: renderAll(qemu, devices.filter((d) => d.device.kind !== 'scsi-controller'))
+  controllers: renderAll(qemu, devices.filter((d) => inControllers(d))),
+  devices: renderAll(qemu, devices.filter((d) => !inControllers(d)))
 })
+
+/** The SCSI controller and q35's root ports (which the stamp lists first) provide buses. */
+const inControllers = (d: CmdDevice): boolean => d.device.kind === 'scsi-controller' || driverInfo(d.device.driver)?.role === 'port'
 
 const same = (words: ReadonlyArray<CmdWord>, from: number, expected: ReadonlyArray<string>): boolean => expected.every((w, i) => words[from + i] === w)
 

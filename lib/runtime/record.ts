@@ -71,7 +71,7 @@ export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOp
       writer: options.writer ?? RUNTIME_WRITER,
       qemu: showVersion(tree.qemu),
       layout: { head: s.head.length, controllers: s.controllers.length, devices: s.devices.length },
-      devices: [...tree.controllers, ...tree.cdroms, ...tree.floppies, ...tree.machineDevices].map(typed)
+      devices: [...tree.rootPorts, ...tree.controllers, ...tree.cdroms, ...tree.floppies, ...tree.machineDevices].map(typed)
     }
   })
 }

@@ -71,6 +71,43 @@ export const EJECT_LOOP: ReadonlyArray<number> = [
   0xeb, 0xe5
 ]
 
+/**
+ * The same guest for q35: ICH9's ACPI PCI hotplug block is at 0x0cc0 (QEMU's
+ * `ACPI_PCIHP_ADDR_ICH9`, same register layout), and a device behind a root port sits on the
+ * port's bus, which has a `acpi-pcihp-bsel` of its own. So every round selects each bsel from 0
+ * to 63 in turn, and ejects whatever is pending there (slot 0 behind a port: bit 0).
+ *
+ * @since 0.2.0
+ */
+export const Q35_EJECT_LOOP: ReadonlyArray<number> = [
+  // 00: cli; 01: xor ax, ax; 03: mov ss, ax; 05: mov sp, 0x7c00
+  0xfa, 0x31, 0xc0, 0x8e, 0xd0, 0xbc, 0x00, 0x7c,
+  // loop (08): sti; hlt
+  0xfb, 0xf4,
+  // 0a: xor ebx, ebx             ; 66 31 /r, modrm 11 011 011: bsel = 0
+  0x66, 0x31, 0xdb,
+  // inner (0d): mov dx, 0x0cd0   ; BNUM (bus select)
+  0xba, 0xd0, 0x0c,
+  // 10: mov eax, ebx             ; 66 89 /r, modrm 11 011(ebx) 000(eax)
+  0x66, 0x89, 0xd8,
+  // 13: out dx, eax              ; select the bus of bsel ebx
+  0x66, 0xef,
+  // 15: mov dx, 0x0cc4           ; PCI_DOWN_BASE
+  0xba, 0xc4, 0x0c,
+  // 18: in eax, dx; 1a: test eax, eax
+  0x66, 0xed, 0x66, 0x85, 0xc0,
+  // 1d: jz next                  ; 0x24 - 0x1f = 5
+  0x74, 0x05,
+  // 1f: mov dx, 0x0cc8; 22: out dx, eax   ; PCI_EJ_BASE: eject
+  0xba, 0xc8, 0x0c, 0x66, 0xef,
+  // next (24): inc bx; 25: cmp bx, 64 (83 /7 ib, modrm 11 111 011)
+  0x43, 0x83, 0xfb, 0x40,
+  // 28: jb inner                 ; 0x0d - 0x2a = -0x1d
+  0x72, 0xe3,
+  // 2a: jmp loop                 ; 0x08 - 0x2c = -0x24
+  0xeb, 0xdc
+]
+
 const SECTOR = 512
 
 /**
@@ -79,9 +116,9 @@ const SECTOR = 512
  *
  * @since 0.1.0
  */
-export const ejectBootSector = (): Uint8Array => {
+export const ejectBootSector = (code: ReadonlyArray<number> = EJECT_LOOP): Uint8Array => {
   const sector = new Uint8Array(SECTOR)
-  sector.set(EJECT_LOOP, 0)
+  sector.set(code, 0)
   sector[SECTOR - 2] = 0x55
   sector[SECTOR - 1] = 0xaa
   return sector
@@ -92,9 +129,9 @@ export const ejectBootSector = (): Uint8Array => {
  *
  * @since 0.1.0
  */
-export const writeEjectGuest = async (path: string, sizeMiB = 1): Promise<string> => {
+export const writeEjectGuest = async (path: string, sizeMiB = 1, code: ReadonlyArray<number> = EJECT_LOOP): Promise<string> => {
   const image = new Uint8Array(sizeMiB * 1024 * 1024)
-  image.set(ejectBootSector(), 0)
+  image.set(ejectBootSector(code), 0)
   await writeFile(path, image)
   return path
 }
@@ -105,7 +142,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Resumes the VM and waits until the vCPU sits in the eject loop: CS:IP (from HMP `info
  * registers`) inside the boot sector's code at 0x7c00. That is the proof SeaBIOS booted it.
  */
-export const bootGuest = async (vm: Vm, timeoutMs = 15_000): Promise<number> => {
+export const bootGuest = async (vm: Vm, timeoutMs = 15_000, code: ReadonlyArray<number> = EJECT_LOOP): Promise<number> => {
   const started = Date.now()
   await vm.qmp.executeOk('cont')
   const status = await vm.qmp.executeOk('query-status')
@@ -118,7 +155,7 @@ export const bootGuest = async (vm: Vm, timeoutMs = 15_000): Promise<number> => 
     const cs = /\bCS =([0-9a-f]{4})/i.exec(last)?.[1]
     if (eip !== undefined && cs !== undefined) {
       const linear = Number.parseInt(cs, 16) * 16 + Number.parseInt(eip, 16)
-      if (linear >= 0x7c00 && linear < 0x7c00 + EJECT_LOOP.length) return Date.now() - started
+      if (linear >= 0x7c00 && linear < 0x7c00 + code.length) return Date.now() - started
     }
     await sleep(50)
   }
