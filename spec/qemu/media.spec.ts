@@ -38,13 +38,18 @@ const state = async (vm: Vm) => ({ block: await medium(vm, 'cdrom1'), nodes: (aw
 // Each drive type planned for the QEMU under test (JSON) and for 6.0 (key=value), started on it.
 // Each also as a runtime recorded by toRuntime (typed devices in the stamp) and as one without
 // them (a format-1 file, whose devices are read from kvm_cmd).
-for (const [cdType, { major, minor }, recorded] of (['ide', 'scsi-cd'] as const).flatMap((t) => [[t, qemuVersion, true], [t, { major: 6, minor: 0 }, true], [t, qemuVersion, false]] as const)) {
-  test(`${cdType}, target ${major}.${minor}, ${recorded ? 'recorded' : 'format-1'} runtime: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
+// And on q35, whose IDE is ICH9 AHCI (ide.0…ide.5).
+const cases = [
+  ...(['ide', 'scsi-cd'] as const).flatMap((t) => [[t, qemuVersion, true, 'pc'], [t, { major: 6, minor: 0 }, true, 'pc'], [t, qemuVersion, false, 'pc']] as const),
+  ...(['ide', 'scsi-cd'] as const).map((t) => [t, qemuVersion, true, 'q35'] as const)
+]
+for (const [cdType, { major, minor }, recorded, machine] of cases) {
+  test(`${cdType} on ${machine}, target ${major}.${minor}, ${recorded ? 'recorded' : 'format-1'} runtime: change, eject and insert follow the runtime; failures roll back; the new kvm_cmd restarts with the new medium`, async () => {
     const tmp = await tempDir()
     try {
       const first = await makeImage(tmp.path, 'first.iso', 'raw')
       const second = await makeImage(tmp.path, 'second, with comma.iso', 'raw')
-      const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: first, cdrom_disk_type: cdType, disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd' }
+      const hv = { kvm_path: qemuPath(), boot_order: 'cdrom', cdrom_image_path: first, cdrom_disk_type: cdType, disk_type: cdType === 'ide' ? 'paravirtual' : 'scsi-hd', machine_version: machine }
       const inst = right(decodeInstance({ name: 'media1', uuid: '2b8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', memory: 64, hvparams: hv }))
       const tree = right(planDevices(inst, { qemu: { major, minor, micro: 0 } }))
       const render = { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' } as const
