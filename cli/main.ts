@@ -25,6 +25,7 @@ import {
   planHotRemove,
   renderArgv,
   runtimeArgv,
+  showAddress,
   runtimeCmdDevices,
   RUNTIME_WRITER,
   upgradeRuntime,
@@ -157,21 +158,7 @@ type ArgvFormat = 'json' | 'shell' | 'lines'
 const argvText = (argv: ReadonlyArray<string>, format: ArgvFormat): string =>
   format === 'json' ? `${JSON.stringify(argv)}\n` : format === 'shell' ? `${argv.map(shellWord).join(' ')}\n` : argv.map((w) => `${w}\n`).join('')
 
-export const placeOf = (a: Address | undefined): string => {
-  if (a === undefined) return 'unplaced (QEMU chooses)'
-  switch (a._tag) {
-    case 'pci':
-      return `${a.bus} slot 0x${a.slot.toString(16)}${a.function === 0 ? '' : `.${a.function}`}`
-    case 'scsi':
-      return `${a.bus} ${a.channel}:${a.target}:${a.lun}`
-    case 'unit':
-      return `${a.bus} unit ${a.unit}`
-    case 'isa':
-      return `${a.bus} iobase 0x${a.iobase.toString(16)} irq ${a.irq}`
-    case 'port':
-      return `${a.bus} ${a.kind} port ${a.port}`
-  }
-}
+export const placeOf = (a: Address | undefined): string => (a === undefined ? 'unplaced (QEMU chooses)' : showAddress(a))
 
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>, head: ReadonlyArray<string>): string => {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))

@@ -18,27 +18,14 @@ import {
   renderArgv,
   showArgv,
   toRuntime,
+  showAddress,
   type Device,
   type DeviceTree,
   type RenderOptions,
   type QmpPlan
 } from '../lib/index.js'
 
-const placementOf = (d: Device): string => {
-  const a = d.address
-  switch (a._tag) {
-    case 'pci':
-      return `${a.bus} slot 0x${a.slot.toString(16)}${a.function === 0 ? '' : `.${a.function}`}`
-    case 'scsi':
-      return `${a.bus} ${a.channel}:${a.target}:${a.lun}`
-    case 'unit':
-      return `${a.bus} unit ${a.unit}`
-    case 'isa':
-      return `${a.bus} iobase 0x${a.iobase.toString(16)} irq ${a.irq}`
-    case 'port':
-      return `${a.bus} ${a.kind} port ${a.port}`
-  }
-}
+const placementOf = (d: Device): string => showAddress(d.address)
 
 const backendOf = (d: Device): string =>
   d.kind === 'scsi-controller' ? '' : d.kind === 'machine' ? Object.entries(d.properties).map(([k, v]) => `${k}=${String(v)}`).join(' ') : d.kind === 'nic' ? `netdev ${d.backend.type} (${d.mac})` : d.graph.nodes.map((n) => `${n.driver}`).reverse().join(' → ')

@@ -24,7 +24,7 @@ export {
   type NicDevice,
   type ScsiController
 } from './devices.js'
-export { addressProperties, placedProperties, type Address, type Placed } from './bus/address.js'
+export { addressProperties, placedProperties, showAddress, type Address, type Placed } from './bus/address.js'
 export { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './runtime/hvinfo.js'
 export { CATALOG, driverInfo, isDriver, type Driver, type DriverInfo, type DeviceRole, type BusKind } from './devices/catalog.js'
 export type { BlockdevOptions, BlockGraph, FormatNode, ProtocolNode, ImageSource, ImageFormat } from './block/node.js'

@@ -85,6 +85,26 @@ export const addressProperties = (a: Address): JsonObject => {
 }
 
 /**
+ * An address for people: `pci.0 slot 0x10`, `scsi.0 0:1:0`, `ide.0 unit 1`, `usb.0 usb port 1`.
+ *
+ * @since 0.2.0
+ */
+export const showAddress = (a: Address): string => {
+  switch (a._tag) {
+    case 'pci':
+      return `${a.bus} slot ${showPciAddr(a.slot, a.function)}`
+    case 'scsi':
+      return `${a.bus} ${a.channel}:${a.target}:${a.lun}`
+    case 'unit':
+      return `${a.bus} unit ${a.unit}`
+    case 'isa':
+      return `${a.bus} iobase 0x${a.iobase.toString(16)} irq ${a.irq}`
+    case 'port':
+      return `${a.bus} ${a.kind} port ${a.port}`
+  }
+}
+
+/**
  * `driver`, `id`, then the address: how every `-device` and `device_add` begins.
  *
  * @since 0.2.0
