@@ -483,10 +483,8 @@ const runtimeCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Pr
             E.Do,
             E.apS('format', oneOf('--format', format, DOWNGRADE_FORMATS, 'ganeti-2.16')),
             E.apS('rt', runtimeOf(reader, path)),
-            E.map(({ format: f, rt }) => {
-              const { json, lost } = downgradeRuntime(rt, { format: f })
-              return { stdout: `${JSON.stringify(json)}\n`, stderr: lost.map((l) => `lost: ${l.device}: ${l.reason}`) }
-            })
+            E.chain(({ format: f, rt }) => E.mapLeft(failed(sourceName(path)))(downgradeRuntime(rt, { format: f }))),
+            E.map(({ json, lost }) => ({ stdout: `${JSON.stringify(json)}\n`, stderr: lost.map((l) => `lost: ${l.device}: ${l.reason}`) }))
           )
         })
       )

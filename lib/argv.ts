@@ -13,6 +13,7 @@ import { features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
 import { describeMachine } from './machine/machines.js'
 import { hotplugGlobal } from './bus/ports.js'
+import { isRenderOptions, isTreeShape, prop, totalOr } from './total.js'
 
 /**
  * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator
@@ -114,7 +115,14 @@ export interface ArgvSections {
  *
  * @since 0.2.0
  */
-export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
+export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSections =>
+  // The type has no room for an error: what is not a tree with its render options renders as no
+  // words at all, which no caller can start, rather than as a guess at a machine.
+  totalOr(NO_SECTIONS, () => (isTreeShape(tree) && isRenderOptions(options) ? sectionsOf(tree, options) : NO_SECTIONS))
+
+const NO_SECTIONS: ArgvSections = { head: [], controllers: [], records: [], devices: [], tail: [] }
+
+const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
   const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
   return {
     head: headArgs(tree, options),
@@ -130,7 +138,11 @@ export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSe
  *
  * @since 0.2.0
  */
-export const joinSections = (s: ArgvSections): ReadonlyArray<string> => [...s.head, ...s.controllers, ...s.records, ...s.devices, ...s.tail]
+export const joinSections = (s: ArgvSections): ReadonlyArray<string> =>
+  // A missing or foreign section adds nothing, and only strings are words of an argv.
+  totalOr([], () => (['head', 'controllers', 'records', 'devices', 'tail'] as const).flatMap((k) => words(prop(s, k))))
+
+const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filter((w): w is string => typeof w === 'string') : [])
 
 /**
  * The complete command line, `argv[0]` being `kvm_path`. Deterministic: the same tree and
@@ -175,7 +187,11 @@ const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<strin
  *
  * @since 0.1.0
  */
-export const showArgv = (argv: ReadonlyArray<string>): string => {
+export const showArgv = (argv: ReadonlyArray<string>): string =>
+  // Only the strings of an array are shown: anything else is not an argv, and shows as nothing.
+  totalOr('', () => showWords(words(argv)))
+
+const showWords = (argv: ReadonlyArray<string>): string => {
   const lines: string[] = []
   for (const word of argv) {
     const q = quoteWord(word)

@@ -103,16 +103,18 @@ export const closed = <P extends t.Props>(props: P, name: string): t.Type<t.Type
     (u, c) => {
       if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c, `expected an object (${name})`)
       const unknownKeys = Object.keys(u).filter((k) => !Object.prototype.hasOwnProperty.call(props, k))
-      if (unknownKeys.length > 0) {
-        return t.failures(
-          unknownKeys.map((k) => ({
-            value: (u as Record<string, unknown>)[k],
-            context: [...c, { key: k, type: t.never, actual: (u as Record<string, unknown>)[k] }],
-            message: `unknown field (known: ${Object.keys(props).join(', ')})`
-          }))
-        )
-      }
-      return inner.validate(u, c)
+      const checked = inner.validate(u, c)
+      if (unknownKeys.length === 0) return checked
+      // An unknown field (often a typo) is reported with every other error of the object, not
+      // instead of them: a caller fixing the typo must not meet the next error only then.
+      return t.failures([
+        ...unknownKeys.map((k) => ({
+          value: (u as Record<string, unknown>)[k],
+          context: [...c, { key: k, type: t.never, actual: (u as Record<string, unknown>)[k] }],
+          message: `unknown field (known: ${Object.keys(props).join(', ')})`
+        })),
+        ...(E.isLeft(checked) ? checked.left : [])
+      ])
     },
     inner.encode
   )

@@ -12,6 +12,7 @@ import type { JsonObject } from './qemu-opts.js'
 import type { MachineOptions } from './machine/options.js'
 import type { PlanWarning } from './warnings.js'
 import type { QemuVersion } from './qemu-version.js'
+import { isRecord, isTreeShape, totalOr } from './total.js'
 
 /**
  * The one SCSI controller (`id=scsi`, bus `scsi.0`).
@@ -129,7 +130,11 @@ export interface DeviceTree {
  *
  * @since 0.1.0
  */
-export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
+export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> =>
+  // What is not a tree holds no devices.
+  totalOr([], () => (isTreeShape(tree) ? devicesOf(tree) : []))
+
+const devicesOf = (tree: DeviceTree): ReadonlyArray<Device> => [
   ...tree.rootPorts,
   ...tree.controllers,
   ...tree.disks,
@@ -145,7 +150,13 @@ export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> => [
  *
  * @since 0.1.0
  */
-export const netdevOptions = (nic: NicDevice, fdNames?: { readonly fds: ReadonlyArray<string>; readonly vhostfds: ReadonlyArray<string> }): JsonObject => {
+export const netdevOptions = (nic: NicDevice, fdNames?: FdNames): JsonObject =>
+  // What is not a NIC device has no netdev: no properties, which QEMU's netdev_add refuses.
+  totalOr({}, () => (isRecord(nic) && isRecord(nic.backend) ? netdevOf(nic, isRecord(fdNames) && Array.isArray(fdNames.fds) && Array.isArray(fdNames.vhostfds) ? fdNames : undefined) : {}))
+
+type FdNames = { readonly fds: ReadonlyArray<string>; readonly vhostfds: ReadonlyArray<string> }
+
+const netdevOf = (nic: NicDevice, fdNames: FdNames | undefined): JsonObject => {
   const id = nic.id
   const b = nic.backend
   if (b.type === 'user') return { type: 'user', id }
@@ -167,7 +178,11 @@ export const netdevOptions = (nic: NicDevice, fdNames?: { readonly fds: Readonly
  *
  * @since 0.1.0
  */
-export const deviceOptions = (device: Device, bootindex?: number): JsonObject => {
+export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
+  // What is not a device has no properties; a bootindex that is not a number is left out.
+  totalOr({}, () => (isRecord(device) ? (deviceOptionsOf(device, typeof bootindex === 'number' ? bootindex : undefined) ?? {}) : {}))
+
+const deviceOptionsOf = (device: Device, bootindex: number | undefined): JsonObject | undefined => {
   const boot = bootindex === undefined ? {} : { bootindex }
   const placed = placedProperties(device)
   switch (device.kind) {

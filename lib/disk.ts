@@ -73,11 +73,11 @@ export interface Disk {
  *
  * @since 0.1.0
  */
-export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSource => ({
-  _tag: 'local',
-  driver: kind === 'block' || (kind === '' && path.startsWith('/dev/')) ? 'host_device' : 'file',
-  path
-})
+export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSource => {
+  // A path that is not a string is the empty path, which QEMU refuses to open: never a guess.
+  const p = typeof path === 'string' ? path : ''
+  return { _tag: 'local', driver: kind === 'block' || (kind !== 'file' && p.startsWith('/dev/')) ? 'host_device' : 'file', path: p }
+}
 
 type DiskIn = t.TypeOf<typeof DiskInput>
 

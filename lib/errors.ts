@@ -62,7 +62,12 @@ export const showValue = (value: unknown): string => {
     s = value === undefined ? 'undefined' : typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
   } catch {
     // BigInt, cycles; String() itself throws on null-prototype objects.
-    try { s = String(value) } catch { s = Object.prototype.toString.call(value) }
+    try {
+      s = String(value)
+    } catch {
+      // A Proxy can throw from every trap, Symbol.toStringTag's included.
+      try { s = Object.prototype.toString.call(value) } catch { s = '(unreadable)' }
+    }
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }
@@ -101,6 +106,16 @@ export const fromValidationErrors = (errors: t.Errors): ReadonlyArray<FieldError
  * @since 0.1.0
  */
 export const formatError = (error: DevplanError): string => {
+  // A JavaScript caller may hand over anything as an error; it is shown, never thrown over.
+  try {
+    return formatOf(error) ?? `(not a DevplanError: ${showValue(error)})`
+  } catch {
+    return `(not a DevplanError: ${showValue(error)})`
+  }
+}
+
+const formatOf = (error: DevplanError): string | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined
   switch (error._tag) {
     case 'InvalidInput':
       return error.errors

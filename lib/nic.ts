@@ -12,7 +12,31 @@ import type { Hvparams } from './hvparams.js'
 import { deviceId } from './ids.js'
 import { ignored, type IgnoredWarning } from './warnings.js'
 
-const Mac = matching('a MAC address such as "aa:00:00:35:d5:1f"', /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/)
+const MacForm = matching('a MAC address such as "aa:00:00:35:d5:1f"', /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/)
+
+/**
+ * Why a well-formed MAC cannot be a NIC's: QEMU takes 00:00:00:00:00:00 for "not set" and gives
+ * the NIC 52:54:00:12:34:56 while the runtime would record zeros; a multicast address (the low
+ * bit of the first octet) is no station's, and a guest's stack drops frames sent from it.
+ */
+const macProblem = (mac: string): string | undefined =>
+  /^0{2}(:0{2}){5}$/.test(mac)
+    ? 'is 00:00:00:00:00:00, which QEMU takes for "not set" (it would use 52:54:00:12:34:56): give the NIC its own unicast MAC'
+    : (parseInt(mac.slice(0, 2), 16) & 1) === 1
+      ? 'is a multicast MAC (the low bit of its first octet is set): a NIC needs a unicast one, such as "aa:00:00:35:d5:1f"'
+      : undefined
+
+const Mac = new t.Type<string, string, unknown>(
+  'a unicast MAC address',
+  (u): u is string => MacForm.is(u) && macProblem(u) === undefined,
+  (u, c) => {
+    const form = MacForm.validate(u, c)
+    if (E.isLeft(form)) return form
+    const problem = macProblem(form.right)
+    return problem === undefined ? form : t.failure(u, c, `${JSON.stringify(form.right)} ${problem}`)
+  },
+  t.identity
+)
 
 const TapFds = closed(
   { type: t.literal('tap'), fds: boundedArray(intIn(0, 1048575), 8, 'fds'), vhostfds: withDefault(boundedArray(intIn(0, 1048575), 8, 'vhostfds'), []) },

@@ -27,6 +27,7 @@ import { features, showVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { describeMachine } from './machine/machines.js'
 import { checkExtra } from './extra.js'
+import { instanceArg, totalE } from './total.js'
 import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings } from './devices/build.js'
 import { splitWords } from './shell.js'
 
@@ -167,7 +168,11 @@ const ioSpaceWarnings = (h: Hvparams, q35: boolean, nics: number): ReadonlyArray
  * @since 0.1.0
  */
 export const planDevices = (instance: Instance, target: TargetInput): E.Either<DevplanError, DeviceTree> =>
-  pipe(toTarget(target), E.chain((t) => planFor(instance, t)))
+  pipe(
+    instanceArg('instance', instance),
+    E.chain(() => toTarget(target)),
+    E.chain((t) => totalE('instance', () => planFor(instance, t)))
+  )
 
 const planFor = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
   const h = instance.hvparams

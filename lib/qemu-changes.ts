@@ -7,7 +7,7 @@
  *
  * @since 0.2.0
  */
-import { atLeast, showVersion, type QemuVersion } from './qemu-version.js'
+import { atLeast, isVersionShape, showVersion, type QemuVersion } from './qemu-version.js'
 
 /**
  * A QEMU release, `major.minor`.
@@ -90,6 +90,8 @@ const reached = (at: Release | undefined, v: QemuVersion): boolean => at !== und
  * @since 0.2.0
  */
 export const lifecycle = (name: ChangeName, v: QemuVersion): Lifecycle => {
+  // An unknown change, or what is not a version, is 'current': nothing to warn about, nothing refused.
+  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(CHANGES, name) || !isVersionShape(v)) return 'current'
   const c: Change = CHANGES[name]
   return reached(c.removed, v) ? 'removed' : reached(c.deprecated, v) ? 'deprecated' : 'current'
 }

@@ -26,6 +26,8 @@ const VERSION = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/
  * @since 0.1.0
  */
 export const parseVersion = (s: string): QemuVersion | undefined => {
+  // Only a string is a version string: a Proxy's toString could throw, an object's means nothing.
+  if (typeof s !== 'string') return undefined
   const m = VERSION.exec(s)
   if (m === null) return undefined
   return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? '0') }
@@ -82,6 +84,23 @@ export interface Features {
  * @since 0.1.0
  */
 export const features = (v: QemuVersion): Features =>
+  // What is not a version can do nothing: every feature off, the oldest QEMU's answers.
+  isVersionShape(v) ? featuresOf(v) : NO_FEATURES
+
+const NO_FEATURES: Features = { blockdev: false, jsonDevice: false, jsonNetdev: false, ioUring: false }
+
+/** Three non-negative integers, read without trusting getters. */
+export const isVersionShape = (v: unknown): v is QemuVersion => {
+  try {
+    if (typeof v !== 'object' || v === null) return false
+    const parts: ReadonlyArray<unknown> = [Reflect.get(v, 'major'), Reflect.get(v, 'minor'), Reflect.get(v, 'micro')]
+    return parts.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)
+  } catch {
+    return false
+  }
+}
+
+const featuresOf = (v: QemuVersion): Features =>
   ({
     blockdev: atLeast(2, 9)(v),
     jsonDevice: atLeast(6, 2)(v),

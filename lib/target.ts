@@ -9,6 +9,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
 import { closed, guarded, matching, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, showValue, type DevplanError } from './errors.js'
+import { isRecord, totalE } from './total.js'
 import { ipFamily, isInterfaceName } from './ip.js'
 import { NO_HOST, type HostFacts } from './machine/plan.js'
 import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-version.js'
@@ -111,6 +112,11 @@ const isVersion = (v: unknown): v is QemuVersion =>
  * @since 0.1.0
  */
 export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
+  isRecord(input)
+    ? totalE('target', () => checkTarget(input))
+    : E.left(invalidInput([{ path: 'target', value: input, message: 'expected a target such as {"qemu": "7.2"}' }]))
+
+const checkTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
   typeof input.qemu === 'string'
     ? pipe(decodeTarget(input), E.mapLeft(underTarget))
     : isVersion(input.qemu)

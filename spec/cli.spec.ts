@@ -12,11 +12,11 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { downgradeOk } from './support/either.js'
 import {
   decodeDisk,
   decodeInstance,
   decodeTarget,
-  downgradeRuntime,
   encodeRuntime,
   parseRuntime,
   planDevices,
@@ -225,11 +225,11 @@ test('runtime upgrade prints what Ganeti\'s upgrade makes of each fixture', () =
 
 test('runtime downgrade prints the older file, lost devices on stderr; a too-new file is unsupported', () => {
   const r = run(['runtime', 'downgrade', V1, '--format', 'pre-hvinfo'])
-  const { json, lost } = downgradeRuntime(v1, { format: 'pre-hvinfo' })
+  const { json, lost } = downgradeOk(v1, { format: 'pre-hvinfo' })
   assert.is(ok(r), `${JSON.stringify(json)}\n`)
   assert.ok(lost.length > 0)
   for (const l of lost) assert.match(r.stderr, `lost: ${l.device}: ${l.reason}`)
-  assert.is(ok(run(['runtime', 'downgrade', V1, '--format', 'ganeti-2.16'])), `${JSON.stringify(downgradeRuntime(v1, { format: 'ganeti-2.16' }).json)}\n`)
+  assert.is(ok(run(['runtime', 'downgrade', V1, '--format', 'ganeti-2.16'])), `${JSON.stringify(downgradeOk(v1, { format: 'ganeti-2.16' }).json)}\n`)
   fails(run(['runtime', 'downgrade', V1]), 2, '--format is needed')
   fails(run(['runtime', 'downgrade', V1, '--format', 'x']), 2, '--format: "x" is not one of pre-hvinfo, ganeti-2.15, ganeti-2.16')
   fails(run(['runtime', 'downgrade', RT('too-new.json'), '--format', 'ganeti-2.16']), 5, /too-new\.json: runtime file: written by qemu-devplan\/0\.9\.0/)

@@ -8,6 +8,8 @@
  */
 import { PORT_BUSES, type PortBus } from '../devices/catalog.js'
 import type { JsonObject } from '../qemu-opts.js'
+import { isRecord, totalOr } from '../total.js'
+import { showValue } from '../errors.js'
 
 /**
  * A place on a bus, by bus kind: a PCI slot and function, a SCSI target, an IDE or floppy unit,
@@ -67,7 +69,11 @@ export const parsePciAddr = (addr: string): { readonly slot: number; readonly fu
  *
  * @since 0.2.0
  */
-export const addressProperties = (a: Address): JsonObject => {
+export const addressProperties = (a: Address): JsonObject =>
+  // What is not an address puts a device nowhere: no properties.
+  totalOr({}, () => (isRecord(a) ? (addressPropertiesOf(a) ?? {}) : {}))
+
+const addressPropertiesOf = (a: Address): JsonObject | undefined => {
   switch (a._tag) {
     case 'pci':
       return { bus: a.bus, addr: showPciAddr(a.slot, a.function) }
@@ -89,7 +95,10 @@ export const addressProperties = (a: Address): JsonObject => {
  *
  * @since 0.2.0
  */
-export const showAddress = (a: Address): string => {
+export const showAddress = (a: Address): string =>
+  totalOr('(not an address)', () => (isRecord(a) ? (showAddressOf(a) ?? `(not an address: ${showValue(a)})`) : `(not an address: ${showValue(a)})`))
+
+const showAddressOf = (a: Address): string | undefined => {
   switch (a._tag) {
     case 'pci':
       return `${a.bus} slot ${showPciAddr(a.slot, a.function)}`
@@ -109,7 +118,9 @@ export const showAddress = (a: Address): string => {
  *
  * @since 0.2.0
  */
-export const placedProperties = (p: Placed): JsonObject => ({ driver: p.driver, id: p.id, ...addressProperties(p.address) })
+export const placedProperties = (p: Placed): JsonObject =>
+  // What is not a placed device has no properties; the caller's device_add then fails in QEMU.
+  totalOr({}, () => (isRecord(p) && typeof p.driver === 'string' && typeof p.id === 'string' ? { driver: p.driver, id: p.id, ...addressProperties(p.address) } : {}))
 
 const int = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : undefined

@@ -143,7 +143,7 @@ export type Driver = keyof typeof CATALOG
  *
  * @since 0.2.0
  */
-export const isDriver = (name: string): name is Driver => Object.prototype.hasOwnProperty.call(CATALOG, name)
+export const isDriver = (name: string): name is Driver => typeof name === 'string' && Object.prototype.hasOwnProperty.call(CATALOG, name)
 
 /**
  * Names a runtime file may record for a catalog driver: Ganeti records `ide` for a disk under
@@ -160,6 +160,7 @@ export const GANETI_DRIVERS: Readonly<Record<string, Driver>> = { ide: 'ide-hd' 
  * @since 0.2.0
  */
 export const driverInfo = (name: string): DriverInfo | undefined => {
+  if (typeof name !== 'string') return undefined
   const driver = isDriver(name) ? name : Object.prototype.hasOwnProperty.call(GANETI_DRIVERS, name) ? GANETI_DRIVERS[name] : undefined
   return driver === undefined ? undefined : CATALOG[driver]
 }

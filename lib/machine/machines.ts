@@ -15,6 +15,7 @@ import { Q35 } from './q35.js'
  * @since 0.2.0
  */
 export const describeMachine = (type: string): MachineDescription | undefined => {
+  if (typeof type !== 'string') return undefined
   const family = machineFamily(type)
   return family === 'pc' ? PC : family === 'q35' ? Q35 : undefined
 }

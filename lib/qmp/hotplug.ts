@@ -17,7 +17,8 @@ import { place } from '../bus/state.js'
 import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice, type NicDevice } from '../devices.js'
-import { invalidInput, type DevplanError } from '../errors.js'
+import { fieldError, invalidInput, type DevplanError } from '../errors.js'
+import { isRecord, optionsArg, runtimeArg, totalE } from '../total.js'
 import type { IoSpaceWarning } from '../warnings.js'
 import { type Hvparams } from '../hvparams.js'
 import { diskDriver, nicDriver } from '../devices/drivers.js'
@@ -198,12 +199,30 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
  *
  * @since 0.1.0
  */
-export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options: HotplugOptions = {}): E.Either<DevplanError, QmpPlan> =>
+export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
-    E.Do,
-    E.apS('timeoutMs', unplugTimeout(options)),
-    E.apS('h', runtimeHvparams(runtime)),
-    E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, options)) : planAddNic(runtime, h, request.nic, timeoutMs)))
+    runtimeArg('runtime', runtime),
+    E.chain(() => requestArg(request)),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) =>
+      totalE('runtime', () =>
+        pipe(
+          E.Do,
+          E.apS('timeoutMs', unplugTimeout(o)),
+          E.apS('h', runtimeHvparams(runtime)),
+          E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
+        )
+      )
+    )
+  )
+
+// A disk or NIC given in code is trusted as decoded (decodeDisk, decodeNic); only the request's
+// own shape is checked, so that `{}` or a typo such as `{ disks: … }` is named.
+const requestArg = (request: unknown): E.Either<DevplanError, true> =>
+  totalE('request', () =>
+    isRecord(request) && (isRecord(request['disk']) || isRecord(request['nic'])) && !(isRecord(request['disk']) && isRecord(request['nic']))
+      ? E.right(true)
+      : E.left(fieldError('request', request, 'expected { disk } (from decodeDisk) or { nic } (from decodeNic)'))
   )
 
 const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOptions>): PlanStep => ({
@@ -250,7 +269,15 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
  *
  * @since 0.1.0
  */
-export const planHotRemove = (runtime: Runtime, deviceId: string, options: HotplugOptions = {}): E.Either<DevplanError, QmpPlan> => {
+export const planHotRemove = (runtime: Runtime, deviceId: string, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
+  pipe(
+    runtimeArg('runtime', runtime),
+    E.chain(() => (typeof deviceId === 'string' ? E.right(true) : E.left(fieldError('deviceId', deviceId, 'expected the id of a device of the runtime')))),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
+  )
+
+const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions): E.Either<DevplanError, QmpPlan> => {
   return pipe(
     E.Do,
     E.apS('timeoutMs', unplugTimeout(options)),

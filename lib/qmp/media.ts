@@ -20,6 +20,8 @@ import { parseVersion } from '../qemu-version.js'
 import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
+import { runtimeArg, totalE } from '../total.js'
+import { fieldError } from '../errors.js'
 
 /** Media steps undo by the opposite tray or medium command. */
 const undo = (command: CommandStep['command']): Undo => ({ command, alreadyDone: [] })
@@ -33,7 +35,15 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  *
  * @since 0.1.0
  */
-export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
+export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> =>
+  pipe(
+    runtimeArg('runtime', runtime),
+    E.chain(() => (typeof id === 'string' ? E.right(true) : E.left(fieldError('id', id, 'expected the id of a CD-ROM or floppy of the runtime')))),
+    E.chain(() => (location === null || typeof location === 'string' ? E.right(true) : E.left(fieldError('location', location, 'expected the new medium, or null to eject')))),
+    E.chain(() => totalE('runtime', () => changeMediumOf(runtime, id, location)))
+  )
+
+const changeMediumOf = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> => {
   const typed = runtime.stamp?.devices
   const dev = typed !== undefined ? typed.find((d) => d.device.id === id)?.device : cmdDevices(runtime.cmd).find((d) => d.id === id)
   if (dev === undefined) return E.left({ _tag: 'UnknownDevice', id })

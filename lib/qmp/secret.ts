@@ -37,8 +37,14 @@ export const secret = (value: string): Secret => ({ _tag: 'Secret', reveal: () =
  * @since 0.2.0
  * @category secrets
  */
-export const isSecret = (u: unknown): u is Secret =>
-  typeof u === 'object' && u !== null && '_tag' in u && u._tag === 'Secret' && 'reveal' in u && typeof u.reveal === 'function'
+export const isSecret = (u: unknown): u is Secret => {
+  // A Proxy's traps may throw: what cannot be read is no Secret.
+  try {
+    return typeof u === 'object' && u !== null && '_tag' in u && u._tag === 'Secret' && 'reveal' in u && typeof u.reveal === 'function'
+  } catch {
+    return false
+  }
+}
 
 /**
  * What a log shows instead of a secret argument.
@@ -62,8 +68,19 @@ const SECRET_ARGUMENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
  * @category secrets
  */
 export const redactCommand = (command: QmpCommand): QmpCommand => {
+  // What is not a command is given back as it is; one that cannot even be read is shown as
+  // nothing but REDACTED, since a log must never risk a secret.
+  if (typeof command !== 'object' || command === null) return command
+  try {
+    return redactOf(command)
+  } catch {
+    return { execute: REDACTED }
+  }
+}
+
+const redactOf = (command: QmpCommand): QmpCommand => {
   const keys = SECRET_ARGUMENTS.get(command.execute)
   const args = command.arguments
-  if (keys === undefined || args === undefined) return command
+  if (keys === undefined || typeof args !== 'object' || args === null) return command
   return { execute: command.execute, arguments: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, keys.has(k) ? REDACTED : v])) }
 }

@@ -21,6 +21,7 @@ import type { CmdWord, Runtime } from '../runtime/types.js'
 import { balloon, cont, setPassword, type DisplayProtocol } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan } from './plan.js'
 import { isSecret, type Secret } from './secret.js'
+import { isTreeShape, prop, runtimeArg, totalE, totalOr } from '../total.js'
 
 /**
  * What a start plan needs to know of the machine.
@@ -84,7 +85,9 @@ const isProtocol = (k: string): k is DisplayProtocol => PROTOCOLS.some((p) => p 
  * @since 0.2.0
  * @category start
  */
-export const passwordProtocols = (displays: Displays): ReadonlyArray<DisplayProtocol> => PROTOCOLS.filter((p) => displays[p]?.password === true)
+export const passwordProtocols = (displays: Displays): ReadonlyArray<DisplayProtocol> =>
+  // What is not a displays record protects no display.
+  totalOr([], () => (isRecord(displays) ? PROTOCOLS.filter((p) => prop(displays[p], 'password') === true) : []))
 
 const isBalloon = (driver: string): boolean => /^virtio-balloon(-|$)/.test(driver)
 
@@ -94,7 +97,13 @@ const isBalloon = (driver: string): boolean => /^virtio-balloon(-|$)/.test(drive
  * @since 0.2.0
  * @category start
  */
-export const startFacts = (tree: DeviceTree): StartFacts => ({
+export const startFacts = (tree: DeviceTree): StartFacts =>
+  // What is not a tree gives facts planStart refuses (memory 0), rather than facts it would run.
+  totalOr(NO_FACTS, () => (isTreeShape(tree) ? startFactsOfTree(tree) : NO_FACTS))
+
+const NO_FACTS: StartFacts = { memory: 0, passwords: [], balloon: false }
+
+const startFactsOfTree = (tree: DeviceTree): StartFacts => ({
   memory: tree.memory,
   passwords: passwordProtocols(tree.machineOptions),
   balloon: tree.machineDevices.some((d) => isBalloon(d.driver))
@@ -146,6 +155,12 @@ const present = (cmd: ReadonlyArray<CmdWord>, opt: string): boolean => cmd.some(
  * @category start
  */
 export const runtimeStartFacts = (rt: Runtime): E.Either<DevplanError, StartFacts> =>
+  pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => totalE('runtime', () => startFactsOf(rt)))
+  )
+
+const startFactsOf = (rt: Runtime): E.Either<DevplanError, StartFacts> =>
   E.map((memory: number): StartFacts => {
     const cmd = rt.cmd
     return {

@@ -16,13 +16,18 @@ import type { Hvparams } from '../hvparams.js'
 import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
 import type { CmdWord, Runtime } from './types.js'
+import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
 
 /**
  * The hvparams a runtime runs with ({@link Runtime.params}, decoded when it was read).
  *
  * @since 0.1.0
  */
-export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> => rt.params
+export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
+  pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => rt.params)
+  )
 
 /**
  * A `-device` of `kvm_cmd`: its driver, its id if any, and its place if it has one.
@@ -89,7 +94,11 @@ export const withoutExtra = (cmd: ReadonlyArray<CmdWord>, kvmExtra: string): Rea
  *
  * @since 0.2.0
  */
-export const runtimeCmdDevices = (rt: Runtime): ReadonlyArray<ReadDevice> => {
+export const runtimeCmdDevices = (rt: Runtime): ReadonlyArray<ReadDevice> =>
+  // No room for an error here: what is not a runtime has no devices.
+  totalOr([], () => (isRuntimeShape(rt) ? cmdDevicesOf(rt) : []))
+
+const cmdDevicesOf = (rt: Runtime): ReadonlyArray<ReadDevice> => {
   const typed = rt.stamp?.devices
   if (typed !== undefined) return typed.map(({ device: d }) => ({ driver: d.driver, id: d.id, placed: { driver: d.driver, id: d.id, address: d.address } }))
   return cmdDevices(withoutExtra(rt.cmd, E.isRight(rt.params) ? rt.params.right.kvm_extra : ''))
@@ -122,7 +131,9 @@ const extraWords = (rt: Runtime): ReadonlyArray<CmdWord> => {
  *
  * @since 0.1.0
  */
-export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =>
+export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> => totalE('runtime', () => busStateOf(rt))
+
+const busStateOf = (rt: Runtime): E.Either<DevplanError, BusState> =>
   pipe(
     runtimeHvparams(rt),
     E.chain((h) => {

@@ -10,6 +10,7 @@ import { placedProperties } from '../bus/address.js'
 import { parseStructured, toJson, toKeyval, type JsonObject } from '../qemu-opts.js'
 import { cmdDevices } from './bus.js'
 import type { CmdWord } from './types.js'
+import { totalOr } from '../total.js'
 
 const isJson = (value: string): boolean => value.startsWith('{')
 
@@ -22,7 +23,9 @@ const isJson = (value: string): boolean => value.startsWith('{')
  *
  * @since 0.2.0
  */
-export const cmdArgv = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<string> => cmd.map((w) => (typeof w === 'number' ? String(w) : w))
+export const cmdArgv = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<string> =>
+  // Only strings and numbers are words of kvm_cmd; anything else (or a non-array) adds none.
+  totalOr([], () => (Array.isArray(cmd) ? cmd.flatMap((w: unknown) => (typeof w === 'number' ? [String(w)] : typeof w === 'string' ? [w] : [])) : []))
 
 /** The structured options of a word; a number has none. */
 const structured = (w: CmdWord | undefined, implied?: string): ReturnType<typeof parseStructured> =>

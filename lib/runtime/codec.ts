@@ -17,6 +17,7 @@ import { parseVersion } from '../qemu-version.js'
 import type { RuntimeJson } from './json.js'
 import type { Runtime, RuntimeStamp } from './types.js'
 import { upgradeRuntime } from './upgrade.js'
+import { isRuntimeShape, totalOr } from '../total.js'
 
 /**
  * The longest runtime file {@link parseRuntime} reads (Ganeti's are a few KiB).
@@ -110,7 +111,14 @@ export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
  *
  * @since 0.1.0
  */
-export const encodeRuntime = (rt: Runtime): RuntimeJson => {
+export const encodeRuntime = (rt: Runtime): RuntimeJson =>
+  // The type has no room for an error: what is not a runtime gives a file decodeRuntime refuses
+  // (its stamp has no format), never one that reads back as an instance with no devices.
+  totalOr(REFUSED_FILE, () => (isRuntimeShape(rt) ? encodeOf(rt) : REFUSED_FILE))
+
+const REFUSED_FILE: RuntimeJson = [[], [], {}, [], {}]
+
+const encodeOf = (rt: Runtime): RuntimeJson => {
   const base = [rt.cmd, rt.nics.map(encodeNicDict), rt.hvparams, rt.disks.map(encodeDiskEntry)] as const
   const s = rt.stamp
   if (s === undefined) return base

@@ -10,7 +10,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import { PCI_BUS } from '../bus/pci.js'
 import type { Placed } from '../bus/address.js'
 import { SCSI_BUS } from '../bus/scsi.js'
-import { formatError } from '../errors.js'
+import { fieldError, formatError, type DevplanError } from '../errors.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { isRecord, runtimeArg, totalE } from '../total.js'
 import { deviceId, legacyDeviceId, type IdKind } from '../ids.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { runtimeHvparams } from './bus.js'
@@ -116,14 +118,33 @@ const nicBackendLoss = (n: RuntimeNic): ReadonlyArray<string> =>
  * older format has no place for and the older reader re-derives identically: the stamp, the
  * recorded nodes, the recorded netdev (see the spec for the exact statement).
  *
+ * A target whose format is not one of the three, or what is not a runtime, is a `Left`
+ * (InvalidInput at `target.format` or `runtime`): a file is never written for a reader that
+ * was not named.
+ *
  * @example
- * const { json, lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
- * if (lost.length > 0) refuse(lost.map((l) => `${l.device}: ${l.reason}`))
+ * const down = downgradeRuntime(rt, { format: 'pre-hvinfo' })
+ * if (E.isRight(down) && down.right.lost.length > 0) refuse(down.right.lost.map((l) => `${l.device}: ${l.reason}`))
  *
  * @since 0.1.0
  */
-export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): Downgraded => {
-  const pre = target.format !== 'ganeti-2.16'
+export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): E.Either<DevplanError, Downgraded> =>
+  pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => totalE('target', () => formatOf(target))),
+    E.chain((format) => totalE('runtime', () => E.right(downgradeTo(rt, format))))
+  )
+
+const FORMATS: ReadonlyArray<DowngradeTarget['format']> = ['pre-hvinfo', 'ganeti-2.15', 'ganeti-2.16']
+
+const formatOf = (target: DowngradeTarget): E.Either<DevplanError, DowngradeTarget['format']> => {
+  if (!isRecord(target)) return E.left(fieldError('target', target, 'expected { format: "pre-hvinfo" | "ganeti-2.15" | "ganeti-2.16" }'))
+  const f = FORMATS.find((x) => x === target.format)
+  return f === undefined ? E.left(fieldError('target.format', target.format, `expected one of ${FORMATS.map((x) => JSON.stringify(x)).join(', ')}`)) : E.right(f)
+}
+
+const downgradeTo = (rt: Runtime, format: DowngradeTarget['format']): Downgraded => {
+  const pre = format !== 'ganeti-2.16'
   const lost: LostDevice[] = []
   const note = (device: string, reasons: ReadonlyArray<string>): void => {
     for (const reason of reasons) lost.push({ device, reason })

@@ -15,6 +15,7 @@ import type { FieldError } from '../errors.js'
 import { ID_PATTERN } from '../ids.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
 import { child, isJsonObject } from './json.js'
+import { isRecord, totalOr } from '../total.js'
 
 /**
  * How a file wrote an hvinfo's keys, kept so that a file written back is the file read:
@@ -48,6 +49,16 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  * @since 0.2.0
  */
 export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<ReadonlyArray<FieldError>, readonly [Placed, HvinfoOrder] | undefined> => {
+  const path = typeof at === 'string' ? at : 'hvinfo'
+  try {
+    return hvinfoOf(u, path)
+  } catch (e) {
+    // A Proxy or a throwing getter: not JSON data, whatever it claims.
+    return E.left(err(path, undefined, `cannot be read as plain JSON data (${e instanceof Error ? e.message : 'it threw'})`))
+  }
+}
+
+const hvinfoOf = (u: Json | undefined, at: string): E.Either<ReadonlyArray<FieldError>, readonly [Placed, HvinfoOrder] | undefined> => {
   if (!isJsonObject(u)) return E.left(err(at, u, 'expected the hvinfo dict ({} when no placement was recorded)'))
   const keys = Object.keys(u)
   if (keys.length === 0) return E.right(undefined)
@@ -100,7 +111,11 @@ export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<Readonly
  *
  * @since 0.2.0
  */
-export const encodeHvinfo = (p: Placed, order: HvinfoOrder = 'bus-addr'): JsonObject => {
+export const encodeHvinfo = (p: Placed, order: HvinfoOrder = 'bus-addr'): JsonObject =>
+  // What is not a placed device records no placement: {}, hvinfo's own "none recorded".
+  totalOr({}, () => (isRecord(p) && isRecord(p.address) ? (hvinfoDictOf(p, order === 'addr-bus' ? 'addr-bus' : 'bus-addr') ?? {}) : {}))
+
+const hvinfoDictOf = (p: Placed, order: HvinfoOrder): JsonObject | undefined => {
   const a = p.address
   const head = { driver: p.driver, id: p.id }
   switch (a._tag) {

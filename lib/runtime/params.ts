@@ -6,10 +6,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
+import { fieldError, fromValidationErrors, invalidInput, type DevplanError } from '../errors.js'
 import { HvparamsLenientCodec, type Hvparams } from '../hvparams.js'
 import type { JsonObject } from '../qemu-opts.js'
 import type { Runtime } from './types.js'
+import { isRecord, prop, totalOr } from '../total.js'
+import { guarded } from '../codecs.js'
 
 /**
  * The hvparams a runtime runs with, defaults filled, with Ganeti's own override of the cache
@@ -17,7 +19,12 @@ import type { Runtime } from './types.js'
  *
  * @since 0.2.0
  */
-export const decodeRuntimeParams = (hvparams: JsonObject): E.Either<DevplanError, Hvparams> =>
+export const decodeRuntimeParams = (hvparams: JsonObject): E.Either<DevplanError, Hvparams> => paramsFrom(hvparams)
+
+const paramsFrom = (hvparams: unknown): E.Either<DevplanError, Hvparams> =>
+  guarded(() => (isRecord(hvparams) ? paramsOf(hvparams) : E.left(fieldError('hvparams', hvparams, 'expected the hvparams dict of a runtime file'))))
+
+const paramsOf = (hvparams: Readonly<Record<string, unknown>>): E.Either<DevplanError, Hvparams> =>
   pipe(
     HvparamsLenientCodec.decode(hvparams),
     E.mapLeft((errs) => invalidInput(fromValidationErrors(errs).map((e) => ({ ...e, path: `hvparams.${e.path}` })))),
@@ -33,4 +40,10 @@ export const decodeRuntimeParams = (hvparams: JsonObject): E.Either<DevplanError
  *
  * @since 0.2.0
  */
-export const makeRuntime = (parts: Omit<Runtime, 'params'>): Runtime => ({ ...parts, params: decodeRuntimeParams(parts.hvparams) })
+export const makeRuntime = (parts: Omit<Runtime, 'params'>): Runtime =>
+  // The type has no room for an error: parts that are not an object give a runtime whose params
+  // are a Left naming hvparams, which every function taking a runtime then refuses.
+  totalOr(
+    { cmd: [], nics: [], hvparams: {}, disks: [], stamp: undefined, params: E.left(fieldError('parts', undefined, 'cannot be read as the parts of a runtime')) },
+    () => ({ ...parts, params: paramsFrom(prop(parts, 'hvparams')) })
+  )

@@ -31,6 +31,7 @@ import { cmdArgv } from './cmd.js'
 import { netdevBackend } from './netdev.js'
 import { confinedCmd } from './confinement.js'
 import type { CmdWord, Runtime, RuntimeDisk, RuntimeNic } from './types.js'
+import { optionsArg, runtimeArg, totalE } from '../total.js'
 
 /**
  * What a runtime without a stamp (written by Ganeti) does not say.
@@ -126,6 +127,12 @@ export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams, ideP
  */
 export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => totalE('runtime', () => blockDevicesOf(rt)))
+  )
+
+const blockDevicesOf = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
+  pipe(
     runtimeHvparams(rt),
     E.chain((h) => {
       // Ganeti's IDE disks follow the IDE drives of kvm_cmd (its CD-ROMs) in QEMU's order.
@@ -183,7 +190,14 @@ export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBacke
  *
  * @since 0.1.0
  */
-export const runtimeNicDevices = (rt: Runtime, options: RebuildOptions = {}): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
+export const runtimeNicDevices = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
+  pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => totalE('runtime', () => nicDevicesOf(rt, o)))
+  )
+
+const nicDevicesOf = (rt: Runtime, options: RebuildOptions): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
   pipe(
     runtimeHvparams(rt),
     E.chain((h) => E.sequenceArray(rt.nics.map((n, i) => runtimeNicDevice(n, i, h, options.nicBackend))))
@@ -240,7 +254,14 @@ const legacyDevicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
  *
  * @since 0.1.0
  */
-export const runtimeArgv = (rt: Runtime, options: RebuildOptions = {}): E.Either<DevplanError, ReadonlyArray<string>> => {
+export const runtimeArgv = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
+  pipe(
+    runtimeArg('runtime', rt),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => totalE('runtime', () => argvOf(rt, o)))
+  )
+
+const argvOf = (rt: Runtime, options: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> => {
   const qemu = rt.stamp !== undefined ? parseVersion(rt.stamp.qemu) : options.qemu
   if (qemu === undefined) return E.left(fieldError('stamp', undefined, 'a runtime without a stamp (written by Ganeti) needs options.qemu, the QEMU version to render for'))
   return pipe(

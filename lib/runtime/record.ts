@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { pipe } from 'fp-ts/lib/function.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { bootindexOf, renderSections, type RenderOptions } from '../argv.js'
 import { netdevOptions, type DeviceTree } from '../devices.js'
@@ -15,6 +16,7 @@ import { diskRecord, nicRecord } from './devices.js'
 import { RUNTIME_FORMAT, RUNTIME_WRITER } from './file.js'
 import { decodeRuntimeParams } from './params.js'
 import type { CmdDevice, Runtime } from './types.js'
+import { instanceArg, optionsArg, renderOptionsArg, totalE, treeArg } from '../total.js'
 
 /**
  * Options of {@link toRuntime}.
@@ -40,7 +42,16 @@ export interface RecordOptions {
  *
  * @since 0.1.0
  */
-export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options: RecordOptions = {}): E.Either<DevplanError, Runtime> => {
+export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options?: RecordOptions): E.Either<DevplanError, Runtime> =>
+  pipe(
+    instanceArg('instance', instance),
+    E.chain(() => treeArg('tree', tree)),
+    E.chain(() => renderOptionsArg('render', render)),
+    E.chain(() => optionsArg<RecordOptions>('options', options)),
+    E.chain((o) => totalE('tree', () => recordOf(instance, tree, render, o)))
+  )
+
+const recordOf = (instance: Instance, tree: DeviceTree, render: RenderOptions, options: RecordOptions): E.Either<DevplanError, Runtime> => {
   const diskIds = instance.disks.map((d) => d.uuid).join(' ')
   const nicIds = instance.nics.map((n) => n.uuid).join(' ')
   if (tree.disks.map((d) => d.uuid).join(' ') !== diskIds || tree.nics.map((n) => n.uuid).join(' ') !== nicIds) {

@@ -6,14 +6,15 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { downgradeRuntime, runtimeArgv, upgradeRuntime, type Runtime } from '../../lib/index.js'
+import { runtimeArgv, upgradeRuntime, type Runtime } from '../../lib/index.js'
 import { parseVersion } from '../../lib/qemu-version.js'
 import { netdevBackend } from '../../lib/runtime/netdev.js'
 import { decodeOk, fixture, ganetiPciFileArb, plain, recordedArb, right, upgradeOk } from './support.js'
+import { downgradeOk } from '../support/either.js'
 
 test('an upgraded pre-hvinfo file downgrades back to the file Ganeti wrote (pci slots, no hvinfo, no stamp)', () => {
   const original = fixture('ganeti-2.12-pci.json') as unknown[]
-  const { json, lost } = downgradeRuntime(decodeOk(original), { format: 'pre-hvinfo' })
+  const { json, lost } = downgradeOk(decodeOk(original), { format: 'pre-hvinfo' })
   // Every device carries over, and so does the -chroot the upgrade keeps (as Ganeti 3.0.2).
   assert.equal(lost.map((l) => l.device), [])
   assert.is(json.length, 4)
@@ -21,12 +22,12 @@ test('an upgraded pre-hvinfo file downgrades back to the file Ganeti wrote (pci 
   assert.equal(plain(json[1]), original[1])
   assert.equal(plain(json[3]), original[3])
   assert.equal(plain(json[0]), upgradeOk(original)[0])
-  assert.equal(downgradeRuntime(decodeOk(original), { format: 'ganeti-2.15' }), downgradeRuntime(decodeOk(original), { format: 'pre-hvinfo' }))
+  assert.equal(downgradeOk(decodeOk(original), { format: 'ganeti-2.15' }), downgradeOk(decodeOk(original), { format: 'pre-hvinfo' }))
 })
 
 test('SCSI placements and new-style ids are reported; every device is still written', () => {
   const rt = decodeOk(fixture('ganeti-3.0-hvinfo-scsi.json'))
-  const { json, lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
+  const { json, lost } = downgradeOk(rt, { format: 'pre-hvinfo' })
   assert.equal(lost.map((l) => l.device), ['nic-5a6b7c8d-9e0f-4a1b', 'disk-932df160-7a22-4067', 'disk-1b7a3e52-09c4-4f1e'])
   assert.match(lost[0]?.reason ?? '', 'hotnic-5a6b7c8d-pci-17')
   assert.match(lost[1]?.reason ?? '', 'SCSI placement on scsi.0')
@@ -42,27 +43,27 @@ test('SCSI placements and new-style ids are reported; every device is still writ
 
 test('a driver the older reader would not derive from hvparams is reported', () => {
   const rt = decodeOk([['kvm'], [], { disk_type: 'paravirtual' }, [[{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', hvinfo: { driver: 'scsi-hd', id: 'hotdisk-932df160-pci-5', bus: 'pci.0', addr: '0x5' } }, '/dev/sdb', null]]])
-  const { lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
+  const { lost } = downgradeOk(rt, { format: 'pre-hvinfo' })
   assert.is(lost.length, 1)
   assert.match(lost[0]?.reason ?? '', 'virtio-blk-pci')
 })
 
 test('ganeti-2.16 keeps hvinfo, reports ids it would recompute differently and buses it does not track', () => {
-  const legacy = downgradeRuntime(decodeOk(fixture('ganeti-2.12-pci.json')), { format: 'ganeti-2.16' })
+  const legacy = downgradeOk(decodeOk(fixture('ganeti-2.12-pci.json')), { format: 'ganeti-2.16' })
   assert.equal(legacy.lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6', 'hotnic-e9d8c7b6-pci-7', 'hotdisk-932df160-pci-4', 'hotdisk-9f5c5bd4-pci-5'])
   assert.match(legacy.lost[2]?.reason ?? '', 'disk-932df160-7a22-4067')
   assert.equal(legacy.json[3][0]?.[0]['hvinfo'], { driver: 'virtio-blk-pci', id: 'hotdisk-932df160-pci-4', addr: '0x4', bus: 'pci.0' })
 
   const scsi = decodeOk(fixture('ganeti-3.0-hvinfo-scsi.json'))
-  assert.equal(downgradeRuntime(scsi, { format: 'ganeti-2.16' }).lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6'])
+  assert.equal(downgradeOk(scsi, { format: 'ganeti-2.16' }).lost.map((l) => l.device), ['hotnic-c4a1e2f3-pci-6'])
 
   const ide = decodeOk([['kvm'], [], { disk_type: 'ide' }, [[{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', hvinfo: { driver: 'ide-hd', id: 'disk-932df160-7a22-4067', bus: 'ide.0', unit: 0 } }, '/dev/sdb', null]]])
-  assert.match(downgradeRuntime(ide, { format: 'ganeti-2.16' }).lost[0]?.reason ?? '', 'ide.0')
+  assert.match(downgradeOk(ide, { format: 'ganeti-2.16' }).lost[0]?.reason ?? '', 'ide.0')
 })
 
 test('our own runtime: stamp, blockdev and netdev are removed; non-derivable nodes and user netdevs are reported', () => {
   const rt = decodeOk(fixture('qemu-devplan-v1.json'))
-  const { json, lost } = downgradeRuntime(rt, { format: 'ganeti-2.16' })
+  const { json, lost } = downgradeOk(rt, { format: 'ganeti-2.16' })
   assert.is(json.length, 4)
   const dicts = [...json[1], ...json[3].map((d) => d[0])]
   for (const d of dicts) for (const k of ['blockdev', 'netdev']) assert.not.ok(k in d, k)
@@ -88,7 +89,7 @@ test('property: Ganeti-written files: upgrade(downgrade(r)) = r exactly when not
   fc.assert(
     fc.property(ganetiPciFileArb, (file) => {
       const rt = decodeOk(file)
-      const { json, lost } = downgradeRuntime(rt, { format: 'pre-hvinfo' })
+      const { json, lost } = downgradeOk(rt, { format: 'pre-hvinfo' })
       const again = decodeOk(plain(json))
       if (lost.length === 0) {
         checked++
@@ -110,7 +111,7 @@ test('property: recorded runtimes: with nothing lost, the round trip gives r bac
   fc.assert(
     fc.property(recordedArb, fc.constantFrom('pre-hvinfo' as const, 'ganeti-2.16' as const), (r, format) => {
       if (r === undefined) return
-      const { json, lost } = downgradeRuntime(r.runtime, { format })
+      const { json, lost } = downgradeOk(r.runtime, { format })
       const again = decodeOk(plain(json))
       assert.equal(again.disks.map((d) => d.uuid), r.runtime.disks.map((d) => d.uuid))
       assert.equal(again.nics.map((n) => n.uuid), r.runtime.nics.map((n) => n.uuid))
@@ -137,7 +138,7 @@ test('property: downgrade is total and never loses a device', () => {
   fc.assert(
     fc.property(recordedArb, fc.constantFrom('pre-hvinfo' as const, 'ganeti-2.15' as const, 'ganeti-2.16' as const), (r, format) => {
       if (r === undefined) return
-      const { json } = downgradeRuntime(r.runtime, { format })
+      const { json } = downgradeOk(r.runtime, { format })
       assert.is(json[1].length, r.runtime.nics.length)
       assert.is(json[3].length, r.runtime.disks.length)
       assert.ok(E.isRight(upgradeRuntime(plain(json))))
@@ -150,7 +151,7 @@ test('property: on any Ganeti-written file, downgrade and runtimeArgv answer wit
   fc.assert(
     fc.property(ganetiPciFileArb, (file) => {
       const rt = decodeOk(file)
-      for (const format of ['pre-hvinfo', 'ganeti-2.16'] as const) assert.ok(Array.isArray(downgradeRuntime(rt, { format }).lost))
+      for (const format of ['pre-hvinfo', 'ganeti-2.16'] as const) assert.ok(Array.isArray(downgradeOk(rt, { format }).lost))
       const argv = runtimeArgv(rt, { qemu: { major: 7, minor: 2, micro: 0 }, nicBackend: () => ({ type: 'user' }) })
       // Devices Ganeti never placed (hvinfo {}) or old disk types cannot be rebuilt: a Left, not a throw.
       assert.ok(E.isLeft(argv) || argv.right.length >= rt.cmd.length)

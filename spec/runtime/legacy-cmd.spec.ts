@@ -9,8 +9,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cmdArgv, decodeRuntime, downgradeRuntime, encodeRuntime, parseRuntime, runtimeArgv, upgradeRuntime } from '../../lib/index.js'
+import { cmdArgv, decodeRuntime, encodeRuntime, parseRuntime, runtimeArgv, upgradeRuntime } from '../../lib/index.js'
 import { decodeOk, legacyCmdArb, right, upgradeOk } from './support.js'
+import { downgradeOk } from '../support/either.js'
 
 const UUID = '932df160-7a22-4067-a566-7e0ca8386133'
 
@@ -162,7 +163,7 @@ test('property: the upgrade is idempotent with the old forms mixed in, and leave
 })
 
 test('downgrade: a reader older than the rewrites is told what it loses (-soundhw); the other rewrites and the kept -chroot lose nothing', () => {
-  const lost = (cmd: ReadonlyArray<string | number>, hv: Record<string, unknown>) => downgradeRuntime(decodeOk([cmd, [], hv, []]), { format: 'ganeti-2.16' }).lost
+  const lost = (cmd: ReadonlyArray<string | number>, hv: Record<string, unknown>) => downgradeOk(decodeOk([cmd, [], hv, []]), { format: 'ganeti-2.16' }).lost
   assert.equal(lost(['kvm', '-m', 512, '-usbdevice', 'tablet', '-serial', 'unix:/s,server,nowait', '-vnc', ':1,password', '-no-acpi'], {}), [])
   const sound = lost(['kvm', '-soundhw', 'hda'], {})
   assert.equal(sound.map((l) => l.device), ['kvm_cmd'])
@@ -172,7 +173,7 @@ test('downgrade: a reader older than the rewrites is told what it loses (-soundh
   // A runtime this library recorded was rendered, not rewritten: nothing to report.
   const upgraded = right(upgradeRuntime([['kvm', '-soundhw', 'hda'], [], {}, []]))
   const stamped = decodeOk([upgraded[0], [], {}, [], { format: 1, writer: 'qemu-devplan/0.1.0', qemu: '7.2.0' }])
-  assert.equal(downgradeRuntime(stamped, { format: 'ganeti-2.16' }).lost, [])
+  assert.equal(downgradeOk(stamped, { format: 'ganeti-2.16' }).lost, [])
 })
 
 test.run()
