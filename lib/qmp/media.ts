@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { blockGraph, type BlockdevOptions } from '../block/node.js'
-import type { DevplanError } from '../errors.js'
+import { fieldError, type DevplanError } from '../errors.js'
 import { protocolNodeName } from '../ids.js'
 import { driverInfo } from '../devices/catalog.js'
 import { ImageLocation, type Hvparams } from '../hvparams.js'
@@ -21,7 +21,6 @@ import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
 import { runtimeArg, totalE } from '../total.js'
-import { fieldError } from '../errors.js'
 
 /** Media steps undo by the opposite tray or medium command. */
 const undo = (command: CommandStep['command']): Undo => ({ command, alreadyDone: [] })

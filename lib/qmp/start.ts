@@ -21,7 +21,7 @@ import type { CmdWord, Runtime } from '../runtime/types.js'
 import { balloon, cont, setPassword, type DisplayProtocol } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan } from './plan.js'
 import { isSecret, type Secret } from './secret.js'
-import { isTreeShape, prop, runtimeArg, totalE, totalOr } from '../total.js'
+import { isRecord, isTreeShape, prop, runtimeArg, totalE, totalOr } from '../total.js'
 
 /**
  * What a start plan needs to know of the machine.
@@ -173,7 +173,6 @@ const startFactsOf = (rt: Runtime): E.Either<DevplanError, StartFacts> =>
     }
   })(cmdMemory(rt.cmd))
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
 
 /** Never the value itself: a plain string where a Secret belongs may well be the password. */
 const HIDDEN = '<not shown>'
