@@ -38,7 +38,7 @@ const FUNCTIONS: ReadonlyArray<readonly [string, Fn]> = [
   ...Object.entries(lib.qmp).flatMap(([name, v]): ReadonlyArray<readonly [string, Fn]> => (isFn(v) ? [[`qmp.${name}`, v]] : []))
 ]
 
-const isEither = (u: unknown): boolean =>
+const isEither = (u: unknown): u is E.Either<unknown, unknown> =>
   typeof u === 'object' && u !== null && (('_tag' in u && u._tag === 'Left' && 'left' in u) || ('_tag' in u && u._tag === 'Right' && 'right' in u))
 
 // Values of the library's own kinds, to pass where another kind belongs.
@@ -115,6 +115,16 @@ for (const name of ASYNC) {
     )
   })
 }
+
+test('every Either-returning export answers a Left when given nothing, or only nulls', () => {
+  for (const [name, f] of FUNCTIONS) {
+    if (!EITHER.has(name)) continue
+    for (const args of [[], [null], [null, null, null, null]]) {
+      const out = f(...args)
+      assert.ok(isEither(out) && E.isLeft(out), `${name}(${args.join(', ')}) is a Left`)
+    }
+  }
+})
 
 const leftAt = (r: E.Either<DevplanError, unknown>, path: string): void => {
   assert.ok(E.isLeft(r), `expected a Left at ${path}`)
