@@ -109,8 +109,8 @@ export const closed = <P extends t.Props>(props: P, name: string): t.Type<t.Type
       // instead of them: a caller fixing the typo must not meet the next error only then.
       return t.failures([
         ...unknownKeys.map((k) => ({
-          value: (u as Record<string, unknown>)[k],
-          context: [...c, { key: k, type: t.never, actual: (u as Record<string, unknown>)[k] }],
+          value: Reflect.get(u, k),
+          context: [...c, { key: k, type: t.never, actual: Reflect.get(u, k) }],
           message: `unknown field (known: ${Object.keys(props).join(', ')})`
         })),
         ...(E.isLeft(checked) ? checked.left : [])
