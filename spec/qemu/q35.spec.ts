@@ -243,8 +243,12 @@ test('with a guest, a hot-removed disk leaves its port (Pending while paused, Do
       // finishes the rest (the block nodes). Run earlier, its device_del would meet the unplug
       // still in progress.
       const inQom = async (): Promise<boolean> => !JSON.stringify(await vm.qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'addr' })).includes('DeviceNotFound')
-      for (let i = 0; i < 200 && (await inQom()); i++) await new Promise((r) => setTimeout(r, 50))
+      // The device leaves QOM before its block backend lets go of the node: until then a
+      // blockdev-del meets "is in use" (seen on a loaded machine). Ejected means both.
+      const holdsNode = async (): Promise<boolean> => JSON.stringify(await vm.qmp.execute('query-block')).includes(`/machine/peripheral/${id}/`)
+      for (let i = 0; i < 200 && ((await inQom()) || (await holdsNode())); i++) await new Promise((r) => setTimeout(r, 50))
       assert.not.ok(await inQom(), 'the guest ejected the device')
+      assert.not.ok(await holdsNode(), 'its block backend let go of the node')
       const removal = await runPlan(right(planHotRemove(rt, id, { unplugTimeoutMs: 10_000 })), toExecutor(vm.qmp))()
       if (E.isLeft(removal)) throw new Error('runPlan never fails as a task')
       assert.is(removal.right._tag, 'Done', JSON.stringify(removal.right))
