@@ -44,7 +44,8 @@ const showPlan = (plan: QmpPlan): string =>
     ...plan.steps.map((st, i) => {
       const sends = st._tag === 'command' ? JSON.stringify({ execute: st.command.execute, arguments: st.command.arguments }) : `${JSON.stringify({ execute: 'device_del', arguments: { id: st.id } })}, then wait ≤ ${st.timeoutMs} ms for DEVICE_DELETED of ${st.id}`
       const undo = st.undo === undefined ? 'none' : JSON.stringify({ execute: st.undo.command.execute, arguments: st.undo.command.arguments })
-      return `${String(i + 1).padStart(2)}. ${sends}\n    undo: ${undo}`
+      // Numbered from 0, as RunOutcome's failedStep counts them.
+      return `${String(i).padStart(2)}. ${sends}\n    undo: ${undo}`
     })
   ].join('\n')
 

@@ -24,7 +24,7 @@ export interface FieldError {
  */
 export type DevplanError =
   | { readonly _tag: 'InvalidInput'; readonly errors: ReadonlyArray<FieldError> }
-  | { readonly _tag: 'BusFull'; readonly bus: string; readonly device: string; readonly capacity: number }
+  | { readonly _tag: 'BusFull'; readonly bus: string; readonly device: string; readonly capacity: number; readonly from?: number }
   | { readonly _tag: 'Unsupported'; readonly device: string; readonly reason: string }
   | { readonly _tag: 'DuplicateId'; readonly id: string }
   | { readonly _tag: 'PlaceTaken'; readonly bus: string; readonly place: string; readonly device: string; readonly holder: string }
@@ -122,7 +122,9 @@ const formatOf = (error: DevplanError): string | undefined => {
         .map((e) => `${e.path === '' ? '(input)' : e.path}: ${e.value === undefined || e.message.includes(showValue(e.value)) ? e.message : `${e.message}, got ${showValue(e.value)}`}`)
         .join('\n')
     case 'BusFull':
-      return `${error.device}: no free place on bus ${error.bus} (it holds ${error.capacity})`
+      return error.from === undefined || error.from <= 0
+        ? `${error.device}: no free place on bus ${error.bus} (it holds ${error.capacity})`
+        : `${error.device}: no free place on bus ${error.bus} from ${error.from} to ${error.capacity - 1} (of its ${error.capacity}, those below ${error.from} are reserved)`
     case 'Unsupported':
       return `${error.device}: ${error.reason}`
     case 'DuplicateId':

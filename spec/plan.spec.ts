@@ -95,6 +95,8 @@ test('PCI: 16 devices fill 0x10..0x1f exactly; the 17th is BusFull naming it (di
   assert.is(e1.bus, 'pci.0')
   const e2 = busFull(planLeft(spec({}, 10, 7)))
   assert.is(e2.device, ganetiId('nic', uuidN(6, 'b')))
+  // The message counts the slots that were usable, not the bus's 32.
+  assert.match(formatError(e1), 'no free place on bus pci.0 from 16 to 31 (of its 32, those below 16 are reserved)')
 })
 
 test('PCI: ne2k_isa NICs take no slot; each gets a distinct iobase and irq; the 7th is BusFull', () => {

@@ -54,5 +54,5 @@ export const allocate =
     for (let i = Math.max(0, from); i < s.capacity; i++) {
       if (s.taken[i] === undefined) return E.right([i, produce(s, (d) => { d.taken[i] = owner })] as const)
     }
-    return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity })
+    return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity, ...(from > 0 ? { from } : {}) })
   }
