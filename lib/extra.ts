@@ -11,9 +11,9 @@
  * @since 0.2.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { PCI_BUS, PCI_SLOTS, pciRootBus, showSlot } from './bus/pci.js'
+import { PCI_BUS, PCI_SLOTS, pciRootBus } from './bus/pci.js'
 import { PC } from './machine/pc.js'
-import { parsePciAddr } from './bus/address.js'
+import { parsePciAddr, showPciAddr } from './bus/address.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
@@ -115,7 +115,7 @@ const showSlots = (slots: ReadonlyArray<number>): string =>
       const last = acc[acc.length - 1]
       return last !== undefined && last[1] === n - 1 ? [...acc.slice(0, -1), [last[0], n]] : [...acc, [n, n]]
     }, [])
-    .map(([a, b]) => (a === b ? showSlot(a) : `${showSlot(a)}–${showSlot(b)}`))
+    .map(([a, b]) => (a === b ? showPciAddr(a) : `${showPciAddr(a)}–${showPciAddr(b)}`))
     .join(', ')
 
 /**
@@ -127,7 +127,7 @@ const pciAdvice = (word: string, value: string, ctx: ExtraContext, taken: Readon
   const free = freeSlots(ctx, taken)
   const first = free[0]
   if (first === undefined) return `no slot below kvm_pci_reservations (${ctx.reservations}) is free for it: raise kvm_pci_reservations`
-  const addr = showSlot(first)
+  const addr = showPciAddr(first)
   const json = ((): string | undefined => {
     try {
       const o: unknown = JSON.parse(value)
@@ -207,12 +207,12 @@ const deviceError = (word: string, value: string, ctx: ExtraContext, seen: Seen)
   const a = readAddr(d.addr)
   if (a === undefined) return [`has addr ${showValue(d.addr)}, which is no PCI slot (0x00–0x1f, optional .function 0–7): ${advice}`, seen]
   const planned = ctx.usedSlots.get(a.slot)
-  if (planned !== undefined) return [`takes slot ${showSlot(a.slot)}, which the plan gives ${planned}: ${advice}`, seen]
+  if (planned !== undefined) return [`takes slot ${showPciAddr(a.slot)}, which the plan gives ${planned}: ${advice}`, seen]
   if (a.slot >= ctx.reservations) {
-    return [`takes slot ${showSlot(a.slot)}, at or above kvm_pci_reservations (${ctx.reservations}), where disks, NICs and hot-adds go: ${advice}`, seen]
+    return [`takes slot ${showPciAddr(a.slot)}, at or above kvm_pci_reservations (${ctx.reservations}), where disks, NICs and hot-adds go: ${advice}`, seen]
   }
   const fn = `${a.slot}.${a.fn}`
-  if (seen.functions.has(fn)) return [`takes ${showSlot(a.slot)}.${a.fn} like an earlier -device of kvm_extra (${seen.slots.get(a.slot) ?? ''}): ${advice}`, seen]
+  if (seen.functions.has(fn)) return [`takes ${showPciAddr(a.slot)}.${a.fn} like an earlier -device of kvm_extra (${seen.slots.get(a.slot) ?? ''}): ${advice}`, seen]
   return [undefined, { slots: new Map([...seen.slots, [a.slot, d.id ?? d.driver]]), functions: new Set([...seen.functions, fn]), ids }]
 }
 

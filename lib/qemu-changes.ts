@@ -122,14 +122,3 @@ export const deprecation = (name: ChangeName, path: string, v: QemuVersion): Rea
   const since = c.deprecated === undefined ? '' : ` since QEMU ${showRelease(c.deprecated)}`
   return [{ _tag: 'Deprecated', feature: name, path, message: `${c.what} is deprecated${since} (target ${showVersion(v)}); use ${c.instead}` }]
 }
-
-/**
- * The message for using `name` in `v`, which removed it.
- *
- * @since 0.2.0
- */
-export const removedMessage = (name: ChangeName, v: QemuVersion): string => {
-  const c: Change = CHANGES[name]
-  const at = c.removed === undefined ? '' : ` in QEMU ${showRelease(c.removed)}`
-  return `${c.what} was removed${at} (target ${showVersion(v)}); use ${c.instead}`
-}

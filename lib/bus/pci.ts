@@ -8,7 +8,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
-import { showPciAddr } from './address.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
@@ -91,13 +90,6 @@ export const allocateRoleSlot =
     if (slot === undefined || slot >= bus.reservations) return allocateControllerSlot(owner)(bus)
     return E.right([slot, { ...bus, slots: { ...bus.slots, taken: { ...bus.slots.taken, [slot]: owner } } }] as const)
   }
-
-/**
- * `0x10`: how `addr` is written for function 0 (see {@link showPciAddr}).
- *
- * @since 0.1.0
- */
-export const showSlot = (slot: number): string => showPciAddr(slot)
 
 /**
  * Places a disk or NIC on the lowest free slot above the reservations.

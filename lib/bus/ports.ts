@@ -196,10 +196,3 @@ export const missingFunctionZero = (ports: PortState): ReadonlyArray<DevplanErro
   [...new Set(ports.ports.map((p) => p.slot))]
     .filter((slot) => !ports.ports.some((p) => p.slot === slot && p.function === 0))
     .map((slot) => ({ _tag: 'Unsupported', device: ports.ports.find((p) => p.slot === slot)?.id ?? '', reason: `root ports at slot 0x${slot.toString(16)} have no function 0: guests never probe the other functions of such a slot` }))
-
-/**
- * The ports that hold no device.
- *
- * @since 0.2.0
- */
-export const freePorts = (ports: PortState): ReadonlyArray<RootPort> => ports.ports.filter((p) => p.holder === undefined)

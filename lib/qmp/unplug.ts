@@ -91,30 +91,17 @@ const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions)
       const why = recorded === undefined ? undefined : notHotpluggable(recorded.driver)
       // QEMU answers "Bus 'ide.0' does not support hotplugging": refuse before sending anything.
       if (why !== undefined) return unsupported(deviceId, why)
+      const removal = (kind: 'disk' | 'nic', steps: ReadonlyArray<PlanStep>, after: Runtime): QmpPlan => ({ title: `hot-remove ${kind} ${deviceId}`, steps, before: runtime, after, warnings: [] })
       if (disk !== undefined) {
-        return pipe(
-          runtimeBlockDevice(disk, `disks[${di}]`, h),
-          E.map((dev) => ({
-            title: `hot-remove disk ${deviceId}`,
-            steps: removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)),
-            before: runtime,
-            after: produce(runtime, (d) => { d.disks.splice(di, 1) }),
-            warnings: []
-          }))
+        return E.map((dev: BlockDevice) => removal('disk', removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.disks.splice(di, 1) })))(
+          runtimeBlockDevice(disk, `disks[${di}]`, h)
         )
       }
       const ni = runtime.nics.findIndex((n) => n.placed?.id === deviceId)
       const nic = runtime.nics[ni]
       if (nic !== undefined) {
-        return pipe(
-          runtimeNicDevice(nic, ni, h, ganetiTap),
-          E.map((dev) => ({
-            title: `hot-remove nic ${deviceId}`,
-            steps: removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)),
-            before: runtime,
-            after: produce(runtime, (d) => { d.nics.splice(ni, 1) }),
-            warnings: []
-          }))
+        return E.map((dev: NicDevice) => removal('nic', removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.nics.splice(ni, 1) })))(
+          runtimeNicDevice(nic, ni, h, ganetiTap)
         )
       }
       const inCmd = runtimeCmdDevices(runtime).find((d) => d.id === deviceId) ?? cmdDevices(runtime.cmd).find((d) => d.id === deviceId)

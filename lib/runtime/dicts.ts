@@ -37,7 +37,32 @@ export const DISK_KEYS: ReadonlySet<string> = new Set(['uuid', 'hvinfo', 'blockd
 const UUID = /^[A-Za-z0-9._-]{1,64}$/
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
 const MAX_NODES = 64
-const BLOCK_DRIVERS = new Set(['file', 'host_device', 'host_cdrom', 'http', 'https', 'rbd', 'gluster', 'nbd', 'iscsi', 'raw', 'qcow2'])
+/** The members each block driver the library writes must have, with the kind of value. */
+const REQUIRED: Readonly<Record<string, ReadonlyArray<readonly [string, 'string' | 'number' | 'object']>>> = {
+  file: [['filename', 'string']],
+  host_device: [['filename', 'string']],
+  host_cdrom: [['filename', 'string']],
+  http: [['url', 'string']],
+  https: [['url', 'string']],
+  raw: [['file', 'string']],
+  qcow2: [['file', 'string']],
+  rbd: [['pool', 'string'], ['image', 'string']],
+  gluster: [['volume', 'string'], ['path', 'string'], ['server', 'object']],
+  nbd: [['server', 'object']],
+  iscsi: [['transport', 'string'], ['portal', 'string'], ['target', 'string'], ['lun', 'number']]
+}
+const BLOCK_DRIVERS = Object.keys(REQUIRED)
+
+/** The member a node of its driver lacks (or has of the wrong kind), if any. */
+const missingMember = (n: JsonObject): string | undefined => {
+  const driver = n['driver']
+  const required = typeof driver === 'string' && Object.prototype.hasOwnProperty.call(REQUIRED, driver) ? REQUIRED[driver] : undefined
+  if (required === undefined) return 'driver'
+  return required.find(([k, kind]) => (kind === 'object' ? typeof n[k] !== 'object' || n[k] === null : typeof n[k] !== kind))?.[0]
+}
+
+/** A node with its driver's members: what `-blockdev` and `blockdev-add` are given. */
+const isNode = (n: JsonObject): n is JsonObject & BlockdevOptions => missingMember(n) === undefined
 
 const err = (path: string, value: unknown, message: string): ReadonlyArray<FieldError> => [{ path, value, message }]
 
@@ -70,15 +95,17 @@ const foreignKey = (v: Json, at: string): string | undefined => {
  */
 export const decodeBlockdev = (u: Json, top: string, at: string): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<BlockdevOptions>> => {
   if (!Array.isArray(u) || u.length === 0 || u.length > MAX_NODES) return E.left(err(at, u, `expected the list of block nodes (1 to ${MAX_NODES})`))
-  const nodes = u as ReadonlyArray<Json>
   const seen = new Set<string>()
-  for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i]
+  const checked: BlockdevOptions[] = []
+  for (let i = 0; i < u.length; i++) {
+    const n: Json | undefined = u[i]
     const p = child(at, i)
     if (!isJsonObject(n)) return E.left(err(p, n, 'expected a block node (an object)'))
     const name = n['node-name']
     if (typeof name !== 'string' || !isValidId(name) || seen.has(name)) return E.left(err(child(p, 'node-name'), name, 'expected a valid node-name, not used by an earlier node'))
-    if (typeof n['driver'] !== 'string' || !BLOCK_DRIVERS.has(n['driver'])) return E.left(err(child(p, 'driver'), n['driver'], `expected one of ${[...BLOCK_DRIVERS].join(', ')}`))
+    if (typeof n['driver'] !== 'string' || !BLOCK_DRIVERS.includes(n['driver'])) return E.left(err(child(p, 'driver'), n['driver'], `expected one of ${BLOCK_DRIVERS.join(', ')}`))
+    const missing = missingMember(n)
+    if (missing !== undefined || !isNode(n)) return E.left(err(child(p, missing ?? 'driver'), n[missing ?? 'driver'], `a ${String(n['driver'])} node needs ${missing ?? 'its members'}`))
     const badKey = foreignKey(n, p)
     if (badKey !== undefined) return E.left(err(badKey, undefined, 'is not a QAPI member name: recorded nodes are rendered into -blockdev, where such a key would change the options'))
     for (const ref of ['file', 'backing']) {
@@ -86,10 +113,11 @@ export const decodeBlockdev = (u: Json, top: string, at: string): E.Either<Reado
       if (r !== undefined && (typeof r !== 'string' || !seen.has(r))) return E.left(err(child(p, ref), r, 'expected the node-name of an earlier node'))
     }
     seen.add(name)
+    checked.push(n)
   }
-  const last = nodes[nodes.length - 1]
-  if (!isJsonObject(last) || last['node-name'] !== top) return E.left(err(at, u, `expected the last (top) node to be named ${JSON.stringify(top)}, the device's id`))
-  return E.right(nodes as unknown as ReadonlyArray<BlockdevOptions>)
+  const last = checked[checked.length - 1]
+  if (last === undefined || last['node-name'] !== top) return E.left(err(at, u, `expected the last (top) node to be named ${JSON.stringify(top)}, the device's id`))
+  return E.right(checked)
 }
 
 const uuidOf = (d: JsonObject, at: string): E.Either<ReadonlyArray<FieldError>, string> => {

@@ -108,10 +108,13 @@ test('wrong types are InvalidInput naming the path', () => {
 })
 
 test('recorded nodes and netdev are checked: only what this library writes is accepted', () => {
-  const node = (n: Record<string, unknown>) => ({ driver: 'raw', 'node-name': PCI_HV.id, ...n })
+  const node = (n: Record<string, unknown>) => ({ driver: 'file', 'node-name': PCI_HV.id, filename: '/srv/vm1/disk0', ...n })
   assert.equal(invalid(file([disk({ blockdev: [node({ driver: 'vvfat' })] })])).paths, ['disks[0].blockdev[0].driver'])
   assert.equal(invalid(file([disk({ blockdev: [node({ 'node-name': 'other' })] })])).paths, ['disks[0].blockdev'])
   assert.equal(invalid(file([disk({ blockdev: [node({ file: 'not-yet-defined' })] })])).paths, ['disks[0].blockdev[0].file'])
+  // Each driver's members must be there, of their kind: the node goes into -blockdev as it is.
+  assert.equal(invalid(file([disk({ blockdev: [node({ driver: 'file', filename: undefined })] })])).paths, ['disks[0].blockdev[0].filename'])
+  assert.equal(invalid(file([disk({ blockdev: [node({ driver: 'rbd', pool: 'rbd', image: 7 })] })])).paths, ['disks[0].blockdev[0].image'])
   assert.equal(invalid(file([disk({ blockdev: [] })])).paths, ['disks[0].blockdev'])
   assert.equal(invalid(file([disk({ hvinfo: {}, blockdev: [node({})] })])).paths, ['disks[0].blockdev'])
   // A key key=value syntax cannot escape (`x,filename` would add an option) is refused, at any depth.
