@@ -187,6 +187,7 @@ const warningLines = (source: string, prefix: string, ws: ReadonlyArray<PlanWarn
 const planLines = (plan: QmpPlan<unknown>): string =>
   plan.steps
     .map((s) => {
+      if (s._tag === 'wait') return `${JSON.stringify({ waitFor: { until: s.until, failOn: s.failOn, timeoutMs: s.timeoutMs } })}\n`
       const base = { execute: s.command.execute, ...(s.command.arguments === undefined ? {} : { arguments: s.command.arguments }) }
       const line = s._tag === 'command' ? { ...base, ...(s.fd === undefined ? {} : { fd: s.fd }) } : { ...base, waitFor: { event: 'DEVICE_DELETED', id: s.id, timeoutMs: s.timeoutMs } }
       return `${JSON.stringify(line)}\n`

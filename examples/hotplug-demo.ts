@@ -15,7 +15,8 @@ import * as t from 'io-ts'
 import {
   addressProperties, allDevices, decodeDisk, decodeInstance, encodeRuntime, formatError, planDevices, planHotAdd, planHotRemove,
   parseVersion, qmp, renderArgv, runPlan, toRuntime, type DevplanError, type QemuVersion, type QmpCommand, type QmpPlan,
-  type RunOutcome
+  type RunOutcome,
+  undoCommands
 } from '../lib/index.js'
 import { connectQmp, toExecutor, type QmpClient } from './qmp-client.js'
 
@@ -63,7 +64,10 @@ const ask = async <A>(client: QmpClient, command: QmpCommand, codec: t.Decoder<u
 }
 
 const showPlan = (plan: QmpPlan): void =>
-  plan.steps.forEach((s, i) => say(`   ${i + 1}. ${s.description}${s.undo === undefined ? '' : ` (undo: ${s.undo.command.execute})`}`))
+  plan.steps.forEach((s, i) => {
+    const undo = undoCommands(s).map((u) => u.execute)
+    say(`   ${i}. ${s.description}${undo.length === 0 ? '' : ` (undo: ${undo.join(', ')})`}`)
+  })
 
 const run = async (plan: QmpPlan, client: QmpClient): Promise<RunOutcome> => {
   const r = await runPlan(plan, toExecutor(client))()

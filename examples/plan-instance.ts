@@ -22,7 +22,8 @@ import {
   type Device,
   type DeviceTree,
   type RenderOptions,
-  type QmpPlan
+  type QmpPlan,
+  undoCommands
 } from '../lib/index.js'
 
 const placementOf = (d: Device): string => showAddress(d.address)
@@ -42,8 +43,14 @@ const showPlan = (plan: QmpPlan): string =>
   [
     `# ${plan.title}`,
     ...plan.steps.map((st, i) => {
-      const sends = st._tag === 'command' ? JSON.stringify({ execute: st.command.execute, arguments: st.command.arguments }) : `${JSON.stringify({ execute: 'device_del', arguments: { id: st.id } })}, then wait ≤ ${st.timeoutMs} ms for DEVICE_DELETED of ${st.id}`
-      const undo = st.undo === undefined ? 'none' : JSON.stringify({ execute: st.undo.command.execute, arguments: st.undo.command.arguments })
+      const sends =
+        st._tag === 'command'
+          ? JSON.stringify({ execute: st.command.execute, arguments: st.command.arguments })
+          : st._tag === 'unplug'
+            ? `${JSON.stringify({ execute: 'device_del', arguments: { id: st.id } })}, then wait ≤ ${st.timeoutMs} ms for DEVICE_DELETED of ${st.id}`
+            : `wait ≤ ${st.timeoutMs} ms for ${JSON.stringify(st.until)}`
+      const undos = undoCommands(st)
+      const undo = undos.length === 0 ? 'none' : undos.map((u) => JSON.stringify({ execute: u.execute, arguments: u.arguments })).join(', then ')
       // Numbered from 0, as RunOutcome's failedStep counts them.
       return `${String(i).padStart(2)}. ${sends}\n    undo: ${undo}`
     })

@@ -69,7 +69,7 @@ const ok = (r: SpawnSyncReturns<string>, code = 0): string => {
 const jsonLines = (s: string): ReadonlyArray<unknown> => s.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)
 
 const executorView = (plan: QmpPlan): ReadonlyArray<unknown> =>
-  plan.steps.map((s) => ({
+  plan.steps.map((s) => s._tag === 'wait' ? { waitFor: { until: s.until, failOn: s.failOn, timeoutMs: s.timeoutMs } } : ({
     execute: s.command.execute,
     ...(s.command.arguments === undefined ? {} : { arguments: s.command.arguments }),
     ...(s._tag === 'command' ? (s.fd === undefined ? {} : { fd: s.fd }) : { waitFor: { event: 'DEVICE_DELETED', id: s.id, timeoutMs: s.timeoutMs } })

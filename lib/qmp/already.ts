@@ -16,3 +16,6 @@ export const DEVICE_GONE: ReadonlyArray<AlreadyDone> = [{ class: 'DeviceNotFound
 export const NODE_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate nodes with node-name' }]
 export const DEVICE_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate device ID' }]
 export const NETDEV_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate ID' }]
+// QEMU releases a deleted device's block backend and boot index a moment after the device
+// leaves the QOM tree: until then a blockdev-del or a re-add of the device meets these.
+export const STILL_RELEASING: ReadonlyArray<AlreadyDone> = [{ desc: 'is in use' }, { desc: 'Permission conflict' }, { desc: 'has already been used' }]

@@ -84,6 +84,12 @@ export const queryNamedBlockNodes = (): QmpCommand => cmd('query-named-block-nod
  */
 export const qomList = (path: string): QmpCommand => cmd('qom-list', { path })
 /**
+ * The QOM container of every device given an id (`-device id=…`, `device_add`).
+ *
+ * @since 0.3.0
+ */
+export const PERIPHERAL = '/machine/peripheral'
+/**
  * `qom-get`: one property of a device (`/machine/peripheral/<id>`), to check a placement against
  * its hvinfo. A PCI `addr` comes back as devfn, slot × 8.
  *

@@ -7,7 +7,9 @@
  */
 import type { PlanWarning } from '../warnings.js'
 import type { Runtime } from '../runtime/types.js'
+import type { EventMatch } from './event.js'
 import type { QmpCommand } from './executor.js'
+import { isRecord, prop } from '../total.js'
 
 /**
  * An error reply that means the step's goal already holds (e.g. `blockdev-del` of a node that
@@ -34,7 +36,31 @@ export interface Undo {
    * it does not come in time.
    */
   readonly awaitDeleted?: { readonly id: string; readonly timeoutMs: number }
+  /**
+   * An event to wait for once the command is accepted, before the next undo runs (a cancelled
+   * job's `concluded`): the undo is done only when it comes. Since 0.3.0.
+   */
+  readonly await?: { readonly until: ReadonlyArray<EventMatch>; readonly timeoutMs: number }
+  /** What is undone next as part of the same step (a cancelled job is then dismissed). Since 0.3.0. */
+  readonly then?: Undo
+  /** Errors that mean "not yet": the command is sent again after a pause (see {@link CommandStep.retryOn}). Since 0.3.0. */
+  readonly retryOn?: ReadonlyArray<AlreadyDone>
 }
+
+/**
+ * What a command's successful reply must also say for the step to count as done, for queries
+ * that report the end of something asynchronous (QEMU's job and migration events carry no error).
+ *
+ * - `JobSucceeded`: `query-jobs` lists job `id` as `concluded`, without an `error`.
+ * - `MigrationCompleted`: `query-migrate` says `completed`.
+ * - `DeviceAbsent`: `qom-list /machine/peripheral` has no child `id`.
+ *
+ * @since 0.3.0
+ */
+export type ReplyCheck =
+  | { readonly _tag: 'JobSucceeded'; readonly id: string }
+  | { readonly _tag: 'MigrationCompleted' }
+  | { readonly _tag: 'DeviceAbsent'; readonly id: string }
 
 /**
  * Send one command (with a file descriptor, when `fd` is set).
@@ -50,6 +76,30 @@ export interface CommandStep {
   readonly alreadyDone: ReadonlyArray<AlreadyDone>
   /** Absent: the step cannot be undone (the runner then reports it as left over). */
   readonly undo?: Undo
+  /** What a successful reply must also say (a query read after a job ended). Since 0.3.0. */
+  readonly check?: ReplyCheck
+  /**
+   * Errors that mean "not yet": QEMU lets go of a deleted device's block backend and boot index
+   * a moment after the device leaves the QOM tree, so a `blockdev-del` or re-add right then
+   * meets "is in use" or "Permission conflict". The runner pauses (through the executor's
+   * clock) and sends the command again, a bounded number of times. Since 0.3.0.
+   */
+  readonly retryOn?: ReadonlyArray<AlreadyDone>
+}
+
+/**
+ * Wait for one of the events `until`; one of `failOn` first, or none within `timeoutMs`, fails
+ * the step (and rolls the plan back). A wait changes nothing in QEMU, so it has no undo.
+ * Since 0.3.0, for job events (`BLOCK_JOB_READY`, `JOB_STATUS_CHANGE`), `MIGRATION`, …
+ *
+ * @since 0.3.0
+ */
+export interface WaitStep {
+  readonly _tag: 'wait'
+  readonly description: string
+  readonly until: ReadonlyArray<EventMatch>
+  readonly failOn: ReadonlyArray<EventMatch>
+  readonly timeoutMs: number
 }
 
 /**
@@ -78,7 +128,7 @@ export interface UnplugStep {
  *
  * @since 0.1.0
  */
-export type PlanStep = CommandStep | UnplugStep
+export type PlanStep = CommandStep | UnplugStep | WaitStep
 
 /**
  * A hotplug, medium change or start as data: nothing is sent until the caller hands it to
@@ -111,14 +161,29 @@ export const commandStep = (
   description: string,
   command: QmpCommand,
   undo?: Undo,
-  extra: { readonly fd?: number; readonly alreadyDone?: ReadonlyArray<AlreadyDone> } = {}
+  extra: { readonly fd?: number; readonly alreadyDone?: ReadonlyArray<AlreadyDone>; readonly check?: ReplyCheck; readonly retryOn?: ReadonlyArray<AlreadyDone> } = {}
 ): CommandStep => ({
   _tag: 'command',
   description,
   command,
   alreadyDone: extra.alreadyDone ?? [],
   ...(extra.fd === undefined ? {} : { fd: extra.fd }),
-  ...(undo === undefined ? {} : { undo })
+  ...(undo === undefined ? {} : { undo }),
+  ...(extra.check === undefined ? {} : { check: extra.check }),
+  ...(extra.retryOn === undefined ? {} : { retryOn: extra.retryOn })
+})
+
+/**
+ * A wait step; nothing in `failOn` unless given.
+ *
+ * @since 0.3.0
+ */
+export const waitStep = (description: string, until: ReadonlyArray<EventMatch>, timeoutMs: number, failOn: ReadonlyArray<EventMatch> = []): WaitStep => ({
+  _tag: 'wait',
+  description,
+  until,
+  failOn,
+  timeoutMs
 })
 
 /**
@@ -130,3 +195,31 @@ export const isAlreadyDone =
   (cases: ReadonlyArray<AlreadyDone>) =>
   (error: { readonly class: string; readonly desc: string }): boolean =>
     cases.some((c) => (c.class === undefined || c.class === error.class) && error.desc.includes(c.desc))
+
+const isCommand = (u: unknown): u is QmpCommand => isRecord(u) && typeof prop(u, 'execute') === 'string'
+
+/**
+ * The command a step sends, if it sends one (an unplug step's is its `device_del`; a wait sends
+ * nothing, and so does anything that is not a step).
+ *
+ * @since 0.3.0
+ */
+export const stepCommand = (s: PlanStep): QmpCommand | undefined => {
+  const command = prop(s, 'command')
+  return prop(s, '_tag') !== 'wait' && isCommand(command) ? command : undefined
+}
+
+/**
+ * Every command a step's undo sends, in order (an undo may chain: cancel a job, then dismiss it).
+ *
+ * @since 0.3.0
+ */
+export const undoCommands = (s: PlanStep): ReadonlyArray<QmpCommand> => {
+  const out: QmpCommand[] = []
+  // Bounded, so that a cyclic `then` a caller built cannot loop for ever.
+  for (let u = prop(s, 'undo'); isRecord(u) && out.length < 64; u = prop(u, 'then')) {
+    const command = prop(u, 'command')
+    if (isCommand(command)) out.push(command)
+  }
+  return out
+}

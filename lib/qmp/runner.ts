@@ -14,9 +14,11 @@ import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { showValue } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { unplugEventFor } from './commands.js'
-import type { Executor, QmpCommand, QmpReply } from './executor.js'
-import { isAlreadyDone, type PlanStep, type QmpPlan, type Undo } from './plan.js'
+import { checkReply } from './check.js'
+import { PERIPHERAL, qomList } from './commands.js'
+import { deviceDeleted, firstMatch, unplugRefused, type EventMatch } from './event.js'
+import type { Executor, QmpCommand, QmpEvent, QmpReply } from './executor.js'
+import { isAlreadyDone, type CommandStep, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
 import { redactCommand } from './secret.js'
 
 /**
@@ -28,6 +30,12 @@ export type StepError =
   | { readonly _tag: 'QmpError'; readonly class: string; readonly desc: string }
   | { readonly _tag: 'TransportError'; readonly message: string }
   | { readonly _tag: 'GuestRefused'; readonly id: string }
+  /** A wait step saw none of its events in time (since 0.3.0). */
+  | { readonly _tag: 'Timeout'; readonly waitedFor: ReadonlyArray<EventMatch>; readonly timeoutMs: number }
+  /** A wait step saw one of its `failOn` events, e.g. a job's `BLOCK_JOB_COMPLETED` with an error (since 0.3.0). */
+  | { readonly _tag: 'EventFailure'; readonly event: string; readonly data: unknown }
+  /** A command succeeded but its reply fails the step's {@link ReplyCheck} (since 0.3.0). */
+  | { readonly _tag: 'CheckFailed'; readonly message: string }
 
 /**
  * One exchange with QEMU, for the caller's log. Safe to print: `command` is what was sent with
@@ -77,7 +85,10 @@ export type RunOutcome<R = Runtime> =
       readonly log: ReadonlyArray<LogEntry>
     }
 
-type Sent = { readonly _tag: 'ok' } | { readonly _tag: 'already' } | { readonly _tag: 'failed'; readonly error: StepError }
+type Sent =
+  | { readonly _tag: 'ok'; readonly value: unknown }
+  | { readonly _tag: 'already' }
+  | { readonly _tag: 'failed'; readonly error: StepError }
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
 
@@ -96,9 +107,6 @@ export const readReply = (u: unknown): E.Either<string, QmpReply> => {
   if (u['_tag'] === undefined && 'return' in u) return E.right({ _tag: 'Return', value: u['return'] })
   return E.left(`the executor returned a reply that is neither {_tag: "Return", value} nor {_tag: "Error", class, desc}: ${showValue(u)}`)
 }
-
-const toStepError = (reply: QmpReply): StepError | undefined =>
-  reply._tag === 'Error' ? { _tag: 'QmpError', class: reply.class, desc: reply.desc } : undefined
 
 /** The executor's `send`, with its reply read by {@link readReply}. */
 const sendChecked = async (x: Executor, command: QmpCommand, fd?: number): Promise<E.Either<{ readonly message: string }, QmpReply>> => {
@@ -121,38 +129,88 @@ const call = async <A>(task: () => Promise<E.Either<{ readonly message: string }
   }
 }
 
-const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number): Promise<Sent> => {
-  const r = await sendChecked(x, command, fd)
-  if (E.isLeft(r)) return { _tag: 'failed', error: { _tag: 'TransportError', message: r.left.message } }
-  const err = toStepError(r.right)
-  if (err === undefined) return { _tag: 'ok' }
-  if (err._tag === 'QmpError' && isAlreadyDone(alreadyDone)(err)) return { _tag: 'already' }
-  return { _tag: 'failed', error: err }
+const transport = (message: string): StepError => ({ _tag: 'TransportError', message })
+
+/** How often, and how long apart, a command that met a "not yet" error is sent again. */
+const RETRIES = 10
+const RETRY_PAUSE_MS = 100
+
+const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number, retryOn: Undo['alreadyDone'] = []): Promise<Sent> => {
+  for (let attempt = 0; ; attempt++) {
+    const r = await sendChecked(x, command, fd)
+    if (E.isLeft(r)) return { _tag: 'failed', error: transport(r.left.message) }
+    if (r.right._tag === 'Return') return { _tag: 'ok', value: r.right.value }
+    const err: StepError = { _tag: 'QmpError', class: r.right.class, desc: r.right.desc }
+    if (isAlreadyDone(alreadyDone)(err)) return { _tag: 'already' }
+    if (attempt >= RETRIES || !isAlreadyDone(retryOn)(err)) return { _tag: 'failed', error: err }
+    // The executor owns the clock: a wait for no event is the pause.
+    const paused = await call(() => x.waitEvent(() => false, RETRY_PAUSE_MS)())
+    if (E.isLeft(paused)) return { _tag: 'failed', error: err }
+  }
 }
 
-type Forward = { readonly _tag: 'ok' } | { readonly _tag: 'pending' } | { readonly _tag: 'failed'; readonly error: StepError }
+const result = (r: Sent): LogEntry['result'] => (r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed')
 
-const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> => {
-  if (s._tag === 'command') {
-    const r = await send(x, s.command, s.alreadyDone, s.fd)
-    log.push({ step: i, phase: 'do', command: redactCommand(s.command), result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
-    return r._tag === 'failed' ? r : { _tag: 'ok' }
-  }
-  const command = s.command
-  const shown = redactCommand(command)
-  const match = unplugEventFor(s.id)
-  const r = await sendChecked(x, command)
+type Waited = { readonly _tag: 'until' } | { readonly _tag: 'failOn'; readonly event: QmpEvent } | { readonly _tag: 'timeout' } | { readonly _tag: 'failed'; readonly error: StepError }
+
+/** Waits for the first event of `until` or `failOn`. */
+const awaitEvent = async (x: Executor, until: ReadonlyArray<EventMatch>, failOn: ReadonlyArray<EventMatch>, timeoutMs: number): Promise<Waited> => {
+  const good = firstMatch(until)
+  const bad = firstMatch(failOn)
+  const ev = await call(() => x.waitEvent((e) => good(e) !== undefined || bad(e) !== undefined, timeoutMs)())
+  if (E.isLeft(ev)) return { _tag: 'failed', error: transport(ev.left.message) }
+  if (O.isNone(ev.right)) return { _tag: 'timeout' }
+  // The executor's answer is checked again: a transport that ignores the predicate must not
+  // turn an unrelated event into success.
+  if (good(ev.right.value) !== undefined) return { _tag: 'until' }
+  if (bad(ev.right.value) !== undefined) return { _tag: 'failOn', event: ev.right.value }
+  return { _tag: 'failed', error: transport(`the executor's waitEvent returned an event that matches nothing waited for: ${showValue(ev.right.value)}`) }
+}
+
+type Forward =
+  | { readonly _tag: 'ok' }
+  | { readonly _tag: 'pending' }
+  /** `unconfirmed`: an unplug whose device_del may have reached QEMU, with no DEVICE_DELETED seen. */
+  | { readonly _tag: 'failed'; readonly error: StepError; readonly unconfirmed?: true }
+
+const forwardCommand = async (x: Executor, s: CommandStep, i: number, log: LogEntry[]): Promise<Forward> => {
+  const r = await send(x, s.command, s.alreadyDone, s.fd, s.retryOn)
+  const checked = r._tag === 'ok' && s.check !== undefined ? checkReply(s.check, r.value) : E.right(undefined)
+  const error: StepError | undefined = r._tag === 'failed' ? r.error : E.isLeft(checked) ? { _tag: 'CheckFailed', message: checked.left } : undefined
+  log.push({ step: i, phase: 'do', command: redactCommand(s.command), result: error === undefined ? result(r) : 'failed', ...(error === undefined ? {} : { error }) })
+  return error === undefined ? { _tag: 'ok' } : { _tag: 'failed', error }
+}
+
+const forwardWait = async (x: Executor, s: WaitStep, i: number, log: LogEntry[]): Promise<Forward> => {
+  const w = await awaitEvent(x, s.until, s.failOn, s.timeoutMs)
+  const error: StepError | undefined =
+    w._tag === 'until'
+      ? undefined
+      : w._tag === 'timeout'
+        ? { _tag: 'Timeout', waitedFor: s.until, timeoutMs: s.timeoutMs }
+        : w._tag === 'failOn'
+          ? { _tag: 'EventFailure', event: w.event.event, data: w.event.data }
+          : w.error
+  log.push({ step: i, phase: 'wait', result: w._tag === 'until' ? 'event' : w._tag === 'timeout' ? 'timeout' : 'failed', ...(error === undefined ? {} : { error }) })
+  return error === undefined ? { _tag: 'ok' } : { _tag: 'failed', error }
+}
+
+const forwardUnplug = async (x: Executor, s: UnplugStep, i: number, log: LogEntry[]): Promise<Forward> => {
+  const shown = redactCommand(s.command)
+  const until = [deviceDeleted(s.id)]
+  const failOn = [unplugRefused(s.id)]
+  const r = await sendChecked(x, s.command)
   if (E.isLeft(r)) {
-    const error: StepError = { _tag: 'TransportError', message: r.left.message }
+    const error = transport(r.left.message)
     log.push({ step: i, phase: 'do', command: shown, result: 'failed', error })
-    // The device_del may have reached QEMU: let a deletion in progress finish before the
-    // rollback re-creates the device, or the new one would find its node still held.
-    const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
-    log.push({ step: i, phase: 'wait', result: E.isRight(ev) && O.isSome(ev.right) ? 'event' : 'timeout' })
-    return { _tag: 'failed', error }
+    // The device_del may have reached QEMU: give a deletion in progress its time, so that the
+    // rollback's check finds the device either gone or still there, not half-way.
+    const w = await awaitEvent(x, until, failOn, s.timeoutMs)
+    log.push({ step: i, phase: 'wait', result: w._tag === 'until' ? 'event' : w._tag === 'timeout' ? 'timeout' : 'failed' })
+    return w._tag === 'until' ? { _tag: 'failed', error } : { _tag: 'failed', error, unconfirmed: true }
   }
-  const err = toStepError(r.right)
-  if (err !== undefined && err._tag === 'QmpError') {
+  if (r.right._tag === 'Error') {
+    const err: StepError = { _tag: 'QmpError', class: r.right.class, desc: r.right.desc }
     if (isAlreadyDone(s.alreadyDone)(err)) {
       log.push({ step: i, phase: 'do', command: shown, result: 'already-done' })
       return { _tag: 'ok' }
@@ -163,51 +221,94 @@ const forward = async (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Pr
     }
   }
   log.push({ step: i, phase: 'do', command: shown, result: 'ok' })
-  const ev = await call(() => x.waitEvent((e) => match(e) !== undefined, s.timeoutMs)())
-  if (E.isLeft(ev)) {
-    const error: StepError = { _tag: 'TransportError', message: ev.left.message }
-    log.push({ step: i, phase: 'wait', result: 'failed', error })
-    return { _tag: 'failed', error }
+  const w = await awaitEvent(x, until, failOn, s.timeoutMs)
+  switch (w._tag) {
+    case 'until':
+      log.push({ step: i, phase: 'wait', result: 'event' })
+      return { _tag: 'ok' }
+    case 'timeout':
+      log.push({ step: i, phase: 'wait', result: 'timeout' })
+      return { _tag: 'pending' }
+    case 'failOn': {
+      const error: StepError = { _tag: 'GuestRefused', id: s.id }
+      log.push({ step: i, phase: 'wait', result: 'failed', error })
+      return { _tag: 'failed', error }
+    }
+    case 'failed':
+      log.push({ step: i, phase: 'wait', result: 'failed', error: w.error })
+      // QEMU accepted the device_del and the guest may still be releasing the device.
+      return { _tag: 'failed', error: w.error, unconfirmed: true }
   }
-  if (O.isNone(ev.right)) {
-    log.push({ step: i, phase: 'wait', result: 'timeout' })
-    return { _tag: 'pending' }
-  }
-  if (match(ev.right.value) === 'refused') {
-    const error: StepError = { _tag: 'GuestRefused', id: s.id }
-    log.push({ step: i, phase: 'wait', result: 'failed', error })
-    return { _tag: 'failed', error }
-  }
-  log.push({ step: i, phase: 'wait', result: 'event' })
-  return { _tag: 'ok' }
 }
 
-const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: number, log: LogEntry[]): Promise<ReadonlyArray<Leftover>> => {
+const forward = (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> =>
+  s._tag === 'command' ? forwardCommand(x, s, i, log) : s._tag === 'wait' ? forwardWait(x, s, i, log) : forwardUnplug(x, s, i, log)
+
+/**
+ * Before an unplug's device is re-created, QEMU must have let go of it: re-adding while the
+ * deletion is still running fails ("The bootindex 1 has already been used", a node's
+ * "Permission conflict") and would leave the disk gone while the record keeps it.
+ */
+const confirmRemoved = async (x: Executor, s: UnplugStep, i: number, log: LogEntry[]): Promise<E.Either<{ readonly why: string; readonly error: StepError | undefined }, void>> => {
+  const r = await send(x, qomList(PERIPHERAL), [])
+  const command = qomList(PERIPHERAL)
+  if (r._tag !== 'ok') {
+    log.push({ step: i, phase: 'undo', command, result: 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
+    return E.left({ why: 'QEMU could not be asked whether the device is gone', error: r._tag === 'failed' ? r.error : undefined })
+  }
+  const absent = checkReply({ _tag: 'DeviceAbsent', id: s.id }, r.value)
+  log.push({ step: i, phase: 'undo', command, result: 'ok' })
+  if (E.isRight(absent)) return absent
+  // Still there: its deletion may be under way (the guest is ejecting it), or never started.
+  const w = await awaitEvent(x, [deviceDeleted(s.id)], [], s.timeoutMs)
+  log.push({ step: i, phase: 'wait', result: w._tag === 'until' ? 'event' : w._tag === 'timeout' ? 'timeout' : 'failed' })
+  return w._tag === 'until'
+    ? E.right(undefined)
+    : E.left({ why: `${absent.left} and its device_del may still be pending, so it was not re-created (run the removal plan again to finish it)`, error: w._tag === 'failed' ? w.error : undefined })
+}
+
+/** Runs one undo and the ones chained to it; the first that fails ends the chain. */
+const runUndo = async (x: Executor, s: PlanStep, undo: Undo, i: number, log: LogEntry[]): Promise<Leftover | undefined> => {
+  const r = await send(x, undo.command, undo.alreadyDone, undefined, undo.retryOn)
+  const shown = redactCommand(undo.command)
+  log.push({ step: i, phase: 'undo', command: shown, result: result(r), ...(r._tag === 'failed' ? { error: r.error } : {}) })
+  if (r._tag === 'failed') return { step: i, description: undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error }
+  const awaited = undo.awaitDeleted
+  if (r._tag === 'ok' && awaited !== undefined) {
+    const w = await awaitEvent(x, [deviceDeleted(awaited.id)], [], awaited.timeoutMs)
+    log.push({ step: i, phase: 'wait', result: w._tag === 'until' ? 'event' : w._tag === 'timeout' ? 'timeout' : 'failed' })
+    // Accepted is not done: without DEVICE_DELETED the device is still in QEMU (a PCI device
+    // waits for its guest), and the caller must hear of it.
+    if (w._tag !== 'until') return { step: i, description: `${s.description}: its device_del is pending (no DEVICE_DELETED within ${awaited.timeoutMs} ms)`, undo: shown, error: w._tag === 'failed' ? w.error : undefined }
+  }
+  const ev = undo.await
+  if (r._tag === 'ok' && ev !== undefined) {
+    const w = await awaitEvent(x, ev.until, [], ev.timeoutMs)
+    log.push({ step: i, phase: 'wait', result: w._tag === 'until' ? 'event' : w._tag === 'timeout' ? 'timeout' : 'failed' })
+    if (w._tag !== 'until') return { step: i, description: `${s.description}: ${undo.command.execute} was accepted, but no ${ev.until.map((m) => m.event).join(' or ')} came within ${ev.timeoutMs} ms`, undo: shown, error: w._tag === 'failed' ? w.error : undefined }
+  }
+  return undo.then === undefined ? undefined : runUndo(x, s, undo.then, i, log)
+}
+
+const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: number, unconfirmed: number | undefined, log: LogEntry[]): Promise<ReadonlyArray<Leftover>> => {
   const leftovers: Leftover[] = []
   for (let i = completed - 1; i >= 0; i--) {
     const s = steps[i]
-    if (s === undefined) continue
+    // A wait changed nothing in QEMU.
+    if (s === undefined || s._tag === 'wait') continue
     if (s.undo === undefined) {
       leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })
       continue
     }
-    const r = await send(x, s.undo.command, s.undo.alreadyDone)
-    const shown = redactCommand(s.undo.command)
-    log.push({ step: i, phase: 'undo', command: shown, result: r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed', ...(r._tag === 'failed' ? { error: r.error } : {}) })
-    if (r._tag === 'failed') {
-      leftovers.push({ step: i, description: s.undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error })
-      continue
+    if (s._tag === 'unplug' && i === unconfirmed) {
+      const gone = await confirmRemoved(x, s, i, log)
+      if (E.isLeft(gone)) {
+        leftovers.push({ step: i, description: `${s.description}: ${gone.left.why}`, undo: redactCommand(s.undo.command), error: gone.left.error })
+        continue
+      }
     }
-    const awaited = s.undo.awaitDeleted
-    if (r._tag === 'ok' && awaited !== undefined) {
-      const match = unplugEventFor(awaited.id)
-      const ev = await call(() => x.waitEvent((e) => match(e) === 'deleted', awaited.timeoutMs)())
-      const gone = E.isRight(ev) && O.isSome(ev.right)
-      log.push({ step: i, phase: 'wait', result: gone ? 'event' : E.isLeft(ev) ? 'failed' : 'timeout' })
-      // Accepted is not done: without DEVICE_DELETED the device is still in QEMU (a PCI device
-      // waits for its guest), and the caller must hear of it.
-      if (!gone) leftovers.push({ step: i, description: `${s.description}: its device_del is pending (no DEVICE_DELETED within ${awaited.timeoutMs} ms)`, undo: shown, error: E.isLeft(ev) ? { _tag: 'TransportError', message: ev.left.message } : undefined })
-    }
+    const left = await runUndo(x, s, s.undo, i, log)
+    if (left !== undefined) leftovers.push(left)
   }
   return leftovers
 }
@@ -232,7 +333,7 @@ export const runPlan =
       if (r._tag === 'failed') {
         // A transport failure leaves open whether QEMU ran the command: undo it too (every undo
         // accepts "already so"). A QMP error means it did not take effect.
-        const leftovers = await rollback(executor, plan.steps, r.error._tag === 'TransportError' ? i + 1 : i, log)
+        const leftovers = await rollback(executor, plan.steps, r.error._tag === 'TransportError' ? i + 1 : i, r.unconfirmed === true ? i : undefined, log)
         return E.right(
           leftovers.length === 0
             ? { _tag: 'RolledBack', failedStep: i, error: r.error, runtime: plan.before, log }

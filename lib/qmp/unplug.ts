@@ -19,7 +19,7 @@ import { nodesByName } from '../runtime/devices.js'
 import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, deviceAdd, deviceDel, netdevAdd, netdevDel } from './commands.js'
-import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_THERE } from './already.js'
+import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_THERE, STILL_RELEASING } from './already.js'
 import { unplugTimeout, type HotplugOptions } from './hotplug.js'
 import { commandStep, type PlanStep, type QmpPlan } from './plan.js'
 
@@ -33,7 +33,9 @@ const unplug = (id: string, timeoutMs: number, readd: ReturnType<typeof deviceOp
   alreadyDone: DEVICE_GONE,
   stillPending: [{ desc: 'in the process of unplug' }],
   timeoutMs,
-  undo: { command: deviceAdd(readd), alreadyDone: DEVICE_THERE }
+  // Re-created only once the runner has seen the device gone (DEVICE_DELETED or qom-list), so a
+  // duplicate id here means the device_del never took effect: the device is there, as wanted.
+  undo: { command: deviceAdd(readd), alreadyDone: DEVICE_THERE, retryOn: STILL_RELEASING }
 })
 
 const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bootindex: number | undefined): ReadonlyArray<PlanStep> => {
@@ -45,7 +47,7 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bo
     unplug(dev.id, timeoutMs, deviceOptions(dev, bootindex)),
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
-      return commandStep(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE })
+      return commandStep(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE, retryOn: STILL_RELEASING })
     })
   ]
 }

@@ -24,6 +24,7 @@ import {
   planHotRemove,
   renderArgv,
   runPlan,
+  type Executor,
   type HotAddRequest,
   type QmpPlan,
   type RunOutcome,
@@ -207,6 +208,50 @@ test('removed while the guest is paused: Pending, nothing torn down; the same pl
     assert.equal(await presence(vm, id, slot, nodes), { peripheral: false, pci: false, nodes: [] })
     assert.equal(second.runtime, plan.after)
     assert.ok(second.runtime.disks.every((d) => hv(d)?.id !== id), 'runtime.after lacks the disk')
+  })
+})
+
+test('the transport fails while the removal waits for DEVICE_DELETED: the rollback re-adds the disk only once QEMU has let it go', async () => {
+  await withGuestVm(async (vm, s) => {
+    await bootGuest(vm)
+    // The runtime's first disk is its boot disk (this setup records none): remove the second,
+    // which the re-add must re-create as it was, without a boot index.
+    const rt = await hotAdd(vm, await hotAdd(vm, s.runtime, await diskRequest(s.dir, 3)), await diskRequest(s.dir, 4))
+    const id = hv(rt.disks[1])?.id ?? ''
+    const slot = slotOf(rt, id)
+    const nodes = nodeNamesOf(rt, id)
+    const plan = right(planHotRemove(rt, id, { unplugTimeoutMs: 5000 }), 'planHotRemove')
+    // The connection drops while the runner waits for the guest; the guest ejects all the same.
+    const inner = toExecutor(vm.qmp)
+    let dropped = false
+    const sent: string[] = []
+    const flaky: Executor = {
+      send: (c, fd) => {
+        sent.push(`${c.execute}${c.execute === 'qom-list' ? '' : ` ${JSON.stringify(c.arguments ?? {})}`}`)
+        return inner.send(c, fd)
+      },
+      waitEvent: (p, ms) => {
+        if (dropped) return inner.waitEvent(p, ms)
+        dropped = true
+        return async () => E.left({ _tag: 'TransportError', message: 'connection reset while waiting' })
+      }
+    }
+    const r = await runPlan(plan, flaky)()
+    if (E.isLeft(r)) throw new Error('runPlan never fails as a task')
+    const o = r.right
+    assert.is(o._tag, 'RolledBack', `${describeOutcome(o)} sent: ${JSON.stringify(sent)}`)
+    assert.is(o.runtime, rt, 'the record keeps the disk')
+    // The re-add came after QEMU was asked, and after the device had gone.
+    const readd = sent.findIndex((c) => c.startsWith('device_add'))
+    const asked = sent.indexOf('qom-list')
+    assert.ok(asked > 0 && readd > asked, `device_add only after qom-list: ${JSON.stringify(sent)}`)
+    assert.ok(o.log.some((l) => l.phase === 'wait' && l.result === 'event'), 'the runner saw the DEVICE_DELETED before re-creating the disk')
+    // QEMU holds the disk again, where the record says, with its nodes; it stays there.
+    await new Promise((res) => setTimeout(res, 300))
+    assert.equal(await presence(vm, id, slot, nodes), { peripheral: true, pci: true, nodes }, 'the disk is back in QEMU')
+    // And the same removal, over a sound connection, finishes.
+    expectDone(await run(vm, plan), 'the removal, run again')
+    assert.equal(await presence(vm, id, slot, nodes), { peripheral: false, pci: false, nodes: [] })
   })
 })
 

@@ -36,7 +36,9 @@ import {
   type ChangeName,
   type PlanWarning,
   type QmpPlan,
-  type Runtime
+  type Runtime,
+  stepCommand,
+  undoCommands
 } from '../../lib/index.js'
 import * as qmp from '../../lib/qmp/commands.js'
 import type { QmpCommand } from '../../lib/qmp/executor.js'
@@ -197,9 +199,9 @@ const planCommands = <R>(plan: QmpPlan<R>, origin: string): ReadonlyArray<Emitte
   plan.steps.flatMap((s, i): ReadonlyArray<Emitted> => {
     const at = `${origin}: step ${i} (${s.description})`
     // The runner sends an unplug step as this device_del (lib/qmp/runner.ts).
-    const sent: QmpCommand = s._tag === 'command' ? s.command : { execute: 'device_del', arguments: { id: s.id } }
+    const sent = stepCommand(s)
     const warnings = plan.warnings
-    return [{ origin: at, command: sent, warnings }, ...(s.undo === undefined ? [] : [{ origin: `${at} undo`, command: s.undo.command, warnings }])]
+    return [...(sent === undefined ? [] : [{ origin: at, command: sent, warnings }]), ...undoCommands(s).map((command) => ({ origin: `${at} undo`, command, warnings }))]
   })
 
 /** Hot-adds `requests` one after the other, then removes them again (in reverse order). */

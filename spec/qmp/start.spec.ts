@@ -31,7 +31,8 @@ import {
   type Runtime,
   type StartFacts,
   type StartInput,
-  makeRuntime
+  makeRuntime,
+  undoCommands
 } from '../../lib/index.js'
 import * as qmp from '../../lib/qmp/commands.js'
 import { right } from '../support/either.js'
@@ -60,7 +61,7 @@ const left = <A>(e: E.Either<DevplanError, A>): DevplanError => {
 const fields = (e: DevplanError): ReadonlyArray<string> => (e._tag === 'InvalidInput' ? e.errors.map((x) => `${x.path}: ${x.message}`) : [`${e._tag}`])
 
 const commands = (plan: QmpPlan<undefined>): ReadonlyArray<unknown> =>
-  plan.steps.map((s) => ({ do: s._tag === 'command' ? s.command : s._tag, undo: s.undo?.command }))
+  plan.steps.map((s) => ({ do: s._tag === 'command' ? s.command : s._tag, undo: undoCommands(s)[0] }))
 
 test('VNC with a password and a startup memory below -m: set_password, balloon (undone to -m), cont', () => {
   const { tree } = plannedInstance(VNC_PW)
