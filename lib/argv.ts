@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { ObjectOptions } from './block/object.js'
 import { driverInfo } from './devices/catalog.js'
 import { deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
 import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
@@ -39,6 +40,18 @@ const dirOf = (path: string): string => {
 const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJson(obj) : toKeyval(obj))
 
 /**
+ * One `-object`: JSON, or key=value with the type first (`secret,id=…,file=…`). A throttle
+ * group only exists where JSON does: 7.2's key=value refuses `limits.*`.
+ *
+ * @since 0.3.0
+ */
+export const objectOption = (json: boolean, o: ObjectOptions): string => {
+  if (json) return toJson(o)
+  const { 'qom-type': type, ...props } = o
+  return `${type},${toKeyval(props)}`
+}
+
+/**
  * `1` for the device the tree boots from, if its driver has a bootindex.
  *
  * @since 0.2.0
@@ -66,7 +79,11 @@ export const deviceArgs = (qemu: QemuVersion, device: Device, bootindex?: number
     default:
       // JSON -blockdev predates JSON -device; keyval is kept for old targets all the same, so
       // one syntax is used per command line.
-      return [...device.graph.nodes.flatMap((n) => ['-blockdev', structured(f.jsonDevice)(n)]), ...dev]
+      return [
+        ...(device.graph.objects ?? []).flatMap((o) => ['-object', objectOption(f.jsonDevice, o)]),
+        ...device.graph.nodes.flatMap((n) => ['-blockdev', structured(f.jsonDevice)(n)]),
+        ...dev
+      ]
   }
 }
 

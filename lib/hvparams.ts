@@ -7,6 +7,7 @@
 import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
+import { THROTTLE_HVPARAMS } from './block/throttle.js'
 import { CpuModel, IpVersion, Keymap, SoundhwCodec, SPICE_IMAGE_COMPRESSIONS, SPICE_STREAMING_VIDEOS, SPICE_TLS_CIPHERS_DEFAULT, SPICE_WAN_COMPRESSIONS, SpiceBind, TlsCiphers, UserName, VGA_TYPES, VncBind } from './hvparams-machine.js'
 
 /**
@@ -207,7 +208,9 @@ const modelled = {
   spice_use_vdagent: withDefault(Bool, true),
   security_model: withDefault(oneOf('SecurityModel', ['none', 'user', 'pool'] as const), 'none'),
   security_domain: withDefault(UserName, ''),
-  use_chroot: withDefault(Bool, false)
+  use_chroot: withDefault(Bool, false),
+  // This library's, not Ganeti's: each disk's I/O limits (0: none).
+  ...THROTTLE_HVPARAMS
 }
 
 const ignored = Object.fromEntries(IGNORED_HVPARAMS.map((k) => [k, t.unknown])) as Record<(typeof IGNORED_HVPARAMS)[number], t.UnknownC>

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { limitsOf, throttleErrors, throttleHvparam } from './block/throttle.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { boundedArray, closed, guarded, intIn, matching, UUID_PATTERN, withDefault } from './codecs.js'
@@ -78,6 +79,7 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
     })
   }
   errors.push(...machineErrors(inst))
+  errors.push(...throttleErrors(limitsOf(h), (k) => `hvparams.${throttleHvparam(k)}`))
   errors.push(...duplicates(inst.disks, (d) => d.id, (i) => `disks[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.id, (i) => `nics[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.mac, (i) => `nics[${i}].mac`, 'the MAC address'))

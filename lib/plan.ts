@@ -23,12 +23,12 @@ import type { Instance } from './instance.js'
 import { nicWarnings, type Nic } from './nic.js'
 import { ignored, notModelled, type IoSpaceWarning, type PlanWarning } from './warnings.js'
 import { addSpares, portDevices, SPARE_PORTS_HVPARAM } from './bus/ports.js'
-import { features, showVersion } from './qemu-version.js'
+import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { describeMachine } from './machine/machines.js'
 import { checkExtra } from './extra.js'
 import { instanceArg, totalE } from './total.js'
-import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings } from './devices/build.js'
+import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from './devices/build.js'
 import { splitWords } from './shell.js'
 
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
@@ -37,12 +37,12 @@ import { machineFamily, toTarget, type Target, type TargetInput } from './target
 type Step<A> = BusStep<A>
 
 const planDisk =
-  (h: Hvparams) =>
+  (h: Hvparams, qemu: QemuVersion) =>
   (disk: Disk): Step<BlockDevice> =>
   (s) =>
     pipe(
       place(diskDriver(h.disk_type), disk.id)(s),
-      E.map(([placed, next]) => [diskDevice(disk, placed, h), next] as const)
+      E.map(([placed, next]) => [diskDevice(disk, placed, h, qemu), next] as const)
     )
 
 const planCdrom =
@@ -204,12 +204,13 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   // that disk and NIC slots stay the ones Ganeti would give.
   // The machine's own devices come last: inside the reserved range their slots are held for
   // them from the start, and below it they must not take the slots Ganeti gives disks and NICs.
+  const unthrottled = unthrottledErrors(h, target.qemu, diskDriver(h.disk_type))
   return pipe(
-    E.Do,
+    unthrottled.length > 0 && instance.disks.length > 0 ? E.left(invalidInput(unthrottled)) : E.Do,
     E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
     E.apS('placed', controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))),
     E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
-    E.chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
+    E.chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h, target.qemu))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
     E.chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
     E.chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
     E.chain((acc) =>

@@ -368,13 +368,13 @@ test('aio on the protocol node of local disks; discard on the format node', () =
   for (const aio of ['threads', 'native', 'io_uring']) {
     const tree = planOk(spec({ disk_aio: aio, disk_cache: 'none', disk_discard: 'unmap' }, 0, 0, { disks: [{ uuid: GANETI_UUID, path: '/dev/vg/lv' }] }))
     const d = tree.disks[0]
-    const proto = node(d, `${GANETI_DISK_ID}-file`)
+    const proto = node(d, `${GANETI_DISK_ID}-a-p`)
     assert.is(field(proto, 'driver'), 'host_device')
     assert.is(field(proto, 'filename'), '/dev/vg/lv')
     assert.is(field(proto, 'aio'), aio)
-    const fmt = node(d, GANETI_DISK_ID)
+    const fmt = node(d, `${GANETI_DISK_ID}-a`)
     assert.is(field(fmt, 'driver'), 'raw')
-    assert.is(field(fmt, 'file'), `${GANETI_DISK_ID}-file`)
+    assert.is(field(fmt, 'file'), `${GANETI_DISK_ID}-a-p`)
     assert.is(field(fmt, 'discard'), 'unmap')
     assert.is(field(fmt, 'aio'), undefined)
   }
@@ -386,7 +386,7 @@ test('a read-only disk is read-only on its nodes; a rw disk is not', () => {
   for (const n of tree.disks[1]?.graph.nodes ?? []) assert.not.ok(n['read-only'] === true, n['node-name'])
 })
 
-test('qcow2 backing chain: children first, named <id>-bN, each format node pointing at the one below', () => {
+test('qcow2 backing chain: children first, named <id>-bN, each format node pointing at the one below, under the throttle filter <id>', () => {
   const id = GANETI_DISK_ID
   const tree = planOk(
     spec({}, 0, 0, {
@@ -395,17 +395,21 @@ test('qcow2 backing chain: children first, named <id>-bN, each format node point
   )
   const g = tree.disks[0]?.graph
   assert.is(g?.top, id)
-  assert.equal(g?.nodes.map((n) => n['node-name']), [`${id}-b2-file`, `${id}-b2`, `${id}-b1-file`, `${id}-b1`, `${id}-file`, id])
-  assert.equal(g?.nodes.map((n) => field(n, 'driver')), ['file', 'raw', 'file', 'qcow2', 'file', 'qcow2'])
+  assert.equal(g?.nodes.map((n) => n['node-name']), [`${id}-b2-p`, `${id}-b2`, `${id}-b1-p`, `${id}-b1`, `${id}-a-p`, `${id}-a`, id])
+  assert.equal(g?.nodes.map((n) => field(n, 'driver')), ['file', 'raw', 'file', 'qcow2', 'file', 'qcow2', 'throttle'])
+  assert.equal(g?.objects, [{ 'qom-type': 'throttle-group', id: `throttle-${id}`, limits: {} }])
   const d = tree.disks[0]
-  assert.is(field(node(d, id), 'backing'), `${id}-b1`)
+  assert.is(field(node(d, id), 'file'), `${id}-a`)
+  assert.is(field(node(d, id), 'throttle-group'), `throttle-${id}`)
+  assert.is(field(node(d, `${id}-a`), 'backing'), `${id}-b1`)
   assert.is(field(node(d, `${id}-b1`), 'backing'), `${id}-b2`)
+  // A raw base takes no backing member at all.
   assert.is(field(node(d, `${id}-b2`), 'backing'), undefined)
-  assert.is(field(node(d, `${id}-b2-file`), 'filename'), '/srv/base.raw')
-  assert.is(field(node(d, `${id}-b1-file`), 'filename'), '/srv/mid.qcow2')
+  assert.is(field(node(d, `${id}-b2-p`), 'filename'), '/srv/base.raw')
+  assert.is(field(node(d, `${id}-b1-p`), 'filename'), '/srv/mid.qcow2')
   // Backing images are never written.
-  for (const n of ['-b1', '-b1-file', '-b2', '-b2-file']) assert.is(field(node(d, `${id}${n}`), 'read-only'), true, n)
-  assert.not.ok(field(node(d, id), 'read-only') === true)
+  for (const n of ['-b1', '-b1-p', '-b2', '-b2-p']) assert.is(field(node(d, `${id}${n}`), 'read-only'), true, n)
+  assert.not.ok(field(node(d, `${id}-a`), 'read-only') === true)
   // Every node a node names exists earlier in the list.
   const seen = new Set<string>()
   for (const n of g?.nodes ?? []) {
@@ -414,31 +418,40 @@ test('qcow2 backing chain: children first, named <id>-bN, each format node point
   }
 })
 
+test('a qcow2 image at the base of its chain says backing null: nothing is probed from its header', () => {
+  const tree = planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, path: '/srv/top.qcow2', format: 'qcow2' }] }))
+  assert.is(field(node(tree.disks[0], `${GANETI_DISK_ID}-a`), 'backing'), null)
+  const chained = planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, path: '/srv/top.qcow2', format: 'qcow2', backing: [{ path: '/srv/b.qcow2', format: 'qcow2' }] }] }))
+  assert.is(field(node(chained.disks[0], `${GANETI_DISK_ID}-b1`), 'backing'), null)
+})
+
 test('a backing chain whose node-names would exceed 31 characters is refused at decode time, naming the field', () => {
   const chain = (n: number): JsonObj => spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, path: '/t', format: 'qcow2', backing: Array.from({ length: n }, (_, i) => ({ path: `/b${i}`, format: 'qcow2' })) }] })
-  // The deepest of 9 is named <23-character id>-b9-file: 31 characters, QEMU's limit.
-  const longest = node(planOk(chain(9)).disks[0], `${GANETI_DISK_ID}-b9-file`)['node-name']
-  assert.is(longest.length, 31)
+  // The deepest of 9 is named <23-character id>-b9-p: 28 characters, within QEMU's 31; the
+  // names of a graph without a filter (<id>-b9-file) reach 31.
+  const longest = node(planOk(chain(9)).disks[0], `${GANETI_DISK_ID}-b9-p`)['node-name']
+  assert.is(longest.length, 28)
+  assert.is(node(planOk(chain(9), '6.0').disks[0], `${GANETI_DISK_ID}-b9-file`)['node-name'].length, 31)
   const r = decodeInstance(chain(10))
   assert.ok(E.isLeft(r) && invalid(r.left).errors.some((x) => x.path === 'disks[0].backing'), E.isLeft(r) ? formatError(r.left) : 'decoded')
 })
 
 test('rbd: protocol node with pool, image, user; raw on top', () => {
   const tree = planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri: 'rbd:rbd/vm1-disk0:id=admin' }] }))
-  const p = node(tree.disks[0], `${GANETI_DISK_ID}-file`)
+  const p = node(tree.disks[0], `${GANETI_DISK_ID}-a-p`)
   assert.is(field(p, 'driver'), 'rbd')
   assert.is(field(p, 'pool'), 'rbd')
   assert.is(field(p, 'image'), 'vm1-disk0')
   assert.is(field(p, 'user'), 'admin')
   assert.is(field(p, 'aio'), undefined)
-  assert.is(field(node(tree.disks[0], GANETI_DISK_ID), 'file'), `${GANETI_DISK_ID}-file`)
+  assert.is(field(node(tree.disks[0], `${GANETI_DISK_ID}-a`), 'file'), `${GANETI_DISK_ID}-a-p`)
   const snap = planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri: 'rbd:rbd/img@snap1' }] }))
-  assert.is(field(node(snap.disks[0], `${GANETI_DISK_ID}-file`), 'snapshot'), 'snap1')
-  assert.is(field(node(snap.disks[0], `${GANETI_DISK_ID}-file`), 'user'), undefined)
+  assert.is(field(node(snap.disks[0], `${GANETI_DISK_ID}-a-p`), 'snapshot'), 'snap1')
+  assert.is(field(node(snap.disks[0], `${GANETI_DISK_ID}-a-p`), 'user'), undefined)
 })
 
 test('gluster: a server list; inet with port as a string (24007 by default); unix socket form', () => {
-  const g = (uri: string): Record<string, unknown> => node(planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri }] })).disks[0], `${GANETI_DISK_ID}-file`) as unknown as Record<string, unknown>
+  const g = (uri: string): Record<string, unknown> => node(planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri }] })).disks[0], `${GANETI_DISK_ID}-a-p`) as unknown as Record<string, unknown>
   const a = g('gluster://gl1.example.org/vol0/vm1/disk0.img')
   assert.is(a['driver'], 'gluster')
   assert.is(a['volume'], 'vol0')
@@ -453,7 +466,7 @@ test('gluster: a server list; inet with port as a string (24007 by default); uni
 })
 
 test('nbd and iscsi graphs', () => {
-  const p = (uri: string): Record<string, unknown> => node(planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri }] })).disks[0], `${GANETI_DISK_ID}-file`) as unknown as Record<string, unknown>
+  const p = (uri: string): Record<string, unknown> => node(planOk(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri }] })).disks[0], `${GANETI_DISK_ID}-a-p`) as unknown as Record<string, unknown>
   const n = p('nbd://nbd.example.org/export0')
   assert.is(n['driver'], 'nbd')
   assert.equal(n['server'], { type: 'inet', host: 'nbd.example.org', port: '10809' })

@@ -9,6 +9,8 @@
 import type { DiskAio } from '../hvparams.js'
 import { backingNodeName, protocolNodeName } from '../ids.js'
 import type { CacheSettings } from './cache.js'
+import { throttleGroupId, type ObjectOptions } from './object.js'
+import type { ThrottleLimits } from './throttle.js'
 import type { RemoteSource } from './uri.js'
 
 /**
@@ -52,11 +54,23 @@ export type ProtocolNode =
   | (RemoteSource & NodeCommon)
 
 /**
- * A format node over a protocol node (`file` is that node's name).
+ * A format node over a protocol node (`file` is that node's name). A qcow2 node names its backing
+ * image's node, or `null` at the base of its chain: QEMU then opens nothing the image header
+ * names (since 0.3.0; before, a chain without explicit backing was left to the header). A raw
+ * node takes no `backing` at all ("Parameter 'backing' is unexpected").
  *
  * @since 0.1.0
  */
-export type FormatNode = { readonly driver: ImageFormat; readonly file: string; readonly backing?: string } & NodeCommon
+export type FormatNode = { readonly driver: ImageFormat; readonly file: string; readonly backing?: string | null } & NodeCommon
+
+/**
+ * A `throttle` filter: the stable top of a disk's graph. The device stays attached to it while
+ * the layers below change (a snapshot's overlay, a mirror's target), and its group holds the
+ * disk's limits (none is no limit).
+ *
+ * @since 0.3.0
+ */
+export type FilterNode = { readonly driver: 'throttle'; readonly file: string; readonly 'throttle-group': string } & NodeCommon
 
 /**
  * Any one node, as a `-blockdev` option or as the arguments of `blockdev-add` (the same object
@@ -64,17 +78,27 @@ export type FormatNode = { readonly driver: ImageFormat; readonly file: string; 
  *
  * @since 0.1.0
  */
-export type BlockdevOptions = ProtocolNode | FormatNode
+export type BlockdevOptions = ProtocolNode | FormatNode | FilterNode
 
 /**
  * One device's nodes, children before parents (the order `-blockdev` and `blockdev-add` need);
  * the last is the top node the device's `drive` names.
+ *
+ * Ownership is structural: every node in `nodes` is added on its own (`-blockdev`,
+ * `blockdev-add`), so it is the monitor's and is deleted by `blockdev-del`, top first. A child
+ * written inline in its parent's options belongs to the parent and goes with it; QEMU refuses
+ * to delete it ("Node … is not owned by the monitor").
  *
  * @since 0.1.0
  */
 export interface BlockGraph {
   readonly top: string
   readonly nodes: ReadonlyArray<BlockdevOptions>
+  /**
+   * The objects the nodes name (a throttle group, secrets, TLS credentials): created before
+   * the nodes and deleted after them. Absent: none. Since 0.3.0.
+   */
+  readonly objects?: ReadonlyArray<ObjectOptions>
 }
 
 /**
@@ -92,7 +116,27 @@ export interface ImageSpec {
   readonly cache?: CacheSettings
   readonly aio?: DiskAio
   readonly discard?: 'ignore' | 'unmap'
+  /**
+   * Present: the graph has a `throttle` filter on top, named `top`, with its own group holding
+   * these limits (`{}`: none yet). Absent: the format node is the top (CD-ROMs, floppies,
+   * pass-through disks, targets before 6.2). Since 0.3.0.
+   */
+  readonly throttle?: ThrottleLimits
+  /**
+   * The base of a qcow2 chain follows its image header instead of `backing: null`: key=value
+   * (targets before 6.2) has no null, and its `backing=` is deprecated. Since 0.3.0.
+   */
+  readonly headerBacking?: true
 }
+
+/**
+ * The node-names of one image layer of a filtered graph: the format node `<top>-<tag>` and its
+ * protocol node `<top>-<tag>-p`. Tags: `a` the spec's image, `b1`…`b9` its backing chain,
+ * `s1`… snapshot overlays; a 23-character disk id leaves room for `-s9999-p`.
+ *
+ * @since 0.3.0
+ */
+export const layerNames = (top: string, tag: string): { readonly format: string; readonly protocol: string } => ({ format: `${top}-${tag}`, protocol: `${top}-${tag}-p` })
 
 const common = (name: string, spec: ImageSpec, readOnly: boolean): NodeCommon => ({
   'node-name': name,
@@ -119,30 +163,55 @@ const protocolNode = (name: string, source: ImageSource, spec: ImageSpec, readOn
   }
 }
 
+/** One image of a chain, with the names of its two nodes. */
+interface Layer {
+  readonly format: string
+  readonly protocol: string
+  readonly source: ImageSource
+  readonly driver: ImageFormat
+  readonly readOnly: boolean
+}
+
 /**
- * The nodes of one device whose top node is called `top`.
+ * The nodes of one image, over the nodes of the image below it (`below`: its format node's
+ * name, `null` at the base of a qcow2 chain).
+ *
+ * @since 0.3.0
+ */
+export const layerNodes = (layer: Layer, below: string | null, spec: ImageSpec): ReadonlyArray<BlockdevOptions> => {
+  const fmt: FormatNode = {
+    driver: layer.driver,
+    ...common(layer.format, spec, layer.readOnly),
+    file: layer.protocol,
+    // Nothing is probed: a qcow2 base says it has no backing image.
+    ...(layer.driver === 'qcow2' && !(below === null && spec.headerBacking === true) ? { backing: below } : {})
+  }
+  return [protocolNode(layer.protocol, layer.source, spec, layer.readOnly), fmt]
+}
+
+/**
+ * The nodes of one device whose top node is called `top`: with `spec.throttle`, a `throttle`
+ * filter named `top` over the spec's image `<top>-a`; without, the image's format node is the
+ * top (the names this library always gave those).
  *
  * @since 0.1.0
  */
 export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
-  const chain = [{ name: top, source: spec.source, format: spec.format, readOnly: spec.readOnly }].concat(
-    spec.backing.map((b, i) => ({ name: backingNodeName(top, i + 1), source: b.source, format: b.format, readOnly: true }))
+  const filtered = spec.throttle !== undefined
+  const names = (depth: number): { readonly format: string; readonly protocol: string } => {
+    if (filtered) return layerNames(top, depth === 0 ? 'a' : `b${depth}`)
+    const format = depth === 0 ? top : backingNodeName(top, depth)
+    return { format, protocol: protocolNodeName(format) }
+  }
+  const chain: ReadonlyArray<Layer> = [{ ...names(0), source: spec.source, driver: spec.format, readOnly: spec.readOnly }].concat(
+    spec.backing.map((b, i) => ({ ...names(i + 1), source: b.source, driver: b.format, readOnly: true }))
   )
   // Deepest image first, so every node exists before the node that references it.
-  const nodes = chain
-    .map((image, i): ReadonlyArray<BlockdevOptions> => {
-      const below = chain[i + 1]
-      const fmt: FormatNode = {
-        driver: image.format,
-        ...common(image.name, spec, image.readOnly),
-        file: protocolNodeName(image.name),
-        ...(below !== undefined ? { backing: below.name } : {})
-      }
-      return [protocolNode(protocolNodeName(image.name), image.source, spec, image.readOnly), fmt]
-    })
-    .reverse()
-    .flat()
-  return { top, nodes }
+  const images = chain.map((layer, i) => layerNodes(layer, chain[i + 1]?.format ?? null, spec)).reverse().flat()
+  if (spec.throttle === undefined) return { top, nodes: images }
+  const group = throttleGroupId(top)
+  const filter: FilterNode = { driver: 'throttle', ...common(top, spec, spec.readOnly), file: names(0).format, 'throttle-group': group }
+  return { top, nodes: [...images, filter], objects: [{ 'qom-type': 'throttle-group', id: group, limits: spec.throttle }] }
 }
 
 /**
@@ -151,3 +220,14 @@ export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
  * @since 0.1.0
  */
 export const teardownOrder = (g: BlockGraph): ReadonlyArray<string> => g.nodes.map((n) => n['node-name']).reverse()
+
+/**
+ * The node a graph's device reads through, below its filter: what `blockdev-mirror` replaces and
+ * `blockdev-snapshot` puts an overlay on. The top itself when the graph has no filter.
+ *
+ * @since 0.3.0
+ */
+export const activeLayer = (g: BlockGraph): string => {
+  const top = g.nodes.find((n) => n['node-name'] === g.top)
+  return top !== undefined && top.driver === 'throttle' ? top.file : g.top
+}

@@ -13,18 +13,24 @@ import type { Disk } from '../disk.js'
 import type { Hvparams } from '../hvparams.js'
 import { nicFeatures, type Nic } from '../nic.js'
 import { deprecation } from '../qemu-changes.js'
-import type { QemuVersion } from '../qemu-version.js'
+import { features, type QemuVersion } from '../qemu-version.js'
+import { limitsOf, throttleHvparam, type ThrottleKey } from '../block/throttle.js'
+import type { FieldError } from '../errors.js'
 import { ignored, type PlanWarning } from '../warnings.js'
 import { driverInfo } from './catalog.js'
 import { diskDriver } from './drivers.js'
 
 /**
- * The graph of one disk, with the instance's cache, aio and discard settings.
+ * The graph of one disk, with the instance's cache, aio and discard settings. Since 0.3.0, for a
+ * target `qemu` under its `driver`: a `throttle` filter on top with the instance's limits (see
+ * {@link hasFilter}), and a qcow2 base with `backing: null` where the target reads JSON.
  *
  * @since 0.1.0
  */
-export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
+export const diskGraph = (disk: Disk, h: Hvparams, qemu?: QemuVersion, driver: string = diskDriver(h.disk_type)): BlockGraph =>
   blockGraph(disk.id, {
+    ...(hasFilter(qemu, driver) ? { throttle: limitsOf(h) } : {}),
+    ...(qemu !== undefined && features(qemu).jsonDevice ? {} : { headerBacking: true }),
     source: disk.source,
     format: disk.format,
     backing: disk.backing,
@@ -34,6 +40,34 @@ export const diskGraph = (disk: Disk, h: Hvparams): BlockGraph =>
     // Ganeti 3.0's `default` writes no discard option: QEMU's own, ignore.
     ...(h.disk_discard === 'default' ? {} : { discard: h.disk_discard })
   })
+
+/**
+ * Whether a disk's graph gets a `throttle` filter on top: on a target that takes JSON `-object`
+ * (its group's `limits` have no key=value form in 7.2), and under a frontend that is not a
+ * pass-through (the filter cannot pass `scsi-block`'s SCSI ioctls, Proxmox #6680). A target the
+ * caller does not know (a runtime without a stamp) gets none.
+ *
+ * @since 0.3.0
+ */
+export const hasFilter = (qemu: QemuVersion | undefined, driver: string): boolean =>
+  qemu !== undefined && features(qemu).jsonDevice && driverInfo(driver)?.passthrough !== true
+
+/**
+ * The throttling hvparams a target or frontend cannot honour, as field errors: limits on disks
+ * that get no filter would be silently lost.
+ *
+ * @since 0.3.0
+ */
+export const unthrottledErrors = (h: Hvparams, qemu: QemuVersion | undefined, driver: string): ReadonlyArray<FieldError> => {
+  const limits = limitsOf(h)
+  const keys = Object.keys(limits) as ReadonlyArray<ThrottleKey>
+  if (keys.length === 0 || hasFilter(qemu, driver)) return []
+  const why =
+    driverInfo(driver)?.passthrough === true
+      ? `${driver} passes SCSI commands through, which the throttle filter cannot carry: throttle on the host instead`
+      : `the throttle filter needs a target that takes JSON -object (QEMU 6.2 or later)${qemu === undefined ? ', and the runtime does not say which QEMU runs' : ''}`
+  return keys.map((k) => ({ path: `hvparams.${throttleHvparam(k)}`, value: limits[k], message: why }))
+}
 
 /**
  * The `write-cache` a frontend gets under a cache mode; `undefined` where the driver has none.
@@ -84,9 +118,9 @@ export const nicDevice = (nic: Nic, placed: Placed, h: Hvparams): NicDevice => (
  *
  * @since 0.1.0
  */
-export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams): BlockDevice => {
+export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams, qemu?: QemuVersion): BlockDevice => {
   const writeCache = writeCacheFor(placed.driver, diskCacheFor(h.disk_cache, disk.devType))
-  return { kind: 'disk', uuid: disk.uuid, ...placed, graph: diskGraph(disk, h), ...(writeCache === undefined ? {} : { writeCache }) }
+  return { kind: 'disk', uuid: disk.uuid, ...placed, graph: diskGraph(disk, h, qemu, placed.driver), ...(writeCache === undefined ? {} : { writeCache }) }
 }
 
 /**

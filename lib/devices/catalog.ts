@@ -66,6 +66,11 @@ export interface DriverInfo {
    * of the 64K there are, so about 10 of them fit (QEMU docs/pcie.txt §3). virtio has none there.
    */
   readonly ioBar?: true
+  /**
+   * Passes a host SCSI device through (SG_IO): its graph is one raw node, with no filter on top,
+   * since the `throttle` filter cannot pass the ioctls (Proxmox #6680). Since 0.3.0.
+   */
+  readonly passthrough?: true
 }
 
 const NO_IDE_HOTPLUG = 'IDE devices cannot be hot-plugged (the IDE controller has no hotplug support)'
@@ -94,8 +99,8 @@ const machine = (sits: BusKind, provides?: BusKind): DriverInfo => ({
 export const CATALOG = {
   'virtio-blk-pci': disk('pci', true),
   'scsi-hd': disk('scsi', true),
-  'scsi-block': disk('scsi', false),
-  'scsi-generic': disk('scsi', false),
+  'scsi-block': { ...disk('scsi', false), passthrough: true },
+  'scsi-generic': { ...disk('scsi', false), passthrough: true },
   'ide-hd': disk('ide', true, NO_IDE_HOTPLUG),
   'scsi-cd': cdrom('scsi'),
   'ide-cd': cdrom('ide', NO_IDE_HOTPLUG),

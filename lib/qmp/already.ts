@@ -19,3 +19,6 @@ export const NETDEV_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'Duplicate ID' 
 // QEMU releases a deleted device's block backend and boot index a moment after the device
 // leaves the QOM tree: until then a blockdev-del or a re-add of the device meets these.
 export const STILL_RELEASING: ReadonlyArray<AlreadyDone> = [{ desc: 'is in use' }, { desc: 'Permission conflict' }, { desc: 'has already been used' }]
+// object-add of an id that exists; object-del of one that does not (measured on 7.2).
+export const OBJECT_THERE: ReadonlyArray<AlreadyDone> = [{ desc: 'attempt to add duplicate property' }]
+export const OBJECT_GONE: ReadonlyArray<AlreadyDone> = [{ desc: "' not found" }]

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { objectAdd, objectDel } from './graph-commands.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { Draft } from 'immer'
@@ -23,14 +24,14 @@ import { type Hvparams } from '../hvparams.js'
 import { diskDriver, nicDriver } from '../devices/drivers.js'
 import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, nicWarnings, type Nic } from '../nic.js'
-import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings } from '../devices/build.js'
+import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from '../devices/build.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord } from '../runtime/devices.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import { commandStep, type PlanStep, type QmpPlan, type Undo } from './plan.js'
-import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE } from './already.js'
+import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
 
 /**
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
@@ -100,6 +101,9 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
 }
 
 const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanStep> => [
+  ...(dev.graph.objects ?? []).map((o) =>
+    commandStep(`object-add ${o['qom-type']} ${o.id}`, objectAdd(o), { command: objectDel(o.id), alreadyDone: OBJECT_GONE, retryOn: STILL_RELEASING }, { alreadyDone: OBJECT_THERE })
+  ),
   ...dev.graph.nodes.map((n) =>
     commandStep(`blockdev-add ${n['node-name']} (${n.driver})`, blockdevAdd(n), { command: blockdevDel(n['node-name']), alreadyDone: NODE_GONE })
   ),
@@ -108,14 +112,14 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
 
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qemu: QemuVersion | undefined): E.Either<DevplanError, QmpPlan> => {
   const driver = diskDriver(h.disk_type)
-  const errors = passthroughErrors(disk, driver, 'disk')
+  const errors = [...passthroughErrors(disk, driver, 'disk'), ...unthrottledErrors(h, qemu, driver)]
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'disk', disk.uuid, disk.id, driver),
     E.chain(() => runtimeBusState(rt)),
     E.chain(place(driver, disk.id)),
     E.map(([hvinfo]) => {
-      const dev = diskDevice(disk, hvinfo, h)
+      const dev = diskDevice(disk, hvinfo, h, qemu)
       return {
         title: `hot-add disk ${disk.id}`,
         steps: addDiskSteps(dev, timeoutMs),

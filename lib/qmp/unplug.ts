@@ -19,7 +19,8 @@ import { nodesByName } from '../runtime/devices.js'
 import { runtimeBlockDevice, runtimeBootId, runtimeNicDevice } from '../runtime/rebuild.js'
 import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, deviceAdd, deviceDel, netdevAdd, netdevDel } from './commands.js'
-import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_THERE, STILL_RELEASING } from './already.js'
+import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_THERE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
+import { objectAdd, objectDel } from './graph-commands.js'
 import { unplugTimeout, type HotplugOptions } from './hotplug.js'
 import { commandStep, type PlanStep, type QmpPlan } from './plan.js'
 
@@ -48,7 +49,11 @@ const removeDiskSteps = (d: RuntimeDisk, dev: BlockDevice, timeoutMs: number, bo
     ...teardownOrder(dev.graph).map((name) => {
       const node = d.blockdev === undefined ? undefined : byName.get(name)
       return commandStep(`blockdev-del ${name}`, blockdevDel(name), node === undefined ? undefined : { command: blockdevAdd(node), alreadyDone: NODE_THERE }, { alreadyDone: NODE_GONE, retryOn: STILL_RELEASING })
-    })
+    }),
+    // Objects go last: a node that names one holds it ("… is in use, can not be deleted").
+    ...(dev.graph.objects ?? []).map((o) =>
+      commandStep(`object-del ${o.id}`, objectDel(o.id), { command: objectAdd(o), alreadyDone: OBJECT_THERE }, { alreadyDone: OBJECT_GONE, retryOn: STILL_RELEASING })
+    )
   ]
 }
 

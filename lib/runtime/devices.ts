@@ -23,6 +23,7 @@ export const diskRecord = (disk: Disk, placed: Placed, graph: BlockGraph): Runti
   uuid: disk.uuid,
   placed: { driver: placed.driver, id: placed.id, address: placed.address },
   blockdev: graph.nodes,
+  ...(graph.objects === undefined ? {} : { objects: graph.objects }),
   link: disk.link !== '' ? disk.link : sourcePath(disk.source),
   uri: disk.uri,
   rest: { mode: disk.readOnly ? 'ro' : 'rw', ...(disk.name === '' ? {} : { name: disk.name }), ...(disk.devType === '' ? {} : { dev_type: disk.devType }) }

@@ -12,11 +12,13 @@ import { sequenceT } from 'fp-ts/lib/Apply.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import type { BlockdevOptions } from '../block/node.js'
+import type { ObjectOptions } from '../block/object.js'
+import { decodeObjects } from './objects.js'
 import type { FieldError } from '../errors.js'
 import { isValidId } from '../ids.js'
 import { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './hvinfo.js'
 import type { Json, JsonObject } from '../qemu-opts.js'
-import { child, isJsonObject, omit, toJson, type RuntimeDiskJson } from './json.js'
+import { child, foreignKey, isJsonObject, omit, toJson, type RuntimeDiskJson } from './json.js'
 import { netdevBackend } from './netdev.js'
 import type { RuntimeDisk, RuntimeNic } from './types.js'
 
@@ -32,7 +34,7 @@ export const NIC_KEYS: ReadonlySet<string> = new Set(['uuid', 'mac', 'hvinfo', '
  *
  * @since 0.1.0
  */
-export const DISK_KEYS: ReadonlySet<string> = new Set(['uuid', 'hvinfo', 'blockdev'])
+export const DISK_KEYS: ReadonlySet<string> = new Set(['uuid', 'hvinfo', 'blockdev', 'objects'])
 
 const UUID = /^[A-Za-z0-9._-]{1,64}$/
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
@@ -49,7 +51,8 @@ const REQUIRED: Readonly<Record<string, ReadonlyArray<readonly [string, 'string'
   rbd: [['pool', 'string'], ['image', 'string']],
   gluster: [['volume', 'string'], ['path', 'string'], ['server', 'object']],
   nbd: [['server', 'object']],
-  iscsi: [['transport', 'string'], ['portal', 'string'], ['target', 'string'], ['lun', 'number']]
+  iscsi: [['transport', 'string'], ['portal', 'string'], ['target', 'string'], ['lun', 'number']],
+  throttle: [['file', 'string'], ['throttle-group', 'string']]
 }
 const BLOCK_DRIVERS = Object.keys(REQUIRED)
 
@@ -65,27 +68,6 @@ const missingMember = (n: JsonObject): string | undefined => {
 const isNode = (n: JsonObject): n is JsonObject & BlockdevOptions => missingMember(n) === undefined
 
 const err = (path: string, value: unknown, message: string): ReadonlyArray<FieldError> => [{ path, value, message }]
-
-/** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
-const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/
-
-/** The path of the first key, at any depth, that is not a QAPI member name. */
-const foreignKey = (v: Json, at: string): string | undefined => {
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const k = foreignKey(v[i] as Json, child(at, i))
-      if (k !== undefined) return k
-    }
-    return undefined
-  }
-  if (!isJsonObject(v)) return undefined
-  for (const [key, value] of Object.entries(v)) {
-    if (!MEMBER.test(key)) return child(at, key)
-    const k = foreignKey(value, child(at, key))
-    if (k !== undefined) return k
-  }
-  return undefined
-}
 
 /**
  * Recorded block nodes: children first, each referencing only earlier ones, the top named `top`;
@@ -110,6 +92,8 @@ export const decodeBlockdev = (u: Json, top: string, at: string): E.Either<Reado
     if (badKey !== undefined) return E.left(err(badKey, undefined, 'is not a QAPI member name: recorded nodes are rendered into -blockdev, where such a key would change the options'))
     for (const ref of ['file', 'backing']) {
       const r = n[ref]
+      // A qcow2 base's `backing: null` says it has none.
+      if (r === null && ref === 'backing' && n['driver'] === 'qcow2') continue
       if (r !== undefined && (typeof r !== 'string' || !seen.has(r))) return E.left(err(child(p, ref), r, 'expected the node-name of an earlier node'))
     }
     seen.add(name)
@@ -174,8 +158,19 @@ export const decodeDiskEntry = ([d, link, uri]: RuntimeDiskJson, at: string): E.
     if (E.isLeft(b)) return b
     blockdev = b.right
   }
+  const rawObjects = d['objects']
+  let objects: ReadonlyArray<ObjectOptions> | undefined
+  if (rawObjects !== undefined) {
+    if (blockdev === undefined) return E.left(err(child(at, 'objects'), rawObjects, 'recorded objects belong to recorded block nodes (blockdev)'))
+    const o = decodeObjects(rawObjects, child(at, 'objects'))
+    if (E.isLeft(o)) return o
+    objects = o.right
+  }
+  const ids = new Set((objects ?? []).map((o) => o.id))
+  const orphan = (blockdev ?? []).findIndex((n) => n.driver === 'throttle' && !ids.has(n['throttle-group']))
+  if (orphan >= 0) return E.left(err(child(child(child(at, 'blockdev'), orphan), 'throttle-group'), (blockdev ?? [])[orphan], 'names no recorded throttle-group object'))
   if ((link ?? '').includes('\0') || (uri ?? '').includes('\0')) return E.left(err(at, [link, uri], 'a NUL byte in the link or uri'))
-  return E.right({ uuid, placed, ...orderOf(hv), blockdev, link: link ?? '', uri, rest: omit(d, DISK_KEYS) })
+  return E.right({ uuid, placed, ...orderOf(hv), blockdev, ...(objects === undefined ? {} : { objects }), link: link ?? '', uri, rest: omit(d, DISK_KEYS) })
 }
 
 /**
@@ -202,6 +197,7 @@ export const encodeDiskEntry = (d: RuntimeDisk): RuntimeDiskJson => [
     hvinfo: d.placed === undefined ? {} : encodeHvinfo(d.placed, d.hvinfoOrder),
     // Recorded nodes are plain data: the copy cannot fail.
     ...(d.blockdev === undefined ? {} : { blockdev: pipe(toJson(d.blockdev, 'blockdev'), E.getOrElseW(() => null)) }),
+    ...(d.objects === undefined ? {} : { objects: pipe(toJson(d.objects, 'objects'), E.getOrElseW(() => null)) }),
     ...omit(d.rest, DISK_KEYS)
   },
   d.link,

@@ -156,3 +156,28 @@ export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j =
  */
 export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject =>
   Object.fromEntries(Object.entries(o).filter(([k]) => !keys.has(k)))
+
+/** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
+const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/
+
+/**
+ * The path of the first key, at any depth, that is not a QAPI member name.
+ *
+ * @since 0.3.0
+ */
+export const foreignKey = (v: Json, at: string): string | undefined => {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const k = foreignKey(v[i] as Json, child(at, i))
+      if (k !== undefined) return k
+    }
+    return undefined
+  }
+  if (!isJsonObject(v)) return undefined
+  for (const [key, value] of Object.entries(v)) {
+    if (!MEMBER.test(key)) return child(at, key)
+    const k = foreignKey(value, child(at, key))
+    if (k !== undefined) return k
+  }
+  return undefined
+}

@@ -117,7 +117,7 @@ export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams, ideP
   if (!DISK_ROLES.has(driverInfo(p.driver)?.role ?? '')) return E.left(unsupported(p.id, `driver ${JSON.stringify(p.driver)} is not a disk frontend this library renders`))
   if (d.blockdev === undefined) return E.map((disk: Disk) => diskDevice(disk, p, h))(derivedDisk(d, p, at))
   const writeCache = writeCacheFor(p.driver, diskCacheFor(h.disk_cache, devTypeOf(d)))
-  return E.right({ kind: 'disk', uuid: d.uuid, ...p, graph: { top: p.id, nodes: d.blockdev }, ...(writeCache === undefined ? {} : { writeCache }) })
+  return E.right({ kind: 'disk', uuid: d.uuid, ...p, graph: { top: p.id, nodes: d.blockdev, ...(d.objects === undefined ? {} : { objects: d.objects }) }, ...(writeCache === undefined ? {} : { writeCache }) })
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import type { ObjectOptions } from '../block/object.js'
 import type { BlockdevOptions } from '../block/node.js'
 import type { BlockDevice, MachineDevice, ScsiController } from '../devices.js'
 import type * as E from 'fp-ts/lib/Either.js'
@@ -75,6 +76,8 @@ export interface RuntimeDisk {
    * the disk dict). `undefined` in files Ganeti wrote: the nodes then follow from `link`/`uri`.
    */
   readonly blockdev: ReadonlyArray<BlockdevOptions> | undefined
+  /** The objects those nodes name (key `objects`: a throttle group, secrets); absent: none. Since 0.3.0. */
+  readonly objects?: ReadonlyArray<ObjectOptions>
   readonly link: string
   readonly uri: string | null
   /** Every other key of the disk dict, unchanged and in its order (orchestrators keep data here). */
