@@ -20,6 +20,7 @@ import { isRenderOptions, isTreeShape, prop, totalOr } from './total.js'
  * when it must differ from the plan's (`tcg` for tests on a machine without /dev/kvm).
  *
  * @since 0.1.0
+ * @category render
  */
 export interface RenderOptions {
   readonly qmpSocket: string
@@ -96,6 +97,7 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
  * NICs) apart, as Ganeti does, and knows where each section starts without searching the words.
  *
  * @since 0.2.0
+ * @category render
  */
 export interface ArgvSections {
   /** `kvm_path`, the machine, memory, CPUs, the machine's head options, the QMP monitor. */
@@ -114,6 +116,7 @@ export interface ArgvSections {
  * The complete command line, section by section (see {@link renderArgv}).
  *
  * @since 0.2.0
+ * @category render
  */
 export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSections =>
   // The type has no room for an error: what is not a tree with its render options renders as no
@@ -137,6 +140,7 @@ const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
  * The sections as one argv.
  *
  * @since 0.2.0
+ * @category render
  */
 export const joinSections = (s: ArgvSections): ReadonlyArray<string> =>
   // A missing or foreign section adds nothing, and only strings are words of an argv.
@@ -152,6 +156,7 @@ const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filte
  * renderArgv(tree, { qmpSocket: '/run/ganeti/kvm-hypervisor/ctrl/vm1.qmp' })
  *
  * @since 0.1.0
+ * @category render
  */
 export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
 
@@ -186,6 +191,7 @@ const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<strin
  * An argv for people: one option and its value per line, shell-quoted, continued with `\`.
  *
  * @since 0.1.0
+ * @category render
  */
 export const showArgv = (argv: ReadonlyArray<string>): string =>
   // Only the strings of an array are shown: anything else is not an argv, and shows as nothing.

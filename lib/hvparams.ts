@@ -13,6 +13,7 @@ import { CpuModel, IpVersion, Keymap, SoundhwCodec, SPICE_IMAGE_COMPRESSIONS, SP
  * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd', 'ide'] as const
 
@@ -20,6 +21,7 @@ export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic
  * A `disk_type` value: which frontend a disk gets (see {@link diskDriver}), and so which bus.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskType = (typeof DISK_TYPES)[number]
 
@@ -47,6 +49,7 @@ const DiskTypeCodec = new t.Type<DiskType, DiskType, unknown>(
  * `nic_type` values: `ne2k_isa` sits on the ISA bus, every other on `pci.0`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er', 'ne2k_pci', 'pcnet', 'rtl8139', 'ne2k_isa'] as const
 
@@ -55,6 +58,7 @@ export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er
  * (virtio-net-pci).
  *
  * @since 0.1.0
+ * @category decode
  */
 export type NicType = (typeof NIC_TYPES)[number]
 
@@ -63,6 +67,7 @@ export type NicType = (typeof NIC_TYPES)[number]
  * or the CD-ROMs' type is SCSI. Its type bounds how many SCSI devices fit.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as const
 
@@ -70,6 +75,7 @@ export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as co
  * A `scsi_controller_type` value, also the controller's QEMU driver name.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
 
@@ -78,6 +84,7 @@ export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
  * `-blockdev` each splits into the device's `write-cache` and the nodes' `cache.*` options.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'directsync', 'unsafe'] as const
 
@@ -86,6 +93,7 @@ export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'dir
  * `native` needs.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskCache = (typeof DISK_CACHES)[number]
 
@@ -94,6 +102,7 @@ export type DiskCache = (typeof DISK_CACHES)[number]
  * on decoding: `disk_cache` none or directsync), `io_uring` QEMU 5.0 (checked on planning).
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
 
@@ -101,6 +110,7 @@ export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
  * A `disk_aio` value, set as `aio` on the protocol node of a local file or block device.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskAio = (typeof DISK_AIOS)[number]
 
@@ -109,6 +119,7 @@ export type DiskAio = (typeof DISK_AIOS)[number]
  * floppy, which has no bootindex, is chosen with `-boot order=a`. Unused when a kernel is booted.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
 
@@ -117,6 +128,7 @@ export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
  * and the firmware decides.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type BootOrder = (typeof BOOT_ORDERS)[number]
 
@@ -218,6 +230,7 @@ const HvparamsFull = closed({ ...modelled, ...ignored }, 'Hvparams')
  * The hvparams the planner reads, every one filled with its default.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type Hvparams = { readonly [K in keyof typeof modelled]: t.TypeOf<(typeof modelled)[K]> }
 

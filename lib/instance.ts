@@ -35,6 +35,7 @@ const InstanceInput = closed(
  * A decoded instance: every field present, every default filled.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Instance {
   readonly name: string
@@ -168,6 +169,7 @@ const collect = <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either
  * decodeInstance({ name: 'vm1', uuid: '…', memory: 512, hvparams: { disk_type: 'scsi-hd' }, disks: [...] })
  *
  * @since 0.1.0
+ * @category decode
  */
 export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance> =>
   guarded(() =>

@@ -166,6 +166,7 @@ const ioSpaceWarnings = (h: Hvparams, q35: boolean, nics: number): ReadonlyArray
  * pipe(decodeInstance(json), E.chain((i) => planDevices(i, { qemu: '7.2' })))
  *
  * @since 0.1.0
+ * @category plan
  */
 export const planDevices = (instance: Instance, target: TargetInput): E.Either<DevplanError, DeviceTree> =>
   pipe(

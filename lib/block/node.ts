@@ -15,6 +15,7 @@ import type { RemoteSource } from './uri.js'
  * Where an image lives.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ImageSource =
   | { readonly _tag: 'local'; readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly path: string }
@@ -26,6 +27,7 @@ export type ImageSource =
  * `-blockdev` never probes an image, so the spec must say which (`raw` unless given).
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ImageFormat = 'raw' | 'qcow2'
 
@@ -45,6 +47,7 @@ export type NodeCommon = {
  * A protocol node.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ProtocolNode =
   | ({ readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly filename: string; readonly aio?: DiskAio } & NodeCommon)
@@ -55,6 +58,7 @@ export type ProtocolNode =
  * A format node over a protocol node (`file` is that node's name).
  *
  * @since 0.1.0
+ * @category plan
  */
 export type FormatNode = { readonly driver: ImageFormat; readonly file: string; readonly backing?: string } & NodeCommon
 
@@ -63,6 +67,7 @@ export type FormatNode = { readonly driver: ImageFormat; readonly file: string; 
  * serves both, so a hot-added disk gets the nodes it would have had at start).
  *
  * @since 0.1.0
+ * @category plan
  */
 export type BlockdevOptions = ProtocolNode | FormatNode
 
@@ -71,6 +76,7 @@ export type BlockdevOptions = ProtocolNode | FormatNode
  * the last is the top node the device's `drive` names.
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface BlockGraph {
   readonly top: string

@@ -36,6 +36,7 @@ import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE } from './already.js'
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
 
@@ -44,6 +45,7 @@ export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
  * device; this bounds the wait.
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export interface HotplugOptions {
   /**
@@ -192,6 +194,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
  * pipe(decodeDisk(json), E.chain((disk) => planHotAdd(runtime, { disk })))
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(

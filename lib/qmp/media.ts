@@ -33,6 +33,7 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  * media; a CD-ROM on virtio-blk is refused.
  *
  * @since 0.1.0
+ * @category media
  */
 export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> =>
   pipe(

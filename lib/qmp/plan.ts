@@ -14,6 +14,7 @@ import type { QmpCommand } from './executor.js'
  * is gone). Matched on the error class and a substring of its description.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface AlreadyDone {
   readonly class?: string
@@ -24,6 +25,7 @@ export interface AlreadyDone {
  * How to take a completed step back.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface Undo {
   readonly command: QmpCommand
@@ -40,6 +42,7 @@ export interface Undo {
  * Send one command (with a file descriptor, when `fd` is set).
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface CommandStep {
   readonly _tag: 'command'
@@ -57,6 +60,7 @@ export interface CommandStep {
  * for ever: when `timeoutMs` passes the plan ends `Pending`, with nothing behind it torn down.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface UnplugStep {
   readonly _tag: 'unplug'
@@ -77,6 +81,7 @@ export interface UnplugStep {
  * One step of a plan: send a command, or unplug a device and wait for the guest to release it.
  *
  * @since 0.1.0
+ * @category executor
  */
 export type PlanStep = CommandStep | UnplugStep
 
@@ -90,6 +95,7 @@ export type PlanStep = CommandStep | UnplugStep
  * runner's `LogEntry`s, or each command through `redactCommand`, rather than the plan.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface QmpPlan<R = Runtime> {
   /** `hot-add disk-…`, `hot-remove nic-…`: for logs. */

@@ -23,6 +23,7 @@ import { redactCommand } from './secret.js'
  * Why a step failed.
  *
  * @since 0.1.0
+ * @category executor
  */
 export type StepError =
   | { readonly _tag: 'QmpError'; readonly class: string; readonly desc: string }
@@ -34,6 +35,7 @@ export type StepError =
  * its secret arguments redacted (`set_password`'s `password`, since 0.2.0).
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface LogEntry {
   readonly step: number
@@ -47,6 +49,7 @@ export interface LogEntry {
  * A step whose effect is still in QEMU after a failed rollback.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface Leftover {
   readonly step: number
@@ -62,6 +65,7 @@ export interface Leftover {
  * QEMU still matches (but for any `leftovers`).
  *
  * @since 0.1.0
+ * @category executor
  */
 export type RunOutcome<R = Runtime> =
   | { readonly _tag: 'Done'; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
@@ -217,6 +221,7 @@ const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: 
  * is a {@link RunOutcome}, and the runtime to keep is in it (`plan.after` only when `Done`).
  *
  * @since 0.1.0
+ * @category executor
  */
 export const runPlan =
   <R = Runtime>(plan: QmpPlan<R>, executor: Executor): TE.TaskEither<never, RunOutcome<R>> =>

@@ -68,6 +68,7 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
  * the backend. Running the same plan again finishes a removal that ended `Pending`.
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export const planHotRemove = (runtime: Runtime, deviceId: string, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(

@@ -83,6 +83,7 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
  * pipe(decodeRuntime(JSON.parse(text)), E.map((rt) => rt.disks.map((d) => d.placed?.id)))
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const decodeRuntime = (json: unknown): E.Either<DevplanError, Runtime> => pipe(upgradeRuntime(json), E.chain(decodeFile))
 
@@ -90,6 +91,7 @@ export const decodeRuntime = (json: unknown): E.Either<DevplanError, Runtime> =>
  * {@link decodeRuntime} of a file's text. Malformed JSON is `InvalidInput`, never an exception.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
   if (typeof text !== 'string') return E.left(invalidInput([{ path: '', value: text, message: 'expected the text of a runtime file' }]))
@@ -110,6 +112,7 @@ export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
  * order. `JSON.stringify` of the result is the file.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const encodeRuntime = (rt: Runtime): RuntimeJson =>
   // The type has no room for an error: what is not a runtime gives a file decodeRuntime refuses

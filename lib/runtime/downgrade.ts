@@ -37,6 +37,7 @@ import { legacyDriver } from './upgrade.js'
  * their own taps.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface DowngradeTarget {
   readonly format: 'pre-hvinfo' | 'ganeti-2.15' | 'ganeti-2.16'
@@ -46,6 +47,7 @@ export interface DowngradeTarget {
  * A device the older reader cannot carry over as it is, and why.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface LostDevice {
   /**
@@ -61,6 +63,7 @@ export interface LostDevice {
  * The file for the older reader, and everything it cannot express.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface Downgraded {
   readonly json: RuntimeJson
@@ -127,6 +130,7 @@ const nicBackendLoss = (n: RuntimeNic): ReadonlyArray<string> =>
  * if (E.isRight(down) && down.right.lost.length > 0) refuse(down.right.lost.map((l) => `${l.device}: ${l.reason}`))
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): E.Either<DevplanError, Downgraded> =>
   pipe(

@@ -22,6 +22,7 @@ import { instanceArg, optionsArg, renderOptionsArg, totalE, treeArg } from '../t
  * Options of {@link toRuntime}.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RecordOptions {
   /** The stamp's writer, e.g. the orchestrator's name and version; default {@link RUNTIME_WRITER}. */
@@ -41,6 +42,7 @@ export interface RecordOptions {
  * pipe(planDevices(inst, target), E.chain((tree) => toRuntime(inst, tree, { qmpSocket })))
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options?: RecordOptions): E.Either<DevplanError, Runtime> =>
   pipe(
