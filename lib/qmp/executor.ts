@@ -69,7 +69,9 @@ export interface TransportError {
  * @category executor
  */
 export interface Executor {
+  /** Sends one command (with the caller-held descriptor `fd`, when given) and resolves with QEMU's reply. */
   readonly send: (command: QmpCommand, fd?: number) => TaskEither<TransportError, QmpReply>
+  /** The first event matching `predicate` since the previous `send`, or `none` after `timeoutMs`. */
   readonly waitEvent: (
     predicate: (event: QmpEvent) => boolean,
     timeoutMs: number
