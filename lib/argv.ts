@@ -153,7 +153,22 @@ const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filte
  * options give the same array, byte for byte.
  *
  * @example
- * renderArgv(tree, { qmpSocket: '/run/ganeti/kvm-hypervisor/ctrl/vm1.qmp' })
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planDevices, renderArgv, showArgv } from 'qemu-devplan'
+ *
+ * const argv = pipe(
+ *   decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512, hvparams: { kvm_path: '/usr/bin/qemu-system-x86_64' } }),
+ *   E.chain((instance) => planDevices(instance, { qemu: '7.2' })),
+ *   E.map((tree) => renderArgv(tree, { qmpSocket: '/run/ganeti/kvm-hypervisor/ctrl/vm1.qmp' })),
+ *   E.getOrElseW((err) => {
+ *     throw new Error(formatError(err))
+ *   })
+ * )
+ * console.log(argv[0]) // /usr/bin/qemu-system-x86_64
+ * console.log(showArgv(argv)) // one option per line, quoted for a shell
+ * ```
  *
  * @since 0.1.0
  * @category render

@@ -24,7 +24,13 @@ export interface Secret {
  * Wraps a value (such as the one line of `vnc_password_file`) as a {@link Secret}.
  *
  * @example
- * planStart(facts, { startupMemory: 512, passwords: { vnc: secret(line) } })
+ * ```ts
+ * import { isSecret, secret } from 'qemu-devplan'
+ *
+ * const password = secret('correct horse battery staple') // e.g. the one line of vnc_password_file
+ * console.log(JSON.stringify({ password })) // {"password":{"_tag":"Secret"}}
+ * console.log(isSecret(password), password.reveal().length) // true 28
+ * ```
  *
  * @since 0.2.0
  * @category executor

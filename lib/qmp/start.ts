@@ -248,7 +248,26 @@ const Validation = E.getApplicativeValidation(RA.getSemigroup<FieldError>())
  * shows it redacted.
  *
  * @example
- * pipe(planStart(startFacts(tree), { startupMemory: 768, passwords: { vnc: secret(line) } }), E.map((plan) => runPlan(plan, executor)))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as O from 'fp-ts/lib/Option.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planDevices, planStart, runPlan, startFacts, type Executor } from 'qemu-devplan'
+ *
+ * const executor: Executor = { send: () => TE.right({ _tag: 'Return', value: {} }), waitEvent: () => TE.right(O.none) }
+ *
+ * const plan = pipe(
+ *   decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512 }),
+ *   E.chain((instance) => planDevices(instance, { qemu: '7.2' })),
+ *   // QEMU was started from renderArgv(tree, …), paused; start it with 384 MiB of its 512.
+ *   E.chain((tree) => planStart(startFacts(tree), { startupMemory: 384 }))
+ * )
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * console.log(plan.right.steps.map((s) => s.description)) // the balloon step, then cont
+ * const outcome = await runPlan(plan.right, executor)()
+ * if (E.isRight(outcome)) console.log(outcome.right._tag) // Done
+ * ```
  *
  * @since 0.2.0
  * @category executor

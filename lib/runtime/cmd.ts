@@ -19,7 +19,11 @@ const isJson = (value: string): boolean => value.startsWith('{')
  * only way a runtime's words reach a command line.
  *
  * @example
- * cmdArgv(['/usr/bin/kvm', '-m', 512]) // ['/usr/bin/kvm', '-m', '512']
+ * ```ts
+ * import { cmdArgv } from 'qemu-devplan'
+ *
+ * console.log(cmdArgv(['/usr/bin/kvm', '-m', 512])) // [ '/usr/bin/kvm', '-m', '512' ]
+ * ```
  *
  * @since 0.2.0
  * @category runtime

@@ -120,7 +120,19 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  * (prototype keys, wrong types, huge arrays) is `InvalidInput` naming the path.
  *
  * @example
- * upgradeRuntime(JSON.parse(text)) // Right([kvm_cmd, kvm_nics, hvparams, kvm_disks])
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { formatError, upgradeRuntime } from 'qemu-devplan'
+ *
+ * // A Ganeti 2.7 runtime file: [kvm_cmd, kvm_nics, hvparams], a NIC without uuid, no kvm_disks.
+ * const text = `[["/usr/bin/kvm", "-name", "vm1", "-m", 512],
+ *   [{"mac": "aa:00:00:35:d5:1f", "ip": null, "nicparams": {"mode": "bridged", "link": "br0"}}],
+ *   {"kvm_path": "/usr/bin/kvm", "disk_type": "paravirtual", "nic_type": "paravirtual"}]`
+ * const upgraded = upgradeRuntime(JSON.parse(text))
+ * if (E.isLeft(upgraded)) throw new Error(formatError(upgraded.left))
+ * const [, nics, , disks] = upgraded.right // [kvm_cmd, kvm_nics, hvparams, kvm_disks]
+ * console.log(nics[0]?.['uuid'], disks.length) // 00000000-0000-4000-8000-000000000000 0
+ * ```
  *
  * @since 0.1.0
  * @category runtime
