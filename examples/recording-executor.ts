@@ -35,7 +35,10 @@ export const recordingExecutor = (options: { readonly refuse?: ReadonlyArray<str
       sent.push(command)
       if (options.quiet !== true) console.log(`  -> ${JSON.stringify(redactCommand(command))}`)
       if (options.refuse?.includes(command.execute) === true) return TE.right({ _tag: 'Error', class: 'GenericError', desc: `${command.execute} refused (as the example asked)` })
-      if (command.execute === 'device_del') events.push({ event: 'DEVICE_DELETED', data: { device: command.arguments?.['id'] }, timestamp: { seconds: 0, microseconds: 0 } })
+      const id = command.arguments?.['id']
+      if (command.execute === 'device_del' && typeof id === 'string') {
+        events.push({ event: 'DEVICE_DELETED', data: { device: id, path: `/machine/peripheral/${id}` }, timestamp: { seconds: 0, microseconds: 0 } })
+      }
       return TE.right({ _tag: 'Return', value: {} })
     },
     waitEvent: (predicate) => {
