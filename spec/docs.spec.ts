@@ -147,11 +147,27 @@ const docs = (async (): Promise<{ readonly project: ProjectReflection; readonly 
 const categorized = (c: ContainerReflection, prefix = ''): ReadonlyArray<{ readonly name: string; readonly category: string | undefined }> => {
   const of = new Map<number, string>()
   for (const g of c.categories ?? []) for (const r of g.children) of.set(r.id, g.title)
-  return (c.children ?? []).flatMap((r: DeclarationReflection) => [
-    { name: prefix + r.name, category: of.get(r.id) },
-    ...(r.kindOf(ReflectionKind.Namespace) ? categorized(r, `${prefix}${r.name}.`) : [])
-  ])
+  return (c.children ?? []).flatMap((r: DeclarationReflection) =>
+    // With several entry points (package subpaths) each is a module: its exports are what counts.
+    r.kindOf(ReflectionKind.Module)
+      ? categorized(r, `${r.name}:`)
+      : [{ name: prefix + r.name, category: of.get(r.id) }, ...(r.kindOf(ReflectionKind.Namespace) ? categorized(r, `${prefix}${r.name}.`) : [])]
+  )
 }
+
+test('the docs document exactly the package.json exports subpaths (each lib/ source of a dist/ entry)', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }
+  const config = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints: ReadonlyArray<string> }
+  const sourceOf = (target: unknown): string | undefined => {
+    const file = /"\.\/dist\/esm\/([^"]+)\.js"/.exec(JSON.stringify(target))?.[1]
+    return file === undefined ? undefined : `lib/${file}.ts`
+  }
+  const exported = Object.entries(pkg.exports)
+    .filter(([path]) => path !== './package.json')
+    .map(([path, target]) => ({ path, source: sourceOf(target) }))
+  for (const e of exported) assert.ok(e.source !== undefined, `exports[${e.path}] has an ESM build under dist/esm`)
+  assert.equal([...config.entryPoints].sort(), exported.map((e) => e.source ?? '').sort(), 'typedoc.json entryPoints are the lib/ sources of the exports map')
+})
 
 test('typedoc converts and validates lib/index.ts without a warning', async () => {
   const { warnings } = await docs
