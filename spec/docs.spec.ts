@@ -142,6 +142,8 @@ const docs = (async (): Promise<{ readonly project: ProjectReflection; readonly 
   app.validate(project)
   return { project, warnings: app.logger.hasErrors() || app.logger.hasWarnings() }
 })()
+// Awaited by the tests below; a failed conversion fails them rather than the whole process.
+docs.catch(() => undefined)
 
 /** Every documented export with its category; members of namespaces (`qmp.…`) too. */
 const categorized = (c: ContainerReflection, prefix = ''): ReadonlyArray<{ readonly name: string; readonly category: string | undefined }> => {
