@@ -21,6 +21,7 @@ import { isRenderOptions, isTreeShape, prop, totalOr } from './total.js'
  * when it must differ from the plan's (`tcg` for tests on a machine without /dev/kvm).
  *
  * @since 0.1.0
+ * @category render
  */
 export interface RenderOptions {
   readonly qmpSocket: string
@@ -113,6 +114,7 @@ const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
  * NICs) apart, as Ganeti does, and knows where each section starts without searching the words.
  *
  * @since 0.2.0
+ * @category render
  */
 export interface ArgvSections {
   /** `kvm_path`, the machine, memory, CPUs, the machine's head options, the QMP monitor. */
@@ -131,6 +133,7 @@ export interface ArgvSections {
  * The complete command line, section by section (see {@link renderArgv}).
  *
  * @since 0.2.0
+ * @category render
  */
 export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSections =>
   // The type has no room for an error: what is not a tree with its render options renders as no
@@ -154,6 +157,7 @@ const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
  * The sections as one argv.
  *
  * @since 0.2.0
+ * @category render
  */
 export const joinSections = (s: ArgvSections): ReadonlyArray<string> =>
   // A missing or foreign section adds nothing, and only strings are words of an argv.
@@ -166,9 +170,25 @@ const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filte
  * options give the same array, byte for byte.
  *
  * @example
- * renderArgv(tree, { qmpSocket: '/run/ganeti/kvm-hypervisor/ctrl/vm1.qmp' })
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planDevices, renderArgv, showArgv } from 'qemu-devplan'
+ *
+ * const argv = pipe(
+ *   decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512, hvparams: { kvm_path: '/usr/bin/qemu-system-x86_64' } }),
+ *   E.chain((instance) => planDevices(instance, { qemu: '7.2' })),
+ *   E.map((tree) => renderArgv(tree, { qmpSocket: '/run/ganeti/kvm-hypervisor/ctrl/vm1.qmp' })),
+ *   E.getOrElseW((err) => {
+ *     throw new Error(formatError(err))
+ *   })
+ * )
+ * console.log(argv[0]) // /usr/bin/qemu-system-x86_64
+ * console.log(showArgv(argv)) // one option per line, quoted for a shell
+ * ```
  *
  * @since 0.1.0
+ * @category render
  */
 export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
 
@@ -203,6 +223,7 @@ const headArgs = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<strin
  * An argv for people: one option and its value per line, shell-quoted, continued with `\`.
  *
  * @since 0.1.0
+ * @category render
  */
 export const showArgv = (argv: ReadonlyArray<string>): string =>
   // Only the strings of an array are shown: anything else is not an argv, and shows as nothing.

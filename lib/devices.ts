@@ -18,6 +18,7 @@ import { isRecord, isTreeShape, totalOr } from './total.js'
  * The one SCSI controller (`id=scsi`, bus `scsi.0`).
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface ScsiController extends Placed {
   readonly kind: 'scsi-controller'
@@ -27,6 +28,7 @@ export interface ScsiController extends Placed {
  * A guest device backed by a block graph: a disk, a CD-ROM or the floppy drive.
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface BlockDevice extends Placed {
   readonly kind: 'disk' | 'cdrom' | 'floppy'
@@ -41,6 +43,7 @@ export interface BlockDevice extends Placed {
  * A NIC and its backend.
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface NicDevice extends Placed {
   readonly kind: 'nic'
@@ -57,6 +60,7 @@ export interface NicDevice extends Placed {
  * and its ports. Planned with an explicit place, kept in `kvm_cmd`, never hot-plugged.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface MachineDevice extends Placed {
   readonly kind: 'machine'
@@ -69,6 +73,7 @@ export interface MachineDevice extends Placed {
  * {@link deviceOptions} renders. Tell them apart by `kind`.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type Device = ScsiController | BlockDevice | NicDevice | MachineDevice
 
@@ -79,6 +84,7 @@ export type Device = ScsiController | BlockDevice | NicDevice | MachineDevice
  * or as the firmware decides.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type Boot =
   | { readonly _tag: 'device'; readonly id: string }
@@ -91,6 +97,7 @@ export type Boot =
  * A planned instance.
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface DeviceTree {
   readonly qemu: QemuVersion
@@ -129,6 +136,7 @@ export interface DeviceTree {
  * apart, as Ganeti does — then CD-ROMs, the floppy and the devices of the machine.
  *
  * @since 0.1.0
+ * @category plan
  */
 export const allDevices = (tree: DeviceTree): ReadonlyArray<Device> =>
   // What is not a tree holds no devices.
@@ -149,6 +157,7 @@ const devicesOf = (tree: DeviceTree): ReadonlyArray<Device> => [
  * `getfd` (hotplug); at start the numbers are the ones the caller lets QEMU inherit.
  *
  * @since 0.1.0
+ * @category render
  */
 export const netdevOptions = (nic: NicDevice, fdNames?: FdNames): JsonObject =>
   // What is not a NIC device has no netdev: no properties, which QEMU's netdev_add refuses.
@@ -177,6 +186,7 @@ const netdevOf = (nic: NicDevice, fdNames: FdNames | undefined): JsonObject => {
  * connects it to its backend, then its frontend settings. `bootindex` is given only by the command line.
  *
  * @since 0.1.0
+ * @category render
  */
 export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
   // What is not a device has no properties; a bootindex that is not a number is left out.

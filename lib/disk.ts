@@ -51,6 +51,7 @@ export const DiskInput = closed(
  * A disk after decoding: its QEMU id derived, its image located.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Disk {
   readonly uuid: string
@@ -72,6 +73,7 @@ export interface Disk {
  * A local image: `kind` says file or block device; empty means "block device when under /dev/".
  *
  * @since 0.1.0
+ * @category decode
  */
 export const localSource = (path: string, kind: '' | 'file' | 'block'): ImageSource => {
   // A path that is not a string is the empty path, which QEMU refuses to open: never a guess.
@@ -122,6 +124,7 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
  * Decodes one disk, as in `disks[]` of the spec (for hot-add). Errors are reported under `disk`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const decodeDisk: (input: unknown) => E.Either<DevplanError, Disk> = decodeOne(DiskInput, toDisk, 'disk')
 

@@ -10,6 +10,7 @@ import type * as t from 'io-ts'
  * One rejected input: where (`hvparams.disk_type`, `disks[2].uuid`), what was there, and why.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface FieldError {
   readonly path: string
@@ -21,6 +22,7 @@ export interface FieldError {
  * Everything that can go wrong, by kind.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DevplanError =
   | { readonly _tag: 'InvalidInput'; readonly errors: ReadonlyArray<FieldError> }
@@ -104,6 +106,7 @@ export const fromValidationErrors = (errors: t.Errors): ReadonlyArray<FieldError
  * One line per problem, e.g. `hvparams.disk_type: "scsi" is no longer supported; use "scsi-hd"`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const formatError = (error: DevplanError): string => {
   // A JavaScript caller may hand over anything as an error; it is shown, never thrown over.

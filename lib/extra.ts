@@ -225,8 +225,8 @@ const deviceError = (word: string, value: string, ctx: ExtraContext, seen: Seen)
  * create devices at machine init, before any planned one. Every error is at
  * `hvparams.kvm_extra`, names the word and its value, and says what to write instead. Total.
  *
- * @example
- * extraDeviceErrors(['-device', 'virtio-rng-pci'], ctx) // one error: names no bus
+ * For example, `extraDeviceErrors(['-device', 'virtio-rng-pci'], ctx)` is one error: the
+ * `-device` names no bus.
  *
  * @since 0.2.0
  */

@@ -16,6 +16,7 @@ import { ipFamily, isInterfaceName } from './ip.js'
  * (`pcspk`) take no PCI slot and are refused by name.
  *
  * @since 0.2.0
+ * @category decode
  */
 export const SOUND_MODELS = ['', 'hda', 'ac97', 'es1370'] as const
 
@@ -23,6 +24,7 @@ export const SOUND_MODELS = ['', 'hda', 'ac97', 'es1370'] as const
  * A `soundhw` value.
  *
  * @since 0.2.0
+ * @category decode
  */
 export type SoundModel = (typeof SOUND_MODELS)[number]
 
@@ -47,6 +49,7 @@ export const SoundhwCodec = new t.Type<SoundModel, SoundModel, unknown>(
  * one.
  *
  * @since 0.2.0
+ * @category decode
  */
 export const VGA_TYPES = ['', 'std', 'cirrus', 'virtio', 'qxl', 'none'] as const
 
@@ -54,6 +57,7 @@ export const VGA_TYPES = ['', 'std', 'cirrus', 'virtio', 'qxl', 'none'] as const
  * A `vga` value.
  *
  * @since 0.2.0
+ * @category decode
  */
 export type VgaType = (typeof VGA_TYPES)[number]
 
@@ -69,6 +73,7 @@ export const VncBind = matching('"" or an IPv4 address, an IPv6 address, or an a
  * QEMU's `image-compression`); `""` leaves QEMU's default.
  *
  * @since 0.2.0
+ * @category decode
  */
 export const SPICE_IMAGE_COMPRESSIONS = ['', 'auto_glz', 'auto_lz', 'glz', 'lz', 'off', 'quic'] as const
 
@@ -77,6 +82,7 @@ export const SPICE_IMAGE_COMPRESSIONS = ['', 'auto_glz', 'auto_lz', 'glz', 'lz',
  * default.
  *
  * @since 0.2.0
+ * @category decode
  */
 export const SPICE_WAN_COMPRESSIONS = ['', 'always', 'auto', 'never'] as const
 
@@ -84,6 +90,7 @@ export const SPICE_WAN_COMPRESSIONS = ['', 'always', 'auto', 'never'] as const
  * `spice_streaming_video` values; `""` leaves QEMU's default.
  *
  * @since 0.2.0
+ * @category decode
  */
 export const SPICE_STREAMING_VIDEOS = ['', 'all', 'filter', 'off'] as const
 
@@ -91,6 +98,7 @@ export const SPICE_STREAMING_VIDEOS = ['', 'all', 'filter', 'off'] as const
  * Ganeti's `spice_tls_ciphers` default (`opensslCiphers`).
  *
  * @since 0.2.0
+ * @category decode
  */
 export const SPICE_TLS_CIPHERS_DEFAULT = 'HIGH:-DES:-3DES:-EXPORT:-DH'
 

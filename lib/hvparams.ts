@@ -14,6 +14,7 @@ import { CpuModel, IpVersion, Keymap, SoundhwCodec, SPICE_IMAGE_COMPRESSIONS, SP
  * `disk_type` values. The `-drive if=` era types are refused with their replacement named.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic', 'scsi-cd', 'ide'] as const
 
@@ -21,6 +22,7 @@ export const DISK_TYPES = ['paravirtual', 'scsi-hd', 'scsi-block', 'scsi-generic
  * A `disk_type` value: which frontend a disk gets (see {@link diskDriver}), and so which bus.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskType = (typeof DISK_TYPES)[number]
 
@@ -48,6 +50,7 @@ const DiskTypeCodec = new t.Type<DiskType, DiskType, unknown>(
  * `nic_type` values: `ne2k_isa` sits on the ISA bus, every other on `pci.0`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er', 'ne2k_pci', 'pcnet', 'rtl8139', 'ne2k_isa'] as const
 
@@ -56,6 +59,7 @@ export const NIC_TYPES = ['paravirtual', 'e1000', 'i82551', 'i82557b', 'i82559er
  * (virtio-net-pci).
  *
  * @since 0.1.0
+ * @category decode
  */
 export type NicType = (typeof NIC_TYPES)[number]
 
@@ -64,6 +68,7 @@ export type NicType = (typeof NIC_TYPES)[number]
  * or the CD-ROMs' type is SCSI. Its type bounds how many SCSI devices fit.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as const
 
@@ -71,6 +76,7 @@ export const SCSI_CONTROLLER_TYPES = ['lsi', 'megasas', 'virtio-scsi-pci'] as co
  * A `scsi_controller_type` value, also the controller's QEMU driver name.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
 
@@ -79,6 +85,7 @@ export type ScsiControllerType = (typeof SCSI_CONTROLLER_TYPES)[number]
  * `-blockdev` each splits into the device's `write-cache` and the nodes' `cache.*` options.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'directsync', 'unsafe'] as const
 
@@ -87,6 +94,7 @@ export const DISK_CACHES = ['default', 'writeback', 'writethrough', 'none', 'dir
  * `native` needs.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskCache = (typeof DISK_CACHES)[number]
 
@@ -95,6 +103,7 @@ export type DiskCache = (typeof DISK_CACHES)[number]
  * on decoding: `disk_cache` none or directsync), `io_uring` QEMU 5.0 (checked on planning).
  *
  * @since 0.1.0
+ * @category decode
  */
 export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
 
@@ -102,6 +111,7 @@ export const DISK_AIOS = ['threads', 'native', 'io_uring'] as const
  * A `disk_aio` value, set as `aio` on the protocol node of a local file or block device.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type DiskAio = (typeof DISK_AIOS)[number]
 
@@ -110,6 +120,7 @@ export type DiskAio = (typeof DISK_AIOS)[number]
  * floppy, which has no bootindex, is chosen with `-boot order=a`. Unused when a kernel is booted.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
 
@@ -118,6 +129,7 @@ export const BOOT_ORDERS = ['disk', 'cdrom', 'floppy', 'network'] as const
  * and the firmware decides.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type BootOrder = (typeof BOOT_ORDERS)[number]
 
@@ -221,6 +233,7 @@ const HvparamsFull = closed({ ...modelled, ...ignored }, 'Hvparams')
  * The hvparams the planner reads, every one filled with its default.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type Hvparams = { readonly [K in keyof typeof modelled]: t.TypeOf<(typeof modelled)[K]> }
 

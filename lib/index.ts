@@ -54,6 +54,12 @@ export { runPlan, type RunOutcome, type StepError, type Leftover, type LogEntry 
 export type { QmpPlan, PlanStep, CommandStep, UnplugStep, WaitStep, ReplyCheck, Undo, AlreadyDone } from './qmp/plan.js'
 export { stepCommand, undoCommands } from './qmp/plan.js'
 export type { EventMatch, EventValue } from './qmp/event.js'
+/**
+ * Typed QMP commands and the codecs of the replies and events the library reads.
+ *
+ * @since 0.1.0
+ * @category executor
+ */
 export * as qmp from './qmp/commands.js'
 export { runtimeBusState, runtimeCmdDevices, runtimeHvparams, type ReadDevice } from './runtime/bus.js'
 export type { CmdWord, CmdDevice, CmdLayout, Runtime, RuntimeDisk, RuntimeNic, RuntimeStamp } from './runtime/types.js'
@@ -62,6 +68,12 @@ export { cmdArgv } from './runtime/cmd.js'
 export { planChangeMedium } from './qmp/media.js'
 export { planStart, startFacts, runtimeStartFacts, passwordProtocols, type StartFacts, type StartInput, type Passwords, type Displays } from './qmp/start.js'
 export { secret, isSecret, redactCommand, REDACTED, type Secret } from './qmp/secret.js'
+/**
+ * A display QEMU can protect with a password (the same type as `qmp.DisplayProtocol`).
+ *
+ * @since 0.2.0
+ * @category executor
+ */
 export type { DisplayProtocol } from './qmp/commands.js'
 export { decodeRuntime, encodeRuntime, parseRuntime } from './runtime/codec.js'
 export { upgradeRuntime } from './runtime/upgrade.js'

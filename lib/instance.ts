@@ -36,6 +36,7 @@ const InstanceInput = closed(
  * A decoded instance: every field present, every default filled.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Instance {
   readonly name: string
@@ -167,9 +168,26 @@ const collect = <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either
  * `InvalidInput` error listing each field path with its value and what is wrong.
  *
  * @example
- * decodeInstance({ name: 'vm1', uuid: '…', memory: 512, hvparams: { disk_type: 'scsi-hd' }, disks: [...] })
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { decodeInstance, formatError } from 'qemu-devplan'
+ *
+ * const instance = decodeInstance({
+ *   name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *   hvparams: { disk_type: 'scsi-hd' },
+ *   disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ * })
+ * if (E.isLeft(instance)) throw new Error(formatError(instance.left))
+ * console.log(instance.right.disks.length) // 1
+ *
+ * const wrong = decodeInstance({ name: 'vm1', memory: -1 })
+ * if (E.isLeft(wrong)) console.log(formatError(wrong.left))
+ * // uuid: is required: expected a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"
+ * // memory: expected an integer from 16 to 16777216, got -1
+ * ```
  *
  * @since 0.1.0
+ * @category decode
  */
 export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance> =>
   guarded(() =>

@@ -49,6 +49,7 @@ const User = closed({ type: t.literal('user') }, 'UserBackend')
  * How a NIC reaches the host: tap by inherited fd(s), tap by name, or QEMU's user-mode stack.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type NicBackend =
   | { readonly type: 'tap'; readonly fds: ReadonlyArray<number>; readonly vhostfds: ReadonlyArray<number> }
@@ -90,6 +91,7 @@ export const NicInput = closed({ uuid: DeviceUuid, mac: Mac, backend: Backend, n
  * and MAC lowercased as Ganeti records them, so duplicates are found whatever the spelling.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Nic {
   readonly uuid: string
@@ -171,5 +173,6 @@ export const nicErrors = (n: Nic, h: Hvparams, at: string): ReadonlyArray<FieldE
  * Decodes one NIC, as in `nics[]` of the spec (for hot-add). Errors are reported under `nic`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const decodeNic: (input: unknown) => E.Either<DevplanError, Nic> = decodeOne(NicInput, toNic, 'nic')

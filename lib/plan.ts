@@ -163,9 +163,28 @@ const ioSpaceWarnings = (h: Hvparams, q35: boolean, nics: number): ReadonlyArray
  * machine type the planner does not handle.
  *
  * @example
- * pipe(decodeInstance(json), E.chain((i) => planDevices(i, { qemu: '7.2' })))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { allDevices, decodeInstance, formatError, planDevices, showAddress } from 'qemu-devplan'
+ *
+ * const tree = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => planDevices(instance, { qemu: '7.2' }))
+ * )
+ * if (E.isLeft(tree)) throw new Error(formatError(tree.left))
+ * for (const d of allDevices(tree.right)) console.log(d.id, d.driver, showAddress(d.address))
+ * // scsi lsi pci.0 slot 0x6
+ * // disk-932df160-7a22-4067 scsi-hd scsi.0 0:0:0
+ * // balloon0 virtio-balloon-pci pci.0 slot 0x4
+ * ```
  *
  * @since 0.1.0
+ * @category plan
  */
 export const planDevices = (instance: Instance, target: TargetInput): E.Either<DevplanError, DeviceTree> =>
   pipe(

@@ -13,6 +13,7 @@ import { atLeast, isVersionShape, showVersion, type QemuVersion } from './qemu-v
  * A QEMU release, `major.minor`.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Release {
   readonly major: number
@@ -23,6 +24,7 @@ export interface Release {
  * One option, driver or value whose life ends in some release.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Change {
   /** How QEMU's documents name it. */
@@ -41,6 +43,7 @@ const r = (major: number, minor: number): Release => ({ major, minor })
  * The table. Keys are what the library's code asks about.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const CHANGES = {
   gluster: {
@@ -72,6 +75,7 @@ export const CHANGES = {
  * A key of {@link CHANGES}.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type ChangeName = keyof typeof CHANGES
 
@@ -79,6 +83,7 @@ export type ChangeName = keyof typeof CHANGES
  * Where a feature stands in a target QEMU.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type Lifecycle = 'current' | 'deprecated' | 'removed'
 
@@ -88,6 +93,7 @@ const reached = (at: Release | undefined, v: QemuVersion): boolean => at !== und
  * Where `name` stands in `v`.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const lifecycle = (name: ChangeName, v: QemuVersion): Lifecycle => {
   // An unknown change, or what is not a version, is 'current': nothing to warn about, nothing refused.
@@ -101,6 +107,7 @@ export const lifecycle = (name: ChangeName, v: QemuVersion): Lifecycle => {
  * is told before QEMU removes it. `path` leads to the input that asked for it.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface DeprecatedWarning {
   readonly _tag: 'Deprecated'

@@ -11,6 +11,7 @@
  * A JSON value as QEMU reads it.
  *
  * @since 0.1.0
+ * @category render
  */
 export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
@@ -18,6 +19,7 @@ export type Json = string | number | boolean | null | ReadonlyArray<Json> | { re
  * A JSON object whose key order is kept: rendering is byte-stable.
  *
  * @since 0.1.0
+ * @category render
  */
 export type JsonObject = { readonly [key: string]: Json }
 

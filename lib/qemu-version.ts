@@ -11,6 +11,7 @@ import * as t from 'io-ts'
  * major.minor only.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface QemuVersion {
   readonly major: number
@@ -24,6 +25,7 @@ const VERSION = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/
  * Parses `"7.2"` or `"7.2.22"`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const parseVersion = (s: string): QemuVersion | undefined => {
   // Only a string is a version string: a Proxy's toString could throw, an object's means nothing.
@@ -66,6 +68,7 @@ export const atLeast =
  * setting. The result of {@link features}.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Features {
   /** `-blockdev` became stable in 2.9; the library renders nothing older. */
@@ -82,6 +85,7 @@ export interface Features {
  * What a version can do. Thresholds are the QEMU releases that introduced each feature.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const features = (v: QemuVersion): Features =>
   // What is not a version can do nothing: every feature off, the oldest QEMU's answers.

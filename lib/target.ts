@@ -19,6 +19,7 @@ import { QemuVersionFromString, showVersion, type QemuVersion } from './qemu-ver
  * version is an input, never probed, so the same plan comes out on every host.
  *
  * @since 0.1.0
+ * @category decode
  */
 export interface Target {
   readonly qemu: QemuVersion
@@ -77,6 +78,7 @@ const TargetInput = closed(
  * Decodes `{"qemu": "7.2", "machine": "pc"}`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
   guarded(() => pipe(TargetInput.decode(input), E.mapLeft((errs) => invalidInput(fromValidationErrors(errs)))))
@@ -85,6 +87,7 @@ export const decodeTarget = (input: unknown): E.Either<DevplanError, Target> =>
  * A target as callers write it: the version as a structure or as a string such as `"7.2"`.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type TargetInput =
   | Target
@@ -110,6 +113,7 @@ const isVersion = (v: unknown): v is QemuVersion =>
  * three non-negative integers, the machine must be a machine type.
  *
  * @since 0.1.0
+ * @category decode
  */
 export const toTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
   isRecord(input)
@@ -132,6 +136,7 @@ const checkTarget = (input: TargetInput): E.Either<DevplanError, Target> =>
  * The machine families the planner knows: pc (i440fx) and q35 (PCIe, devices behind root ports).
  *
  * @since 0.1.0
+ * @category decode
  */
 export type MachineFamily = 'pc' | 'q35'
 

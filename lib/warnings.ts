@@ -11,6 +11,7 @@ import type { DeprecatedWarning } from './qemu-changes.js'
  * An hvparam the input set and the plan does not act on.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface NotModelledWarning {
   readonly _tag: 'NotModelled'
@@ -26,6 +27,7 @@ export interface NotModelledWarning {
  * from moving to the library; the warning says what was left out and why.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface IgnoredWarning {
   readonly _tag: 'Ignored'
@@ -40,6 +42,7 @@ export interface IgnoredWarning {
  * §3: a 4K window per port, about 10 ports) and an empty spare port gets no IO window.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface IoSpaceWarning {
   readonly _tag: 'IoSpace'
@@ -52,6 +55,7 @@ export interface IoSpaceWarning {
  * A warning a plan carries. Tell them apart by `_tag`.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type PlanWarning = DeprecatedWarning | NotModelledWarning | IgnoredWarning | IoSpaceWarning
 

@@ -17,6 +17,7 @@ import type { RemoteSource } from './uri.js'
  * Where an image lives.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ImageSource =
   | { readonly _tag: 'local'; readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly path: string }
@@ -28,6 +29,7 @@ export type ImageSource =
  * `-blockdev` never probes an image, so the spec must say which (`raw` unless given).
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ImageFormat = 'raw' | 'qcow2'
 
@@ -47,6 +49,7 @@ export type NodeCommon = {
  * A protocol node.
  *
  * @since 0.1.0
+ * @category plan
  */
 export type ProtocolNode =
   | ({ readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly filename: string; readonly aio?: DiskAio } & NodeCommon)
@@ -60,6 +63,7 @@ export type ProtocolNode =
  * node takes no `backing` at all ("Parameter 'backing' is unexpected").
  *
  * @since 0.1.0
+ * @category plan
  */
 export type FormatNode = { readonly driver: ImageFormat; readonly file: string; readonly backing?: string | null } & NodeCommon
 
@@ -77,6 +81,7 @@ export type FilterNode = { readonly driver: 'throttle'; readonly file: string; r
  * serves both, so a hot-added disk gets the nodes it would have had at start).
  *
  * @since 0.1.0
+ * @category plan
  */
 export type BlockdevOptions = ProtocolNode | FormatNode | FilterNode
 
@@ -90,6 +95,7 @@ export type BlockdevOptions = ProtocolNode | FormatNode | FilterNode
  * to delete it ("Node … is not owned by the monitor").
  *
  * @since 0.1.0
+ * @category plan
  */
 export interface BlockGraph {
   readonly top: string

@@ -11,6 +11,7 @@ import * as E from 'fp-ts/lib/Either.js'
  * QAPI `SocketAddress` (inet ports are strings in QAPI).
  *
  * @since 0.1.0
+ * @category decode
  */
 export type SocketAddress =
   | { readonly type: 'inet'; readonly host: string; readonly port: string }
@@ -20,6 +21,7 @@ export type SocketAddress =
  * A remote image QEMU opens itself.
  *
  * @since 0.1.0
+ * @category decode
  */
 export type RemoteSource =
   | { readonly driver: 'rbd'; readonly pool: string; readonly image: string; readonly snapshot?: string; readonly user?: string; readonly conf?: string }

@@ -16,6 +16,7 @@ import { showValue } from '../errors.js'
  * ISA resources, a numbered port on a bus a controller provides (USB, virtio-serial…).
  *
  * @since 0.2.0
+ * @category plan
  */
 export type Address =
   | { readonly _tag: 'pci'; readonly bus: string; readonly slot: number; readonly function: number }
@@ -29,6 +30,7 @@ export type Address =
  * backend, and what a runtime records.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Placed {
   readonly driver: string
@@ -68,6 +70,7 @@ export const parsePciAddr = (addr: string): { readonly slot: number; readonly fu
  * them (`bus` first).
  *
  * @since 0.2.0
+ * @category render
  */
 export const addressProperties = (a: Address): JsonObject =>
   // What is not an address puts a device nowhere: no properties.
@@ -94,6 +97,7 @@ const addressPropertiesOf = (a: Address): JsonObject | undefined => {
  * An address for people: `pci.0 slot 0x10`, `scsi.0 0:1:0`, `ide.0 unit 1`, `usb.0 usb port 1`.
  *
  * @since 0.2.0
+ * @category render
  */
 export const showAddress = (a: Address): string =>
   totalOr('(not an address)', () => (isRecord(a) ? (showAddressOf(a) ?? `(not an address: ${showValue(a)})`) : `(not an address: ${showValue(a)})`))
@@ -117,6 +121,7 @@ const showAddressOf = (a: Address): string | undefined => {
  * `driver`, `id`, then the address: how every `-device` and `device_add` begins.
  *
  * @since 0.2.0
+ * @category render
  */
 export const placedProperties = (p: Placed): JsonObject =>
   // What is not a placed device has no properties; the caller's device_add then fails in QEMU.

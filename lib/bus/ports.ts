@@ -18,6 +18,7 @@ import { takeSlot, type PciBus } from './pci.js'
  * The hvparam giving the number of spare root ports.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const SPARE_PORTS_HVPARAM = 'kvm_pcie_spare_ports'
 
@@ -25,6 +26,7 @@ export const SPARE_PORTS_HVPARAM = 'kvm_pcie_spare_ports'
  * Where a machine's root ports go: from `firstSlot` of the root bus upward.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface PortLayout {
   readonly firstSlot: number

@@ -21,6 +21,7 @@ import { allocate, emptySlots, take, type Slots } from './slots.js'
 
 /**
  * @since 0.1.0
+ * @category plan
  */
 export interface BusState {
   /** The root bus. */

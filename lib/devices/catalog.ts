@@ -31,6 +31,7 @@ export type PortBus = keyof typeof PORT_BUSES
  * controller's, the port buses, and the one-device bus of a q35 `pcie-root-port`.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | 'pcie-port' | PortBus
 
@@ -40,6 +41,7 @@ export type BusKind = 'pci' | 'scsi' | 'ide' | 'floppy' | 'isa' | 'pcie-port' | 
  * the machine itself.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type DeviceRole = 'disk' | 'cdrom' | 'floppy' | 'nic' | 'controller' | 'port' | 'machine'
 
@@ -47,6 +49,7 @@ export type DeviceRole = 'disk' | 'cdrom' | 'floppy' | 'nic' | 'controller' | 'p
  * One catalog entry.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface DriverInfo {
   readonly role: DeviceRole
@@ -95,6 +98,7 @@ const machine = (sits: BusKind, provides?: BusKind): DriverInfo => ({
  * Every driver the planner emits.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const CATALOG = {
   'virtio-blk-pci': disk('pci', true),
@@ -140,6 +144,7 @@ export const CATALOG = {
  * A driver of the catalog.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type Driver = keyof typeof CATALOG
 
@@ -147,6 +152,7 @@ export type Driver = keyof typeof CATALOG
  * Whether a name read from outside (a runtime file, `kvm_cmd`) is a catalog driver.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const isDriver = (name: string): name is Driver => typeof name === 'string' && Object.prototype.hasOwnProperty.call(CATALOG, name)
 
@@ -163,6 +169,7 @@ export const GANETI_DRIVERS: Readonly<Record<string, Driver>> = { ide: 'ide-hd' 
  * driver the library never emits.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const driverInfo = (name: string): DriverInfo | undefined => {
   if (typeof name !== 'string') return undefined

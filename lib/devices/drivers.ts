@@ -10,6 +10,7 @@ import type { Driver } from './catalog.js'
  * The frontend driver a disk_type means for a disk.
  *
  * @since 0.1.0
+ * @category plan
  */
 export const diskDriver = (type: DiskType): Driver => {
   // What is not a disk_type reads as the default one, paravirtual, rather than as a driver name.
@@ -21,6 +22,7 @@ export const diskDriver = (type: DiskType): Driver => {
  * The frontend driver for a CD-ROM: DOMAIN §1's mapping of a disk_type to a CD device.
  *
  * @since 0.1.0
+ * @category plan
  */
 export const cdromDriver = (type: DiskType): Driver =>
   type === 'paravirtual' ? 'virtio-blk-pci' : type === 'ide' ? 'ide-cd' : 'scsi-cd'
@@ -29,6 +31,7 @@ export const cdromDriver = (type: DiskType): Driver =>
  * The CD-ROM driver these hvparams give: `cdrom_disk_type`, or `disk_type` when it is empty.
  *
  * @since 0.1.0
+ * @category plan
  */
 export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; readonly disk_type: DiskType }): Driver => {
   // What is not hvparams reads as the defaults (disk_type paravirtual, no cdrom_disk_type).
@@ -43,6 +46,7 @@ export const cdromDriverOf = (h: { readonly cdrom_disk_type: '' | DiskType; read
  * The frontend driver a nic_type means.
  *
  * @since 0.1.0
+ * @category plan
  */
 export const nicDriver = (type: NicType): Driver => {
   // What is not a nic_type reads as the default one, paravirtual.

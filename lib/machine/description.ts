@@ -15,6 +15,7 @@ import type { PortLayout } from '../bus/ports.js'
  * The roles of the machine's own devices that have a fixed slot on the root bus.
  *
  * @since 0.2.0
+ * @category plan
  */
 export type MachineRole = 'vga' | 'sound' | 'balloon' | 'virtioSerial'
 
@@ -22,6 +23,7 @@ export type MachineRole = 'vga' | 'sound' | 'balloon' | 'virtioSerial'
  * Everything the planner needs to know about a machine type.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface MachineDescription {
   /** The family of `-machine type=` values it describes (`pc`, `pc-i440fx-7.2`; `q35`, `pc-q35-7.2`). */

@@ -13,6 +13,7 @@ import { Q35 } from './q35.js'
  * for one the planner does not place devices on.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const describeMachine = (type: string): MachineDescription | undefined => {
   if (typeof type !== 'string') return undefined

@@ -13,6 +13,7 @@ import type { Audiodev } from './sound.js'
  * 5900 has no display number).
  *
  * @since 0.2.0
+ * @category plan
  */
 export type VncListen =
   | { readonly _tag: 'inet'; readonly host: string; readonly display: number }
@@ -23,6 +24,7 @@ export type VncListen =
  * VNC's TLS: anonymous (`tls-creds-anon`) or with certificates (`tls-creds-x509`).
  *
  * @since 0.2.0
+ * @category plan
  */
 export type VncTls = { readonly _tag: 'anon' } | { readonly _tag: 'x509'; readonly dir: string; readonly verifyPeer: boolean }
 
@@ -31,6 +33,7 @@ export type VncTls = { readonly _tag: 'anon' } | { readonly _tag: 'x509'; readon
  * `set_password`, which the start plan sends.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Vnc {
   readonly listen: VncListen
@@ -43,6 +46,7 @@ export interface Vnc {
  * and `spice.pem` holding both the key and the certificate), and the cipher list.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface SpiceTls {
   readonly caCertFile: string
@@ -58,6 +62,7 @@ export interface SpiceTls {
  * the start plan sends `set_password {protocol: spice}`.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Spice {
   /** An IP address: spice_bind, or the host's address of the interface it names. */
@@ -81,6 +86,7 @@ export interface Spice {
  * guest starts.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface Confinement {
   readonly user: string | undefined
@@ -91,6 +97,7 @@ export interface Confinement {
  * Everything the machine is apart from its devices.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface MachineOptions {
   /** `-cpu`, verbatim from `cpu_type`. */

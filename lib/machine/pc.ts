@@ -14,6 +14,7 @@ import type { MachineDescription, MachineRole } from './description.js'
  * free when the instance has no such device, so that adding one later moves nothing.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const PC_SLOTS: Readonly<Record<MachineRole, number>> = {
   /** QEMU's `-vga std` lands here at machine init too. */
@@ -30,6 +31,7 @@ export const PC_SLOTS: Readonly<Record<MachineRole, number>> = {
  * and the slots the plan gives its own devices.
  *
  * @since 0.2.0
+ * @category plan
  */
 export const PC: MachineDescription = {
   family: 'pc',

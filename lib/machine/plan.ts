@@ -26,6 +26,7 @@ import { QGA_CHARDEV, VDAGENT_CHARDEV, type Confinement, type MachineOptions, ty
  * certificates are, which address an interface has. The planner checks their shape only.
  *
  * @since 0.2.0
+ * @category plan
  */
 export interface HostFacts {
   /** The directory QEMU chroots to under `use_chroot` (Ganeti: `…/kvm-hypervisor/chroot/<name>`). */

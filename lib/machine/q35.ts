@@ -12,6 +12,7 @@ import type { MachineDescription, MachineRole } from './description.js'
  * are where QEMU 7.2 puts `-vga std` and an auto-placed balloon on q35 (measured).
  *
  * @since 0.2.0
+ * @category plan
  */
 export const Q35_SLOTS: Readonly<Record<MachineRole, number>> = { vga: 0x01, balloon: 0x02, virtioSerial: 0x03, sound: 0x04 }
 
@@ -23,6 +24,7 @@ export const Q35_SLOTS: Readonly<Record<MachineRole, number>> = { vga: 0x01, bal
  * group ever moves them. `kvm_pci_reservations` has no effect here (as in Ganeti's q35).
  *
  * @since 0.2.0
+ * @category plan
  */
 export const Q35: MachineDescription = {
   family: 'q35',

@@ -17,40 +17,45 @@ const cmd = (execute: string, args?: JsonObject): QmpCommand => (args === undefi
  * disk has the nodes it would have had at start.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevAdd = (node: BlockdevOptions): QmpCommand => cmd('blockdev-add', node)
 /**
  * `blockdev-del`: deletes a node nothing uses any more; a graph is deleted top node first.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevDel = (nodeName: string): QmpCommand => cmd('blockdev-del', { 'node-name': nodeName })
-/** `device_add`: the same properties as `-device` (see `deviceOptions`). @since 0.1.0 */
+/** `device_add`: the same properties as `-device` (see `deviceOptions`). @since 0.1.0 @category executor */
 export const deviceAdd = (options: JsonObject): QmpCommand => cmd('device_add', options)
 /**
  * `device_del`: only asks for the removal. The device is gone when `DEVICE_DELETED` arrives,
  * which for a PCI device waits on the guest.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const deviceDel = (id: string): QmpCommand => cmd('device_del', { id })
-/** `netdev_add`: the same options as `-netdev` (see `netdevOptions`). @since 0.1.0 */
+/** `netdev_add`: the same options as `-netdev` (see `netdevOptions`). @since 0.1.0 @category executor */
 export const netdevAdd = (options: JsonObject): QmpCommand => cmd('netdev_add', options)
 /**
  * `netdev_del`: removes a NIC's backend, once `DEVICE_DELETED` says its device is gone.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const netdevDel = (id: string): QmpCommand => cmd('netdev_del', { id })
-/** `getfd`: names the file descriptor that travels with this command (SCM_RIGHTS). @since 0.1.0 */
+/** `getfd`: names the file descriptor that travels with this command (SCM_RIGHTS). @since 0.1.0 @category executor */
 export const getfd = (fdname: string): QmpCommand => cmd('getfd', { fdname })
 /**
  * `closefd`: closes an fd that `getfd` named; the undo of a `getfd` step.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const closefd = (fdname: string): QmpCommand => cmd('closefd', { fdname })
-/** `add-fd`: puts the descriptor that travels with this command into an fd set. @since 0.1.0 */
+/** `add-fd`: puts the descriptor that travels with this command into an fd set. @since 0.1.0 @category executor */
 export const addFd = (fdsetId?: number, opaque?: string): QmpCommand =>
   cmd('add-fd', { ...(fdsetId === undefined ? {} : { 'fdset-id': fdsetId }), ...(opaque === undefined ? {} : { opaque }) })
 /**
@@ -58,6 +63,7 @@ export const addFd = (fdsetId?: number, opaque?: string): QmpCommand =>
  * closes it once no node opened through `/dev/fdset/N` still uses it.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const removeFd = (fdsetId: number, fd?: number): QmpCommand => cmd('remove-fd', { 'fdset-id': fdsetId, ...(fd === undefined ? {} : { fd }) })
 /**
@@ -65,6 +71,7 @@ export const removeFd = (fdsetId: number, fd?: number): QmpCommand => cmd('remov
  * library never probes; this is for callers and tests).
  *
  * @since 0.1.0
+ * @category executor
  */
 export const queryPci = (): QmpCommand => cmd('query-pci')
 /**
@@ -72,15 +79,17 @@ export const queryPci = (): QmpCommand => cmd('query-pci')
  * effect. `-blockdev` drives are named by `qdev`, not `device`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const queryBlock = (): QmpCommand => cmd('query-block')
-/** `flat: true` lists every node, children included. @since 0.1.0 */
+/** `flat: true` lists every node, children included. @since 0.1.0 @category executor */
 export const queryNamedBlockNodes = (): QmpCommand => cmd('query-named-block-nodes', { flat: true })
 /**
  * `qom-list`: the properties and children of a QOM path; `/machine/peripheral` lists every
  * device that has an id.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const qomList = (path: string): QmpCommand => cmd('qom-list', { path })
 /**
@@ -94,6 +103,7 @@ export const PERIPHERAL = '/machine/peripheral'
  * its hvinfo. A PCI `addr` comes back as devfn, slot × 8.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const qomGet = (path: string, property: string): QmpCommand => cmd('qom-get', { path, property })
 /**
@@ -101,6 +111,7 @@ export const qomGet = (path: string, property: string): QmpCommand => cmd('qom-g
  * tray the guest has locked, instead of only asking the guest to eject.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevOpenTray = (id: string, force = true): QmpCommand => cmd('blockdev-open-tray', { id, force })
 /**
@@ -108,6 +119,7 @@ export const blockdevOpenTray = (id: string, force = true): QmpCommand => cmd('b
  * deleted.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevRemoveMedium = (id: string): QmpCommand => cmd('blockdev-remove-medium', { id })
 /**
@@ -115,12 +127,14 @@ export const blockdevRemoveMedium = (id: string): QmpCommand => cmd('blockdev-re
  * tray of drive `id`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevInsertMedium = (id: string, nodeName: string): QmpCommand => cmd('blockdev-insert-medium', { id, 'node-name': nodeName })
 /**
  * `blockdev-close-tray`: ends a medium change, so that the guest sees the new medium.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const blockdevCloseTray = (id: string): QmpCommand => cmd('blockdev-close-tray', { id })
 /**
@@ -128,6 +142,7 @@ export const blockdevCloseTray = (id: string): QmpCommand => cmd('blockdev-close
  * this is for callers and tests that check a QEMU against it.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const queryCommands = (): QmpCommand => cmd('query-commands')
 
@@ -135,7 +150,7 @@ export const queryCommands = (): QmpCommand => cmd('query-commands')
  * A display QEMU can protect with a password: QAPI's `DisplayProtocol`.
  *
  * @since 0.2.0
- * @category commands
+ * @category executor
  */
 export type DisplayProtocol = 'vnc' | 'spice'
 
@@ -146,7 +161,7 @@ export type DisplayProtocol = 'vnc' | 'spice'
  * The password is in the command as QEMU must receive it: log commands through `redactCommand`.
  *
  * @since 0.2.0
- * @category commands
+ * @category executor
  */
 export const setPassword = (protocol: DisplayProtocol, password: string): QmpCommand => cmd('set_password', { protocol, password })
 /**
@@ -156,7 +171,7 @@ export const setPassword = (protocol: DisplayProtocol, password: string): QmpCom
  * 0 is refused.
  *
  * @since 0.2.0
- * @category commands
+ * @category executor
  */
 export const balloon = (bytes: number): QmpCommand => cmd('balloon', { value: bytes })
 /**
@@ -165,7 +180,7 @@ export const balloon = (bytes: number): QmpCommand => cmd('balloon', { value: by
  * required`).
  *
  * @since 0.2.0
- * @category commands
+ * @category executor
  */
 export const cont = (): QmpCommand => cmd('cont')
 
@@ -173,6 +188,7 @@ export const cont = (): QmpCommand => cmd('cont')
  * One function of a device on a PCI bus (`query-pci`), the fields the library reads.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const PciDeviceInfo = t.type({ bus: t.number, slot: t.number, function: t.number, qdev_id: t.string, class_info: t.type({ class: t.number }) })
 
@@ -181,6 +197,7 @@ export const PciDeviceInfo = t.type({ bus: t.number, slot: t.number, function: t
  * which id (`qdev_id`) holds which slot.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const QueryPciReply = t.readonlyArray(t.type({ bus: t.number, devices: t.readonlyArray(PciDeviceInfo) }))
 
@@ -188,6 +205,7 @@ export const QueryPciReply = t.readonlyArray(t.type({ bus: t.number, devices: t.
  * `query-block`: `qdev` names the device (`device` is empty for `-blockdev` drives).
  *
  * @since 0.1.0
+ * @category executor
  */
 export const QueryBlockReply = t.readonlyArray(
   t.intersection([
@@ -200,6 +218,7 @@ export const QueryBlockReply = t.readonlyArray(
  * `query-named-block-nodes`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const NamedBlockNodesReply = t.readonlyArray(
   t.type({
@@ -215,6 +234,7 @@ export const NamedBlockNodesReply = t.readonlyArray(
  * `qom-list`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const QomListReply = t.readonlyArray(t.type({ name: t.string, type: t.string }))
 
@@ -222,6 +242,7 @@ export const QomListReply = t.readonlyArray(t.type({ name: t.string, type: t.str
  * `query-commands`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const QueryCommandsReply = t.readonlyArray(t.type({ name: t.string }))
 
@@ -229,6 +250,7 @@ export const QueryCommandsReply = t.readonlyArray(t.type({ name: t.string }))
  * `add-fd`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const AddFdReply = t.type({ 'fdset-id': t.number, fd: t.number })
 
@@ -236,6 +258,7 @@ export const AddFdReply = t.type({ 'fdset-id': t.number, fd: t.number })
  * `DEVICE_DELETED`: `device` is absent for devices without an id.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const DeviceDeletedData = t.intersection([t.type({ path: t.string }), t.partial({ device: t.string })])
 
@@ -243,6 +266,7 @@ export const DeviceDeletedData = t.intersection([t.type({ path: t.string }), t.p
  * `DEVICE_UNPLUG_GUEST_ERROR` (QEMU ≥ 6.2): the guest refused to release the device.
  *
  * @since 0.1.0
+ * @category executor
  */
 export const DeviceUnplugGuestErrorData = DeviceDeletedData
 
@@ -250,6 +274,7 @@ export const DeviceUnplugGuestErrorData = DeviceDeletedData
  * Does this event end the unplug of device `id`, and how?
  *
  * @since 0.1.0
+ * @category executor
  */
 export const unplugEventFor =
   (id: string) =>

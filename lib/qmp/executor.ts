@@ -12,6 +12,7 @@ import type { Option } from 'fp-ts/lib/Option.js'
  * A QMP command as it goes on the wire: `{"execute": …, "arguments": …}`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface QmpCommand {
   readonly execute: string
@@ -22,6 +23,7 @@ export interface QmpCommand {
  * What QEMU answered to one command: `return` or `error` (QMP's own two shapes).
  *
  * @since 0.1.0
+ * @category executor
  */
 export type QmpReply =
   | { readonly _tag: 'Return'; readonly value: unknown }
@@ -31,6 +33,7 @@ export type QmpReply =
  * An asynchronous QMP event such as `DEVICE_DELETED`.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface QmpEvent {
   readonly event: string
@@ -43,6 +46,7 @@ export interface QmpEvent {
  * `error` reply, which is an answer.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface TransportError {
   readonly _tag: 'TransportError'
@@ -62,9 +66,12 @@ export interface TransportError {
  *   clock: the library never reads time.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface Executor {
+  /** Sends one command (with the caller-held descriptor `fd`, when given) and resolves with QEMU's reply. */
   readonly send: (command: QmpCommand, fd?: number) => TaskEither<TransportError, QmpReply>
+  /** The first event matching `predicate` since the previous `send`, or `none` after `timeoutMs`. */
   readonly waitEvent: (
     predicate: (event: QmpEvent) => boolean,
     timeoutMs: number

@@ -37,6 +37,7 @@ import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE, OBJECT_GONE, OBJECT_THERE
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
 
@@ -45,6 +46,7 @@ export type HotAddRequest = { readonly disk: Disk } | { readonly nic: Nic }
  * device; this bounds the wait.
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export interface HotplugOptions {
   /**
@@ -193,9 +195,33 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
  * device that cannot be hot-plugged (IDE, floppy, `ne2k_isa`), an id in use, or a full bus.
  *
  * @example
- * pipe(decodeDisk(json), E.chain((disk) => planHotAdd(runtime, { disk })))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeDisk, decodeInstance, formatError, planDevices, planHotAdd, toRuntime } from 'qemu-devplan'
+ *
+ * // The runtime of the running instance: recorded at its start (or parseRuntime of its file).
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const plan = pipe(
+ *   runtime,
+ *   E.chain((rt) => pipe(decodeDisk({ uuid: '3c9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', path: '/dev/vg/vm1-data' }), E.chain((disk) => planHotAdd(rt, { disk }))))
+ * )
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * for (const step of plan.right.steps) console.log(step.description)
+ * // blockdev-add disk-3c9d1e7a-5b2f-4a8c-file (host_device)
+ * // blockdev-add disk-3c9d1e7a-5b2f-4a8c (raw)
+ * // device_add scsi-hd disk-3c9d1e7a-5b2f-4a8c
+ * ```
  *
  * @since 0.1.0
+ * @category hotplug
  */
 export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(

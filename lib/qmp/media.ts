@@ -32,7 +32,27 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  * an http(s) URL, or `null` to eject. Only drives with a tray (ide-cd, scsi-cd) have removable
  * media; a CD-ROM on virtio-blk is refused.
  *
+ * @example
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planChangeMedium, planDevices, toRuntime } from 'qemu-devplan'
+ *
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { cdrom_image_path: '/srv/iso/debian-12.iso', cdrom_disk_type: 'ide' }
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const plan = pipe(runtime, E.chain((rt) => planChangeMedium(rt, 'cdrom1', '/srv/iso/debian-13.iso')))
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * console.log(plan.right.steps.map((s) => s.description).join('; '))
+ * // open the tray of cdrom1; remove the medium of cdrom1; blockdev-del cdrom1; … ; close the tray of cdrom1
+ * ```
+ *
  * @since 0.1.0
+ * @category media
  */
 export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> =>
   pipe(

@@ -16,6 +16,7 @@ import { isRecord, prop } from '../total.js'
  * is gone). Matched on the error class and a substring of its description.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface AlreadyDone {
   readonly class?: string
@@ -26,6 +27,7 @@ export interface AlreadyDone {
  * How to take a completed step back.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface Undo {
   readonly command: QmpCommand
@@ -66,6 +68,7 @@ export type ReplyCheck =
  * Send one command (with a file descriptor, when `fd` is set).
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface CommandStep {
   readonly _tag: 'command'
@@ -107,6 +110,7 @@ export interface WaitStep {
  * for ever: when `timeoutMs` passes the plan ends `Pending`, with nothing behind it torn down.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface UnplugStep {
   readonly _tag: 'unplug'
@@ -127,6 +131,7 @@ export interface UnplugStep {
  * One step of a plan: send a command, or unplug a device and wait for the guest to release it.
  *
  * @since 0.1.0
+ * @category executor
  */
 export type PlanStep = CommandStep | UnplugStep | WaitStep
 
@@ -140,6 +145,7 @@ export type PlanStep = CommandStep | UnplugStep | WaitStep
  * runner's `LogEntry`s, or each command through `redactCommand`, rather than the plan.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface QmpPlan<R = Runtime> {
   /** `hot-add disk-…`, `hot-remove nic-…`: for logs. */

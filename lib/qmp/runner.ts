@@ -25,6 +25,7 @@ import { redactCommand } from './secret.js'
  * Why a step failed.
  *
  * @since 0.1.0
+ * @category executor
  */
 export type StepError =
   | { readonly _tag: 'QmpError'; readonly class: string; readonly desc: string }
@@ -42,6 +43,7 @@ export type StepError =
  * its secret arguments redacted (`set_password`'s `password`, since 0.2.0).
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface LogEntry {
   readonly step: number
@@ -55,6 +57,7 @@ export interface LogEntry {
  * A step whose effect is still in QEMU after a failed rollback.
  *
  * @since 0.1.0
+ * @category executor
  */
 export interface Leftover {
   readonly step: number
@@ -70,6 +73,7 @@ export interface Leftover {
  * QEMU still matches (but for any `leftovers`).
  *
  * @since 0.1.0
+ * @category executor
  */
 export type RunOutcome<R = Runtime> =
   | { readonly _tag: 'Done'; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
@@ -317,7 +321,44 @@ const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: 
  * Runs a plan step by step through `executor`. Never fails as a task: every way a plan can end
  * is a {@link RunOutcome}, and the runtime to keep is in it (`plan.after` only when `Done`).
  *
+ * @example
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as O from 'fp-ts/lib/Option.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeDisk, decodeInstance, formatError, planDevices, planHotAdd, runPlan, toRuntime, type Executor } from 'qemu-devplan'
+ *
+ * // An executor that answers every command with success; a real one talks QMP to QEMU
+ * // (examples/qmp-client.ts has one over a Unix socket).
+ * const executor: Executor = {
+ *   send: (command) => {
+ *     console.log('->', command.execute)
+ *     return TE.right({ _tag: 'Return', value: {} })
+ *   },
+ *   waitEvent: () => TE.right(O.none)
+ * }
+ *
+ * // The runtime of the running instance: recorded at its start (or parseRuntime of its file).
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const plan = pipe(
+ *   runtime,
+ *   E.chain((rt) => pipe(decodeDisk({ uuid: '3c9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', path: '/dev/vg/vm1-data' }), E.chain((disk) => planHotAdd(rt, { disk }))))
+ * )
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * const outcome = await runPlan(plan.right, executor)() // never a Left: every ending is a RunOutcome
+ * if (E.isRight(outcome)) console.log(outcome.right._tag, outcome.right.runtime.disks.length) // Done 2
+ * ```
+ *
  * @since 0.1.0
+ * @category executor
  */
 export const runPlan =
   <R = Runtime>(plan: QmpPlan<R>, executor: Executor): TE.TaskEither<never, RunOutcome<R>> =>

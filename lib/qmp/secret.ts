@@ -12,7 +12,7 @@ import type { QmpCommand } from './executor.js'
  * `util.inspect` shows only a function: the value lives in a closure.
  *
  * @since 0.2.0
- * @category secrets
+ * @category executor
  */
 export interface Secret {
   readonly _tag: 'Secret'
@@ -24,10 +24,16 @@ export interface Secret {
  * Wraps a value (such as the one line of `vnc_password_file`) as a {@link Secret}.
  *
  * @example
- * planStart(facts, { startupMemory: 512, passwords: { vnc: secret(line) } })
+ * ```ts
+ * import { isSecret, secret } from 'qemu-devplan'
+ *
+ * const password = secret('correct horse battery staple') // e.g. the one line of vnc_password_file
+ * console.log(JSON.stringify({ password })) // {"password":{"_tag":"Secret"}}
+ * console.log(isSecret(password), password.reveal().length) // true 28
+ * ```
  *
  * @since 0.2.0
- * @category secrets
+ * @category executor
  */
 export const secret = (value: string): Secret => ({ _tag: 'Secret', reveal: () => value })
 
@@ -35,7 +41,7 @@ export const secret = (value: string): Secret => ({ _tag: 'Secret', reveal: () =
  * Is `u` a {@link Secret}? Inputs of untyped callers are checked, not trusted.
  *
  * @since 0.2.0
- * @category secrets
+ * @category executor
  */
 export const isSecret = (u: unknown): u is Secret => {
   // A Proxy's traps may throw: what cannot be read is no Secret.
@@ -50,7 +56,7 @@ export const isSecret = (u: unknown): u is Secret => {
  * What a log shows instead of a secret argument.
  *
  * @since 0.2.0
- * @category secrets
+ * @category executor
  */
 export const REDACTED = '<redacted>'
 
@@ -65,7 +71,7 @@ const SECRET_ARGUMENTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
  * replaced by {@link REDACTED}; any other command unchanged.
  *
  * @since 0.2.0
- * @category secrets
+ * @category executor
  */
 export const redactCommand = (command: QmpCommand): QmpCommand => {
   // What is not a command is given back as it is; one that cannot even be read is shown as

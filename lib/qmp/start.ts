@@ -27,7 +27,7 @@ import { isRecord, isTreeShape, prop, runtimeArg, totalE, totalOr } from '../tot
  * What a start plan needs to know of the machine.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export interface StartFacts {
   /** `-m`: the most memory the instance has, MiB (Ganeti's `maxmem`). */
@@ -42,7 +42,7 @@ export interface StartFacts {
  * A password for each display that waits for one, as {@link Secret}s.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export type Passwords = { readonly [P in DisplayProtocol]?: Secret }
 
@@ -50,7 +50,7 @@ export type Passwords = { readonly [P in DisplayProtocol]?: Secret }
  * The caller's inputs of a start.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export interface StartInput {
   /**
@@ -67,7 +67,7 @@ export interface StartInput {
  * The displays of a machine, as far as passwords go: `MachineOptions` is one.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export type Displays = { readonly [P in DisplayProtocol]?: { readonly password: boolean } | undefined }
 
@@ -83,7 +83,7 @@ const isProtocol = (k: string): k is DisplayProtocol => PROTOCOLS.some((p) => p 
  * `disable-ticketing=on`. The one rule of the start plan, over `MachineOptions`' `password` flags.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export const passwordProtocols = (displays: Displays): ReadonlyArray<DisplayProtocol> =>
   // What is not a displays record protects no display.
@@ -95,7 +95,7 @@ const isBalloon = (driver: string): boolean => /^virtio-balloon(-|$)/.test(drive
  * The start facts of a planned machine.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export const startFacts = (tree: DeviceTree): StartFacts =>
   // What is not a tree gives facts planStart refuses (memory 0), rather than facts it would run.
@@ -152,7 +152,7 @@ const present = (cmd: ReadonlyArray<CmdWord>, opt: string): boolean => cmd.some(
  * `set_password`), and a `virtio-balloon` device.
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export const runtimeStartFacts = (rt: Runtime): E.Either<DevplanError, StartFacts> =>
   pipe(
@@ -248,10 +248,29 @@ const Validation = E.getApplicativeValidation(RA.getSemigroup<FieldError>())
  * shows it redacted.
  *
  * @example
- * pipe(planStart(startFacts(tree), { startupMemory: 768, passwords: { vnc: secret(line) } }), E.map((plan) => runPlan(plan, executor)))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as O from 'fp-ts/lib/Option.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planDevices, planStart, runPlan, startFacts, type Executor } from 'qemu-devplan'
+ *
+ * const executor: Executor = { send: () => TE.right({ _tag: 'Return', value: {} }), waitEvent: () => TE.right(O.none) }
+ *
+ * const plan = pipe(
+ *   decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512 }),
+ *   E.chain((instance) => planDevices(instance, { qemu: '7.2' })),
+ *   // QEMU was started from renderArgv(tree, …), paused; start it with 384 MiB of its 512.
+ *   E.chain((tree) => planStart(startFacts(tree), { startupMemory: 384 }))
+ * )
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * console.log(plan.right.steps.map((s) => s.description)) // the balloon step, then cont
+ * const outcome = await runPlan(plan.right, executor)()
+ * if (E.isRight(outcome)) console.log(outcome.right._tag) // Done
+ * ```
  *
  * @since 0.2.0
- * @category start
+ * @category executor
  */
 export const planStart = (facts: StartFacts, input: StartInput): E.Either<DevplanError, QmpPlan<undefined>> =>
   // Inputs of untyped callers are read as unknown; a hostile one must end in an error.

@@ -74,7 +74,31 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
  * `hotdisk-9f5c5bd4-pci-5` included): `device_del`, wait for `DEVICE_DELETED` of that id, then
  * the backend. Running the same plan again finishes a removal that ended `Pending`.
  *
+ * @example
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, planDevices, planHotRemove, toRuntime } from 'qemu-devplan'
+ *
+ * // The runtime of the running instance: recorded at its start (or parseRuntime of its file).
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const plan = pipe(runtime, E.chain((rt) => planHotRemove(rt, 'disk-932df160-7a22-4067')))
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * for (const step of plan.right.steps) console.log(step.description)
+ * // device_del disk-932df160-7a22-4067, then wait for its DEVICE_DELETED
+ * // blockdev-del disk-932df160-7a22-4067
+ * // blockdev-del disk-932df160-7a22-4067-file
+ * ```
+ *
  * @since 0.1.0
+ * @category hotplug
  */
 export const planHotRemove = (runtime: Runtime, deviceId: string, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(

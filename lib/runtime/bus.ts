@@ -22,6 +22,7 @@ import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
  * The hvparams a runtime runs with ({@link Runtime.params}, decoded when it was read).
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
   pipe(
@@ -33,6 +34,7 @@ export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =
  * A `-device` of `kvm_cmd`: its driver, its id if any, and its place if it has one.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface ReadDevice {
   readonly driver: string
@@ -93,6 +95,7 @@ export const withoutExtra = (cmd: ReadonlyArray<CmdWord>, kvmExtra: string): Rea
  * from its words (never its `kvm_extra`, which the README promises is never parsed for buses).
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const runtimeCmdDevices = (rt: Runtime): ReadonlyArray<ReadDevice> =>
   // No room for an error here: what is not a runtime has no devices.
@@ -130,6 +133,7 @@ const extraWords = (rt: Runtime): ReadonlyArray<CmdWord> => {
  * error naming both: such a runtime cannot be started again either.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> => totalE('runtime', () => busStateOf(rt))
 

@@ -19,9 +19,14 @@ const isJson = (value: string): boolean => value.startsWith('{')
  * only way a runtime's words reach a command line.
  *
  * @example
- * cmdArgv(['/usr/bin/kvm', '-m', 512]) // ['/usr/bin/kvm', '-m', '512']
+ * ```ts
+ * import { cmdArgv } from 'qemu-devplan'
+ *
+ * console.log(cmdArgv(['/usr/bin/kvm', '-m', 512])) // [ '/usr/bin/kvm', '-m', '512' ]
+ * ```
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const cmdArgv = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<string> =>
   // Only strings and numbers are words of kvm_cmd; anything else (or a non-array) adds none.

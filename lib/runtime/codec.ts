@@ -80,9 +80,29 @@ const decodeFile = ([cmd, nicsJ, hvparams, disksJ, stampJ]: RuntimeJson): E.Eith
  * or hostile (`InvalidInput`, naming each path, e.g. `disks[0].hvinfo.addr`). Never throws.
  *
  * @example
- * pipe(decodeRuntime(JSON.parse(text)), E.map((rt) => rt.disks.map((d) => d.placed?.id)))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, decodeRuntime, encodeRuntime, formatError, planDevices, toRuntime } from 'qemu-devplan'
+ *
+ * // The runtime of the running instance: recorded at its start (or parseRuntime of its file).
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * // A runtime file's text, as written from encodeRuntime (or by Ganeti: older files are upgraded).
+ * const text = pipe(runtime, E.map((rt) => JSON.stringify(encodeRuntime(rt))), E.getOrElse(() => '[]'))
+ * const read = decodeRuntime(JSON.parse(text))
+ * if (E.isLeft(read)) throw new Error(formatError(read.left))
+ * console.log(read.right.disks.map((d) => d.placed?.id)) // [ 'disk-932df160-7a22-4067' ]
+ * ```
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const decodeRuntime = (json: unknown): E.Either<DevplanError, Runtime> => pipe(upgradeRuntime(json), E.chain(decodeFile))
 
@@ -90,6 +110,7 @@ export const decodeRuntime = (json: unknown): E.Either<DevplanError, Runtime> =>
  * {@link decodeRuntime} of a file's text. Malformed JSON is `InvalidInput`, never an exception.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
   if (typeof text !== 'string') return E.left(invalidInput([{ path: '', value: text, message: 'expected the text of a runtime file' }]))
@@ -110,6 +131,7 @@ export const parseRuntime = (text: string): E.Either<DevplanError, Runtime> => {
  * order. `JSON.stringify` of the result is the file.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const encodeRuntime = (rt: Runtime): RuntimeJson =>
   // The type has no room for an error: what is not a runtime gives a file decodeRuntime refuses

@@ -37,6 +37,7 @@ import { legacyDriver } from './upgrade.js'
  * their own taps.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface DowngradeTarget {
   readonly format: 'pre-hvinfo' | 'ganeti-2.15' | 'ganeti-2.16'
@@ -46,6 +47,7 @@ export interface DowngradeTarget {
  * A device the older reader cannot carry over as it is, and why.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface LostDevice {
   /**
@@ -61,6 +63,7 @@ export interface LostDevice {
  * The file for the older reader, and everything it cannot express.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface Downgraded {
   readonly json: RuntimeJson
@@ -123,10 +126,28 @@ const nicBackendLoss = (n: RuntimeNic): ReadonlyArray<string> =>
  * was not named.
  *
  * @example
- * const down = downgradeRuntime(rt, { format: 'pre-hvinfo' })
- * if (E.isRight(down) && down.right.lost.length > 0) refuse(down.right.lost.map((l) => `${l.device}: ${l.reason}`))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, downgradeRuntime, formatError, planDevices, toRuntime } from 'qemu-devplan'
+ *
+ * // The runtime of the running instance: recorded at its start (or parseRuntime of its file).
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const down = pipe(runtime, E.chain((rt) => downgradeRuntime(rt, { format: 'ganeti-2.16' })))
+ * if (E.isLeft(down)) throw new Error(formatError(down.left))
+ * if (down.right.lost.length > 0) throw new Error(down.right.lost.map((l) => `${l.device}: ${l.reason}`).join('\n'))
+ * console.log(JSON.stringify(down.right.json).length > 0, down.right.json.length) // true 4 (no stamp)
+ * ```
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const downgradeRuntime = (rt: Runtime, target: DowngradeTarget): E.Either<DevplanError, Downgraded> =>
   pipe(

@@ -21,6 +21,7 @@ import type { CmdWord, RuntimeStamp } from './types.js'
  * the new format would be misread by the previous version.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const RUNTIME_FORMAT = 2
 
@@ -28,6 +29,7 @@ export const RUNTIME_FORMAT = 2
  * The writer recorded in the stamp by default.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const RUNTIME_WRITER = 'qemu-devplan/0.1.0'
 

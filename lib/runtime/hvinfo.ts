@@ -23,6 +23,7 @@ import { isRecord, totalOr } from '../total.js'
  * before `bus`.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export type HvinfoOrder = 'bus-addr' | 'addr-bus'
 
@@ -47,6 +48,7 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  * anything else must be exactly one of the four forms, with a valid QEMU id and a canonical slot.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const decodeHvinfo = (u: Json | undefined, at: string): E.Either<ReadonlyArray<FieldError>, readonly [Placed, HvinfoOrder] | undefined> => {
   const path = typeof at === 'string' ? at : 'hvinfo'
@@ -110,6 +112,7 @@ const hvinfoOf = (u: Json | undefined, at: string): E.Either<ReadonlyArray<Field
  * machine devices (USB, virtio-serial) are never recorded as disks or NICs, and give `{}`.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const encodeHvinfo = (p: Placed, order: HvinfoOrder = 'bus-addr'): JsonObject =>
   // What is not a placed device records no placement: {}, hvinfo's own "none recorded".

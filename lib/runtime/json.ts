@@ -16,6 +16,7 @@ import type { CmdWord } from './types.js'
  * One entry of `kvm_disks`: `[disk_dict, link_path, uri_or_null]`.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export type RuntimeDiskJson = readonly [disk: JsonObject, link: string | null, uri: string | null]
 
@@ -24,6 +25,7 @@ export type RuntimeDiskJson = readonly [disk: JsonObject, link: string | null, u
  * element in files this library wrote. Older readers (Ganeti) read the first four elements only.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export type RuntimeJson = readonly [
   cmd: ReadonlyArray<CmdWord>,

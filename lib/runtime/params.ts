@@ -18,6 +18,7 @@ import { guarded } from '../codecs.js'
  * mode under native aio applied. Errors name `hvparams.<key>`.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const decodeRuntimeParams = (hvparams: JsonObject): E.Either<DevplanError, Hvparams> => paramsFrom(hvparams)
 
@@ -39,6 +40,7 @@ const paramsOf = (hvparams: Readonly<Record<string, unknown>>): E.Either<Devplan
  * than reading a file.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export const makeRuntime = (parts: Omit<Runtime, 'params'>): Runtime =>
   // The type has no room for an error: parts that are not an object give a runtime whose params

@@ -37,6 +37,7 @@ import { optionsArg, runtimeArg, totalE } from '../total.js'
  * What a runtime without a stamp (written by Ganeti) does not say.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RebuildOptions {
   /** The QEMU version to render for; a stamped runtime's own version wins. */
@@ -121,9 +122,10 @@ export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams, ideP
 }
 
 /**
- * The disks of a runtime as devices (see {@link runtimeBlockDevice}).
+ * The disks of a runtime as devices (each as `runtimeBlockDevice` rebuilds it).
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
@@ -186,9 +188,10 @@ export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBacke
 }
 
 /**
- * The NICs of a runtime as devices (see {@link runtimeNicDevice}).
+ * The NICs of a runtime as devices (each as `runtimeNicDevice` rebuilds it).
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const runtimeNicDevices = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
   pipe(
@@ -253,6 +256,7 @@ const legacyDevicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
  * the caller's.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const runtimeArgv = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(

@@ -22,6 +22,7 @@ import { instanceArg, optionsArg, renderOptionsArg, totalE, treeArg } from '../t
  * Options of {@link toRuntime}.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RecordOptions {
   /** The stamp's writer, e.g. the orchestrator's name and version; default {@link RUNTIME_WRITER}. */
@@ -38,9 +39,34 @@ export interface RecordOptions {
  * `Left` when the tree is not the instance's plan.
  *
  * @example
- * pipe(planDevices(inst, target), E.chain((tree) => toRuntime(inst, tree, { qmpSocket })))
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, encodeRuntime, formatError, planDevices, renderArgv, runtimeArgv, toRuntime } from 'qemu-devplan'
+ *
+ * const render = { qmpSocket: '/run/qemu/vm1.qmp' }
+ * const started = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) =>
+ *     pipe(
+ *       planDevices(instance, { qemu: '7.2' }),
+ *       E.chain((tree) => pipe(toRuntime(instance, tree, render), E.map((runtime) => ({ argv: renderArgv(tree, render), runtime }))))
+ *     )
+ *   )
+ * )
+ * if (E.isLeft(started)) throw new Error(formatError(started.left))
+ * const { argv, runtime } = started.right
+ * const file = JSON.stringify(encodeRuntime(runtime)) // what to write as the instance's runtime file
+ * const again = runtimeArgv(runtime) // a restart gets the same command line
+ * console.log(file.length > 0, E.isRight(again) && again.right.join(' ') === argv.join(' ')) // true true
+ * ```
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options?: RecordOptions): E.Either<DevplanError, Runtime> =>
   pipe(

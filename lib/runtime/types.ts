@@ -21,6 +21,7 @@ import type { JsonObject } from '../qemu-opts.js'
  * controllers, then — where the disk and NIC options go back — the other devices, then the tail.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export interface CmdLayout {
   readonly head: number
@@ -33,6 +34,7 @@ export interface CmdLayout {
  * the SCSI controller, a CD-ROM or the floppy with its current medium, a device of the machine.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export interface CmdDevice {
   readonly device: ScsiController | BlockDevice | MachineDevice
@@ -44,6 +46,7 @@ export interface CmdDevice {
  * Who wrote a runtime file and in which format; absent in files Ganeti wrote.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RuntimeStamp {
   /** Incremented whenever the file format changes incompatibly. */
@@ -64,6 +67,7 @@ export interface RuntimeStamp {
  * One disk of `kvm_disks`: `[disk_dict, link_path, uri_or_null]`.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RuntimeDisk {
   readonly uuid: string
@@ -88,6 +92,7 @@ export interface RuntimeDisk {
  * One NIC dict of `kvm_nics`.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface RuntimeNic {
   readonly uuid: string
@@ -108,6 +113,7 @@ export interface RuntimeNic {
  * are read: their decimal string never starts with `-`, so a number can never become an option.
  *
  * @since 0.2.0
+ * @category runtime
  */
 export type CmdWord = string | number
 
@@ -115,6 +121,7 @@ export type CmdWord = string | number
  * A decoded runtime.
  *
  * @since 0.1.0
+ * @category runtime
  */
 export interface Runtime {
   /**

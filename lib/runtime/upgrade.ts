@@ -101,12 +101,12 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  * Upgrades a runtime file of any generation (the parsed JSON value) to the current one, with
  * Ganeti's semantics:
  * - a 3-element file gets `kvm_disks = []`;
- * - a NIC without `uuid` (before 2.8) gets one ({@link placeholderUuid}: Ganeti's is random);
+ * - a NIC without `uuid` (before 2.8) gets one (`placeholderUuid`: Ganeti's is random);
  * - a disk or NIC dict with `"pci": N` and no `hvinfo` gets `hvinfo = {"driver": <from the
  *   file's own disk_type / nic_type>, "id": "hot<disk|nic>-<first uuid group>-pci-<N>",
  *   "addr": "0x<N hex>", "bus": "pci.0"}` in that key order, and loses `pci`; without `pci` it
  *   gets `hvinfo = {}`; a dict with `hvinfo` is not touched;
- * - `kvm_cmd` and hvparams get Ganeti's rewrites ({@link fixCmd}, {@link fixedDiscard}) — all
+ * - `kvm_cmd` and hvparams get Ganeti's rewrites (`fixCmd`, `fixedDiscard`) — all
  *   of them, whether or not the command has a `-vnc` (Ganeti skips two without it) — unless the
  *   file carries a stamp (this library wrote it; its command line is exactly as rendered).
  *
@@ -120,9 +120,22 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  * (prototype keys, wrong types, huge arrays) is `InvalidInput` naming the path.
  *
  * @example
- * upgradeRuntime(JSON.parse(text)) // Right([kvm_cmd, kvm_nics, hvparams, kvm_disks])
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { formatError, upgradeRuntime } from 'qemu-devplan'
+ *
+ * // A Ganeti 2.7 runtime file: [kvm_cmd, kvm_nics, hvparams], a NIC without uuid, no kvm_disks.
+ * const text = `[["/usr/bin/kvm", "-name", "vm1", "-m", 512],
+ *   [{"mac": "aa:00:00:35:d5:1f", "ip": null, "nicparams": {"mode": "bridged", "link": "br0"}}],
+ *   {"kvm_path": "/usr/bin/kvm", "disk_type": "paravirtual", "nic_type": "paravirtual"}]`
+ * const upgraded = upgradeRuntime(JSON.parse(text))
+ * if (E.isLeft(upgraded)) throw new Error(formatError(upgraded.left))
+ * const [, nics, , disks] = upgraded.right // [kvm_cmd, kvm_nics, hvparams, kvm_disks]
+ * console.log(nics[0]?.['uuid'], disks.length) // 00000000-0000-4000-8000-000000000000 0
+ * ```
  *
  * @since 0.1.0
+ * @category runtime
  */
 export const upgradeRuntime = (json: unknown): E.Either<DevplanError, RuntimeJson> => {
   try {
