@@ -73,6 +73,7 @@ export type FormatNode = { readonly driver: ImageFormat; readonly file: string; 
  * disk's limits (none is no limit).
  *
  * @since 0.3.0
+ * @category plan
  */
 export type FilterNode = { readonly driver: 'throttle'; readonly file: string; readonly 'throttle-group': string } & NodeCommon
 
@@ -141,6 +142,7 @@ export interface ImageSpec {
  * `s1`… snapshot overlays; a 23-character disk id leaves room for `-s9999-p`.
  *
  * @since 0.3.0
+ * @category plan
  */
 export const layerNames = (top: string, tag: string): { readonly format: string; readonly protocol: string } => ({ format: `${top}-${tag}`, protocol: `${top}-${tag}-p` })
 
@@ -183,6 +185,7 @@ interface Layer {
  * name, `null` at the base of a qcow2 chain).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const layerNodes = (layer: Layer, below: string | null, spec: ImageSpec): ReadonlyArray<BlockdevOptions> => {
   const fmt: FormatNode = {
@@ -232,6 +235,7 @@ export const teardownOrder = (g: BlockGraph): ReadonlyArray<string> => g.nodes.m
  * `blockdev-snapshot` puts an overlay on. The top itself when the graph has no filter.
  *
  * @since 0.3.0
+ * @category plan
  */
 export const activeLayer = (g: BlockGraph): string => {
   const top = g.nodes.find((n) => n['node-name'] === g.top)

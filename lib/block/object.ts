@@ -4,6 +4,7 @@
  * and `object-add` alike, as one node serves `-blockdev` and `blockdev-add`.
  *
  * @since 0.3.0
+ * @category plan
  */
 import type { ThrottleLimits } from './throttle.js'
 
@@ -11,6 +12,7 @@ import type { ThrottleLimits } from './throttle.js'
  * A `throttle-group`: the limits every `throttle` node naming it shares.
  *
  * @since 0.3.0
+ * @category plan
  */
 export type ThrottleGroupObject = {
   readonly 'qom-type': 'throttle-group'
@@ -23,6 +25,7 @@ export type ThrottleGroupObject = {
  * the caller (AES-256-CBC under the secret `keyid`, with `iv`; a pure library cannot make an IV).
  *
  * @since 0.3.0
+ * @category plan
  */
 export type SecretObject =
   | { readonly 'qom-type': 'secret'; readonly id: string; readonly file: string; readonly format?: 'raw' | 'base64' }
@@ -32,6 +35,7 @@ export type SecretObject =
  * x509 credentials of a TLS client (an NBD connection), from the files in `dir`.
  *
  * @since 0.3.0
+ * @category plan
  */
 export type TlsCredsObject = {
   readonly 'qom-type': 'tls-creds-x509'
@@ -45,6 +49,7 @@ export type TlsCredsObject = {
  * Any object a graph needs.
  *
  * @since 0.3.0
+ * @category plan
  */
 export type ObjectOptions = ThrottleGroupObject | SecretObject | TlsCredsObject
 
@@ -52,5 +57,6 @@ export type ObjectOptions = ThrottleGroupObject | SecretObject | TlsCredsObject
  * The id of a disk's throttle group: `throttle-<disk id>` (QOM ids have no 31-character limit).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const throttleGroupId = (top: string): string => `throttle-${top}`

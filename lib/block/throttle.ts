@@ -4,6 +4,7 @@
  * own group, and changed on a running disk with one `qom-set` of the whole `limits`.
  *
  * @since 0.3.0
+ * @category plan
  */
 import { intIn, withDefault } from '../codecs.js'
 import type { FieldError } from '../errors.js'
@@ -13,6 +14,7 @@ import type { FieldError } from '../errors.js'
  * each with a burst (`-max`) and its length in seconds (`-max-length`), and `iops-size`.
  *
  * @since 0.3.0
+ * @category plan
  */
 export const THROTTLE_KEYS = [
   'iops-total', 'iops-total-max', 'iops-total-max-length',
@@ -28,6 +30,7 @@ export const THROTTLE_KEYS = [
  * One member of `ThrottleLimits`.
  *
  * @since 0.3.0
+ * @category plan
  */
 export type ThrottleKey = (typeof THROTTLE_KEYS)[number]
 
@@ -35,6 +38,7 @@ export type ThrottleKey = (typeof THROTTLE_KEYS)[number]
  * Limits as QEMU takes them; a member left out is no limit (QEMU's 0).
  *
  * @since 0.3.0
+ * @category plan
  */
 export type ThrottleLimits = { readonly [K in ThrottleKey]?: number }
 
@@ -47,6 +51,7 @@ type Underscored<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_$
  * The hvparam that sets one member: `disk_` and the member with `_` (`disk_iops_total`).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const throttleHvparam = (key: ThrottleKey): string => `disk_${key.replace(/-/g, '_')}`
 
@@ -54,6 +59,7 @@ export const throttleHvparam = (key: ThrottleKey): string => `disk_${key.replace
  * The throttling hvparams (this library's, not Ganeti's): each a whole number, 0 for no limit.
  *
  * @since 0.3.0
+ * @category plan
  */
 export const THROTTLE_HVPARAMS = Object.fromEntries(THROTTLE_KEYS.map((k) => [throttleHvparam(k), withDefault(intIn(0, THROTTLE_VALUE_MAX), 0)])) as {
   readonly [K in ThrottleKey as `disk_${Underscored<K>}`]: ReturnType<typeof intIn>
@@ -63,6 +69,7 @@ export const THROTTLE_HVPARAMS = Object.fromEntries(THROTTLE_KEYS.map((k) => [th
  * The limits the throttling hvparams set (the members that are not 0).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const limitsOf = (h: { readonly [key: string]: unknown }): ThrottleLimits => {
   const out: { [K in ThrottleKey]?: number } = {}
@@ -80,6 +87,7 @@ const BUCKETS = ['iops-total', 'iops-read', 'iops-write', 'bps-total', 'bps-read
  * `at` names the input of each member (an hvparam, or a field of a throttle request).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const throttleErrors = (limits: ThrottleLimits, at: (key: ThrottleKey) => string): ReadonlyArray<FieldError> => {
   const errors: FieldError[] = []
@@ -108,6 +116,7 @@ export const throttleErrors = (limits: ThrottleLimits, at: (key: ThrottleKey) =>
  * (moving from `bps-read` to `bps-total` would then fail).
  *
  * @since 0.3.0
+ * @category plan
  */
 export const fullLimits = (limits: ThrottleLimits): Required<ThrottleLimits> => {
   const out = {} as { [K in ThrottleKey]: number }
@@ -119,6 +128,7 @@ export const fullLimits = (limits: ThrottleLimits): Required<ThrottleLimits> => 
  * The limits a full `limits` (as `qom-get` reads it) stands for: QEMU's defaults dropped.
  *
  * @since 0.3.0
+ * @category plan
  */
 export const sparseLimits = (limits: ThrottleLimits): ThrottleLimits => {
   const out: { [K in ThrottleKey]?: number } = {}

@@ -3,6 +3,7 @@
  * events say that it ended, not how: the error is only in `query-jobs` and `query-migrate`.
  *
  * @since 0.3.0
+ * @category executor
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -18,6 +19,7 @@ const QomChild = t.type({ name: t.string })
  * what it says instead (QEMU's own error text when it gives one).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const checkReply = (check: ReplyCheck, value: unknown): E.Either<string, void> => {
   switch (check._tag) {

@@ -96,6 +96,7 @@ export const qomList = (path: string): QmpCommand => cmd('qom-list', { path })
  * The QOM container of every device given an id (`-device id=…`, `device_add`).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const PERIPHERAL = '/machine/peripheral'
 /**

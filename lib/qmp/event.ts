@@ -4,6 +4,7 @@
  * predicate the executor receives is derived here.
  *
  * @since 0.3.0
+ * @category executor
  */
 import type { QmpEvent } from './executor.js'
 
@@ -11,6 +12,7 @@ import type { QmpEvent } from './executor.js'
  * A scalar a matched `data` member must equal (`===`).
  *
  * @since 0.3.0
+ * @category executor
  */
 export type EventValue = string | number | boolean | null
 
@@ -19,6 +21,7 @@ export type EventValue = string | number | boolean | null
  * named are not looked at. `{event: 'BLOCK_JOB_READY', data: {device: 'mirror-disk0'}}`.
  *
  * @since 0.3.0
+ * @category executor
  */
 export interface EventMatch {
   readonly event: string
@@ -32,6 +35,7 @@ const member = (data: unknown, key: string): unknown =>
  * Does `event` match `m`? Events come from the caller's transport, so they are read as unknown.
  *
  * @since 0.3.0
+ * @category executor
  */
 export const matchesEvent =
   (m: EventMatch) =>
@@ -47,6 +51,7 @@ export const matchesEvent =
  * The first of `matches` that `event` matches, if any.
  *
  * @since 0.3.0
+ * @category executor
  */
 export const firstMatch =
   (matches: ReadonlyArray<EventMatch>) =>
@@ -58,6 +63,7 @@ export const firstMatch =
  * `device`, which does not match).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const deviceDeleted = (id: string): EventMatch => ({ event: 'DEVICE_DELETED', data: { device: id } })
 
@@ -65,6 +71,7 @@ export const deviceDeleted = (id: string): EventMatch => ({ event: 'DEVICE_DELET
  * `DEVICE_UNPLUG_GUEST_ERROR` of the device `id`: the guest refused to release it.
  *
  * @since 0.3.0
+ * @category executor
  */
 export const unplugRefused = (id: string): EventMatch => ({ event: 'DEVICE_UNPLUG_GUEST_ERROR', data: { device: id } })
 
@@ -72,6 +79,7 @@ export const unplugRefused = (id: string): EventMatch => ({ event: 'DEVICE_UNPLU
  * `DEVICE_TRAY_MOVED` of the device `id` to `open` or closed.
  *
  * @since 0.3.0
+ * @category executor
  */
 export const trayMoved = (id: string, open: boolean): EventMatch => ({ event: 'DEVICE_TRAY_MOVED', data: { id, 'tray-open': open } })
 
@@ -79,5 +87,6 @@ export const trayMoved = (id: string, open: boolean): EventMatch => ({ event: 'D
  * `JOB_STATUS_CHANGE` of job `id` to `status` (`ready`, `concluded`, …).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const jobStatus = (id: string, status: string): EventMatch => ({ event: 'JOB_STATUS_CHANGE', data: { id, status } })

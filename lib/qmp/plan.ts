@@ -58,6 +58,7 @@ export interface Undo {
  * - `DeviceAbsent`: `qom-list /machine/peripheral` has no child `id`.
  *
  * @since 0.3.0
+ * @category executor
  */
 export type ReplyCheck =
   | { readonly _tag: 'JobSucceeded'; readonly id: string }
@@ -96,6 +97,7 @@ export interface CommandStep {
  * Since 0.3.0, for job events (`BLOCK_JOB_READY`, `JOB_STATUS_CHANGE`), `MIGRATION`, …
  *
  * @since 0.3.0
+ * @category executor
  */
 export interface WaitStep {
   readonly _tag: 'wait'
@@ -183,6 +185,7 @@ export const commandStep = (
  * A wait step; nothing in `failOn` unless given.
  *
  * @since 0.3.0
+ * @category executor
  */
 export const waitStep = (description: string, until: ReadonlyArray<EventMatch>, timeoutMs: number, failOn: ReadonlyArray<EventMatch> = []): WaitStep => ({
   _tag: 'wait',
@@ -209,6 +212,7 @@ const isCommand = (u: unknown): u is QmpCommand => isRecord(u) && typeof prop(u,
  * nothing, and so does anything that is not a step).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const stepCommand = (s: PlanStep): QmpCommand | undefined => {
   const command = prop(s, 'command')
@@ -219,6 +223,7 @@ export const stepCommand = (s: PlanStep): QmpCommand | undefined => {
  * Every command a step's undo sends, in order (an undo may chain: cancel a job, then dismiss it).
  *
  * @since 0.3.0
+ * @category executor
  */
 export const undoCommands = (s: PlanStep): ReadonlyArray<QmpCommand> => {
   const out: QmpCommand[] = []

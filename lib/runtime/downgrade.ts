@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
+import type { BlockdevOptions } from '../block/node.js'
 import { PCI_BUS } from '../bus/pci.js'
 import type { Placed } from '../bus/address.js'
 import { SCSI_BUS } from '../bus/scsi.js'
@@ -100,13 +101,42 @@ const ganeti216Loss = (d: Recorded): ReadonlyArray<string> => {
   return reasons
 }
 
+/**
+ * The recorded nodes as they are without their filter: a throttle filter with no limits changes
+ * nothing a guest sees, so a disk under one is what an older reader opens when the nodes below
+ * are (under the names the unfiltered graph gives them).
+ *
+ * @since 0.3.0
+ * @internal
+ */
+export const unfiltered = (nodes: ReadonlyArray<BlockdevOptions>, top: string): ReadonlyArray<BlockdevOptions> => {
+  const last = nodes[nodes.length - 1]
+  if (last === undefined || last.driver !== 'throttle' || last['node-name'] !== top) return nodes
+  const rename = (name: string): string => {
+    const m = name.startsWith(`${top}-`) ? /^(a|b\d+)(-p)?$/.exec(name.slice(top.length + 1)) : null
+    if (m === null) return name
+    const format = m[1] === 'a' ? top : `${top}-${m[1] ?? ''}`
+    return m[2] === undefined ? format : `${format}-file`
+  }
+  return nodes.slice(0, -1).map((n) => {
+    const base = { ...n, 'node-name': rename(n['node-name']) }
+    if (n.driver !== 'raw' && n.driver !== 'qcow2') return base
+    const { backing, ...rest } = n
+    return { ...rest, 'node-name': rename(n['node-name']), file: rename(n.file), ...(typeof backing === 'string' ? { backing: rename(backing) } : {}) }
+  })
+}
+
 /** What an older reader, deriving the nodes itself, would open instead of the recorded ones. */
 const backendLoss = (rt: Runtime, d: RuntimeDisk, i: number): ReadonlyArray<string> => {
   if (d.blockdev === undefined || d.placed === undefined) return []
   const hv = d.placed
   const derived = E.chain((h: Parameters<typeof derivedGraph>[2]) => derivedGraph(d, hv, h, `disks[${i}]`))(runtimeHvparams(rt))
   if (E.isLeft(derived)) return [`its recorded block nodes cannot be derived by the older reader (${formatError(derived.left)})`]
-  return JSON.stringify(derived.right.nodes) === JSON.stringify(d.blockdev)
+  const group = d.objects?.find((o) => o['qom-type'] === 'throttle-group')
+  if (group !== undefined && group['qom-type'] === 'throttle-group' && Object.keys(group.limits).length > 0) {
+    return [`its I/O limits (throttle group ${group.id}) are not applied by an older reader, which opens the disk without a throttle filter`]
+  }
+  return JSON.stringify(derived.right.nodes) === JSON.stringify(unfiltered(d.blockdev, hv.id))
     ? []
     : ['its recorded block nodes (format, backing chain, node options) differ from the raw image an older reader opens from the link or uri']
 }
@@ -173,7 +203,7 @@ const downgradeTo = (rt: Runtime, format: DowngradeTarget['format']): Downgraded
   const placedDict = (kind: IdKind, uuid: string, placed: Placed | undefined, order: HvinfoOrder | undefined, extra: JsonObject, rest: JsonObject, more: ReadonlyArray<string>): JsonObject => {
     const name = placed?.id ?? uuid
     // A stale `pci` kept next to hvinfo is not written again: it would be read as the placement.
-    const others = omit(rest, new Set(['uuid', 'mac', 'hvinfo', 'blockdev', 'netdev', 'pci']))
+    const others = omit(rest, new Set(['uuid', 'mac', 'hvinfo', 'blockdev', 'objects', 'netdev', 'pci']))
     if (placed === undefined) {
       note(name, more)
       return pre ? { uuid, ...extra, ...others } : { uuid, ...extra, hvinfo: {}, ...others }
