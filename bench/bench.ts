@@ -1,0 +1,503 @@
+/**
+ * `npm run bench`: how fast the library is, each figure beside its JSON floor, as one Markdown
+ * table. Speed is measured here and reported, never asserted: a target that does not hold is a
+ * "no" in the table, not a failing exit code. `spec/bench.spec.ts` runs this file with
+ * BENCH_SMOKE=1 (one sample of everything) to keep it working.
+ *
+ * Environment:
+ * - BENCH_SMOKE=1: a handful of iterations, for the smoke test; the figures mean nothing.
+ * - BENCH_ONLY=<regex>: only the rows whose operation matches (e.g. for `node --cpu-prof`).
+ * - BENCH_IMPORT_RUNS=<n>: child processes per cold-import figure (default 15, smoke 1).
+ *
+ * Timing is mitata's `measure` (batched for sub-µs operations, the mean of its samples). Heap
+ * per operation is this file's own: `gc()`, `heapUsed`, K operations, `heapUsed` again, divided
+ * by K, with a young generation large enough (`--min-semi-space-size`) that no GC runs inside
+ * the window; a window that saw a GC anyway is retried smaller and, failing that, marked `≥`.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PerformanceObserver, performance } from 'node:perf_hooks'
+import * as E from 'fp-ts/lib/Either.js'
+import { do_not_optimize, measure } from 'mitata'
+import {
+  decodeDisk,
+  decodeInstance,
+  decodeRuntime,
+  encodeRuntime,
+  formatError,
+  planDevices,
+  planHotAdd,
+  planHotRemove,
+  renderArgv,
+  toRuntime,
+  upgradeRuntime,
+  type Runtime
+} from '../lib/index.js'
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+const SMOKE = process.env['BENCH_SMOKE'] === '1'
+const ONLY = process.env['BENCH_ONLY'] === undefined ? undefined : new RegExp(process.env['BENCH_ONLY'])
+const IMPORT_RUNS = Number(process.env['BENCH_IMPORT_RUNS'] ?? (SMOKE ? 1 : 15))
+const gc: () => void =
+  typeof globalThis.gc === 'function'
+    ? globalThis.gc
+    : () => {
+        throw new Error('run with node --expose-gc (npm run bench does)')
+      }
+
+const right = <A>(what: string, e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`bench data: ${what} must succeed: ${JSON.stringify(e.left).slice(0, 400)}`)
+  return e.right
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+interface Figure {
+  /** nanoseconds per operation (mean of mitata's samples) */
+  readonly ns: number
+  /** bytes allocated per operation; `atLeast` when a GC ran inside every window tried */
+  readonly bytes: number
+  readonly atLeast: boolean
+}
+
+const MITATA = SMOKE
+  ? { min_samples: 1, max_samples: 1, min_cpu_time: 0, warmup_samples: 0, batch_samples: 1, batch_threshold: 0 }
+  : { min_cpu_time: 400e6 }
+
+// When each GC started, on the performance timeline (entries arrive later than the GC itself).
+const gcStarts: number[] = []
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcStarts.push(e.startTime)
+  if (gcStarts.length > 1000) gcStarts.splice(0, gcStarts.length - 1000)
+}).observe({ entryTypes: ['gc'] })
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5))
+
+/** Allocation per call of f: the heap grows by what K calls allocate when no GC runs between. */
+const heapPerOp = async (f: () => unknown): Promise<{ bytes: number; atLeast: boolean }> => {
+  // Budget: well under the young generation (--min-semi-space-size=64 in npm run bench).
+  const budget = 24 * 1024 * 1024
+  gc()
+  const p0 = process.memoryUsage().heapUsed
+  do_not_optimize(f())
+  const pilot = Math.max(1, process.memoryUsage().heapUsed - p0)
+  let k = SMOKE ? 2 : Math.max(1, Math.min(2000, Math.floor(budget / pilot)))
+  let last = { bytes: pilot, atLeast: true }
+  for (let attempt = 0; attempt < 4; attempt++) {
+    gc()
+    const w0 = performance.now()
+    const h0 = process.memoryUsage().heapUsed
+    for (let i = 0; i < k; i++) do_not_optimize(f())
+    const h1 = process.memoryUsage().heapUsed
+    const w1 = performance.now()
+    await settle()
+    last = { bytes: Math.max(0, (h1 - h0) / k), atLeast: gcStarts.some((t) => t >= w0 && t <= w1) }
+    if (!last.atLeast) return last
+    k = Math.max(1, Math.floor(k / 4))
+  }
+  return last
+}
+
+const figure = async (f: () => unknown, per = 1): Promise<Figure> => {
+  const stats = await measure(() => do_not_optimize(f()), MITATA)
+  const heap = await heapPerOp(f)
+  return { ns: stats.avg / per, bytes: heap.bytes / per, atLeast: heap.atLeast }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data, built through the library
+
+const uuid = (n: number): string => `${(0x10000000 + n).toString(16)}-7a22-4067-a566-7e0ca8386133`
+const mac = (n: number): string => `aa:00:00:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`
+const TARGET = { qemu: { major: 7, minor: 2, micro: 0 } }
+const RENDER = { qmpSocket: '/run/ganeti/bench.qmp' }
+
+/**
+ * The most devices an instance spec can have: decodeInstance takes at most 64 disks, and
+ * pci.0 holds 16 NICs beside the controllers (from the default kvm_pci_reservations, 16).
+ */
+const MAX_INSTANCE_DEVICES = 80
+
+/**
+ * An instance spec (the JSON a caller sends) with `devices` devices: SCSI disks on
+ * virtio-scsi-pci and about 1 NIC in 32, or at the maximum 64 disks and 16 NICs.
+ */
+const instanceSpec = (devices: number) => {
+  const nics = devices === MAX_INSTANCE_DEVICES ? 16 : devices === 1 ? 0 : Math.max(1, Math.round(devices / 32))
+  const disks = devices - nics
+  return {
+    name: 'bench.example.com',
+    uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10',
+    memory: 2048,
+    vcpus: 4,
+    hvparams: { disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci', disk_cache: 'none', disk_aio: 'native', cdrom_image_path: '/srv/a.iso' },
+    disks: Array.from({ length: disks }, (_, i) => ({ uuid: uuid(i), path: `/dev/vg/bench-${i}`, format: i % 2 === 0 ? 'raw' : 'qcow2' })),
+    nics: Array.from({ length: nics }, (_, i) => ({ uuid: uuid(1000 + i), mac: mac(i), backend: { type: 'user' } }))
+  }
+}
+
+/** decode → plan → render of an instance spec's JSON text, the argv's JSON text out. */
+const pipeline = (text: string): string => {
+  const inst = decodeInstance(JSON.parse(text))
+  if (E.isLeft(inst)) throw new Error('bench spec must decode')
+  const tree = planDevices(inst.right, TARGET)
+  if (E.isLeft(tree)) throw new Error('bench spec must plan')
+  return JSON.stringify(renderArgv(tree.right, RENDER))
+}
+
+/**
+ * The runtime of a started instance with `devices` devices: planned and recorded by toRuntime
+ * (at most {@link MAX_INSTANCE_DEVICES}), then SCSI disks hot-added (virtio-scsi has 256
+ * targets) up to the count, each plan's `after` being the next runtime.
+ */
+const runtimeOf = (devices: number): Runtime => {
+  const inst = right('decodeInstance', decodeInstance(instanceSpec(Math.min(devices, 64))))
+  let rt = right('toRuntime', toRuntime(inst, right('planDevices', planDevices(inst, TARGET)), RENDER))
+  for (let i = rt.disks.length + rt.nics.length; i < devices; i++) {
+    const disk = right('decodeDisk', decodeDisk({ uuid: uuid(2000 + i), path: `/dev/vg/hot-${i}` }))
+    rt = right('planHotAdd', planHotAdd(rt, { disk })).after
+  }
+  if (rt.disks.length + rt.nics.length !== devices) throw new Error(`bench runtime: ${rt.disks.length + rt.nics.length} devices, not ${devices}`)
+  return rt
+}
+
+/**
+ * Legacy (Ganeti-written, unstamped) runtime files: the three Ganeti generations of
+ * spec/fixtures/runtime, each copy with its own uuids and instance name.
+ */
+const legacyFiles = (count: number): ReadonlyArray<string> => {
+  const fixtures = ['ganeti-2.7-3elem.json', 'ganeti-2.12-pci.json', 'ganeti-3.0-hvinfo-scsi.json'].map((f) =>
+    readFileSync(join(ROOT, 'spec/fixtures/runtime', f), 'utf8')
+  )
+  return Array.from({ length: count }, (_, i) =>
+    (fixtures[i % fixtures.length] as string)
+      .replace(/([0-9a-f]{8})-([0-9a-f]{4})-4/g, (_m, a: string, b: string) => `${((parseInt(a, 16) ^ i) >>> 0).toString(16).padStart(8, '0')}-${b}-4`)
+      .replace(/([a-z0-9]+)\.example\.com/g, `$1-${i}.example.com`)
+  )
+}
+
+/** Hostile instance specs and runtime files: what an attacker or a broken writer sends. */
+const hostile = (): ReadonlyArray<{ name: string; instance: string; runtime: string }> => {
+  const base = instanceSpec(4)
+  const rt = JSON.stringify(encodeRuntime(runtimeOf(4)))
+  const deep = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)
+  const huge = 'x'.repeat(4 * 1024 * 1024)
+  const unknown = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`unknown_${i}`, i]))
+  const wrong = {
+    name: 42,
+    uuid: [],
+    memory: '2048',
+    vcpus: { n: 4 },
+    hvparams: { disk_type: 7, disk_cache: null, boot_order: [] },
+    disks: Array.from({ length: 256 }, () => ({ uuid: 1, path: false, format: {} })),
+    nics: 'none'
+  }
+  const rtFile = JSON.parse(rt) as [unknown[], unknown[], Record<string, unknown>, unknown[][], unknown]
+  return [
+    {
+      name: 'deep nesting (10 000 levels)',
+      instance: JSON.stringify({ ...base, name: 'D' }).replace('"D"', deep(10_000)),
+      runtime: JSON.stringify([rtFile[0], rtFile[1], { ...rtFile[2], kvm_extra: 'D' }, rtFile[3]]).replace('"D"', deep(10_000))
+    },
+    {
+      name: 'huge string (4 MiB)',
+      instance: JSON.stringify({ ...base, name: huge }),
+      runtime: JSON.stringify([[...rtFile[0], huge], rtFile[1], rtFile[2], rtFile[3]])
+    },
+    {
+      name: 'wrong types everywhere',
+      instance: JSON.stringify(wrong),
+      runtime: JSON.stringify([{ cmd: 1 }, Array.from({ length: 256 }, () => ({ mac: 1, uuid: {}, hvinfo: 'x' })), [], Array.from({ length: 256 }, () => [{ uuid: 1 }, 5, null])])
+    },
+    {
+      name: 'unknown fields (10 000 keys)',
+      instance: JSON.stringify({ ...base, ...unknown }),
+      runtime: JSON.stringify([rtFile[0], rtFile[1], { ...rtFile[2], ...unknown }, rtFile[3]])
+    },
+    {
+      name: '`__proto__` and `constructor` keys',
+      instance: JSON.stringify({ ...base, hvparams: { ...base.hvparams, PROTO: 1 } })
+        .replace('"PROTO":1', '"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}')
+        .replace('"name":', '"__proto__":{"isAdmin":true},"name":'),
+      runtime: rt.replace(/"mac":/g, '"__proto__":{"polluted":true},"mac":')
+    }
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+interface Row {
+  readonly operation: string
+  readonly size: string
+  readonly op: Figure
+  readonly floor: Figure
+  readonly unit?: 'ms'
+  curve?: string
+  target?: string
+  holds?: boolean
+}
+
+const rows: Row[] = []
+const wanted = (operation: string): boolean => ONLY === undefined || ONLY.test(operation)
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`)
+}
+
+const pipelineRows = async (): Promise<void> => {
+  const op = 'decode+plan+render'
+  if (!wanted(op)) return
+  let previous: { devices: number; ns: number } | undefined
+  for (const devices of [1, 4, 16, 64, MAX_INSTANCE_DEVICES]) {
+    log(`${op}: ${devices} devices`)
+    const text = JSON.stringify(instanceSpec(devices))
+    const out = pipeline(text)
+    const outValue = JSON.parse(out) as unknown
+    const row: Row = {
+      operation: op,
+      size: devices === MAX_INSTANCE_DEVICES ? `${devices} (the most: 64 disks + 16 NICs)` : `${devices}`,
+      op: await figure(() => pipeline(text)),
+      floor: await figure(() => [JSON.parse(text), JSON.stringify(outValue)])
+    }
+    const perDevice = row.op.ns / devices / 1000
+    const ratio = row.op.ns / row.floor.ns
+    let exponent: number | undefined
+    if (previous !== undefined) exponent = Math.log(row.op.ns / previous.ns) / Math.log(devices / previous.devices)
+    row.curve = `${perDevice.toFixed(2)} µs/device${exponent === undefined ? '' : `, ×${devices / (previous?.devices ?? 1)} devices → ×${(row.op.ns / (previous?.ns ?? 1)).toFixed(2)} time (n^${exponent.toFixed(2)})`}`
+    row.target = '≤ 3× floor, linear (n^≤1.15)'
+    row.holds = ratio <= 3 && (exponent === undefined || exponent <= 1.15)
+    previous = { devices, ns: row.op.ns }
+    rows.push(row)
+  }
+}
+
+const hotplugRows = async (): Promise<void> => {
+  for (const devices of [31, 200]) {
+    const addOp = 'planHotAdd (one SCSI disk)'
+    const removeOp = 'planHotRemove (a SCSI disk)'
+    if (!wanted(addOp) && !wanted(removeOp)) continue
+    const rt = runtimeOf(devices)
+    const fileText = JSON.stringify(encodeRuntime(rt))
+    const disk = right('decodeDisk', decodeDisk({ uuid: uuid(9999), path: '/dev/vg/extra' }))
+    const request = { disk }
+    const requestText = JSON.stringify({ disk: { uuid: uuid(9999), path: '/dev/vg/extra' } })
+    const victim = rt.disks[Math.floor(rt.disks.length / 2)]?.placed?.id
+    if (victim === undefined) throw new Error('bench runtime: the disk to remove has no id')
+    const addPlan = right('planHotAdd', planHotAdd(rt, request))
+    const removePlan = right('planHotRemove', planHotRemove(rt, victim))
+    const floorOf = (plan: unknown, input: string) => figure(() => [JSON.parse(fileText), JSON.parse(input), JSON.stringify(plan)])
+    const target = devices === 200 ? '< 50 µs' : undefined
+    if (wanted(addOp)) {
+      log(`${addOp}: ${devices} devices`)
+      const row: Row = { operation: addOp, size: `${devices}`, op: await figure(() => planHotAdd(rt, request)), floor: await floorOf(addPlan, requestText) }
+      if (target !== undefined) Object.assign(row, { target, holds: row.op.ns < 50_000 })
+      rows.push(row)
+    }
+    if (wanted(removeOp)) {
+      log(`${removeOp}: ${devices} devices`)
+      const row: Row = { operation: removeOp, size: `${devices}`, op: await figure(() => planHotRemove(rt, victim)), floor: await floorOf(removePlan, JSON.stringify(victim)) }
+      if (target !== undefined) Object.assign(row, { target, holds: row.op.ns < 50_000 })
+      rows.push(row)
+    }
+  }
+}
+
+const upgradeRows = async (): Promise<void> => {
+  const op = 'upgradeRuntime, per legacy file'
+  if (!wanted(op)) return
+  const count = 10_000
+  log(`${op}: ${count} files`)
+  const files = legacyFiles(count)
+  const outputs = files.map((t) => right('upgradeRuntime', upgradeRuntime(JSON.parse(t))))
+  let i = 0
+  // The heap is measured file by file (cycling through all of them), the time over all 10 000.
+  const one = (): string => {
+    const t = files[i++ % count] as string
+    return JSON.stringify(right('upgradeRuntime', upgradeRuntime(JSON.parse(t))))
+  }
+  const oneFloor = (): unknown => {
+    const k = i++ % count
+    return [JSON.parse(files[k] as string), JSON.stringify(outputs[k])]
+  }
+  const all = (f: () => unknown) => () => {
+    let last: unknown
+    for (let n = 0; n < count; n++) last = f()
+    return last
+  }
+  const opT = await measure(all(one), MITATA)
+  const floorT = await measure(all(oneFloor), MITATA)
+  const opH = await heapPerOp(one)
+  const floorH = await heapPerOp(oneFloor)
+  const row: Row = {
+    operation: op,
+    size: `${count.toLocaleString('en-US').replace(',', ' ')} files`,
+    op: { ns: opT.avg / count, bytes: opH.bytes, atLeast: opH.atLeast },
+    floor: { ns: floorT.avg / count, bytes: floorH.bytes, atLeast: floorH.atLeast },
+    curve: `all 10 000 files: ${(opT.avg / 1e6).toFixed(1)} ms (floor ${(floorT.avg / 1e6).toFixed(1)} ms)`,
+    target: '≤ 2× floor'
+  }
+  row.holds = row.op.ns / row.floor.ns <= 2
+  rows.push(row)
+}
+
+const hostileRows = async (): Promise<void> => {
+  const cases = hostile()
+  for (const [what, decode] of [
+    ['decodeInstance', decodeInstance],
+    ['decodeRuntime', decodeRuntime]
+  ] as const) {
+    for (const c of cases) {
+      const operation = `${what}, hostile: ${c.name}`
+      if (!wanted(operation)) continue
+      log(operation)
+      const text = what === 'decodeInstance' ? c.instance : c.runtime
+      const run = (): string => {
+        const r = decode(JSON.parse(text))
+        // The error text, as a caller shows it: JSON.stringify of the Left itself overflows the
+        // stack on the deep input, since the error holds the offending value.
+        return JSON.stringify(E.isLeft(r) ? formatError(r.left) : r.right)
+      }
+      const outValue = JSON.parse(run()) as unknown
+      rows.push({
+        operation,
+        size: `${(text.length / 1024).toFixed(0)} KiB`,
+        op: await figure(run),
+        floor: await figure(() => [JSON.parse(text), JSON.stringify(outValue)])
+      })
+    }
+  }
+}
+
+/** One fresh node per figure: the time and heap of `await import(spec)` inside it, not node's start. */
+const coldImport = (specifiers: ReadonlyArray<string>): { ms: number; bytes: number } => {
+  const code = [
+    'const h0 = process.memoryUsage().heapUsed; const t0 = performance.now();',
+    ...specifiers.map((s) => `await import(${JSON.stringify(s)});`),
+    'const t1 = performance.now(); const h1 = process.memoryUsage().heapUsed;',
+    'console.log(JSON.stringify({ ms: t1 - t0, bytes: h1 - h0 }))'
+  ].join('\n')
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env['NODE_OPTIONS']
+  delete env['NODE_COMPILE_CACHE']
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`cold import of ${specifiers.join(', ')} failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim()) as { ms: number; bytes: number }
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+const importRows = (): void => {
+  const operation = 'cold import of the package root'
+  if (!wanted(operation)) return
+  log(`${operation}: ${IMPORT_RUNS} children each`)
+  if (!existsSync(join(ROOT, 'dist/esm/index.js'))) {
+    rows.push({
+      operation,
+      size: 'no dist/ (npm run build)',
+      op: { ns: NaN, bytes: NaN, atLeast: false },
+      floor: { ns: NaN, bytes: NaN, atLeast: false },
+      target: '≤ 2× fp-ts + io-ts'
+    })
+    return
+  }
+  const lib: Array<{ ms: number; bytes: number }> = []
+  const deps: Array<{ ms: number; bytes: number }> = []
+  // Interleaved, so that a slow moment of the machine falls on both.
+  for (let i = 0; i < IMPORT_RUNS; i++) {
+    lib.push(coldImport(['qemu-devplan']))
+    deps.push(coldImport(['fp-ts', 'io-ts']))
+  }
+  const op = { ns: median(lib.map((r) => r.ms)) * 1e6, bytes: median(lib.map((r) => r.bytes)), atLeast: false }
+  const floor = { ns: median(deps.map((r) => r.ms)) * 1e6, bytes: median(deps.map((r) => r.bytes)), atLeast: false }
+  rows.push({
+    operation,
+    size: `median of ${IMPORT_RUNS}`,
+    op,
+    floor,
+    unit: 'ms',
+    curve: 'floor: `import("fp-ts")` + `import("io-ts")`',
+    target: '≤ 2× fp-ts + io-ts',
+    holds: op.ns / floor.ns <= 2
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+const time = (ns: number, unit?: 'ms'): string => {
+  if (Number.isNaN(ns)) return 'n/a'
+  if (unit === 'ms' || ns >= 10e6) return `${(ns / 1e6).toFixed(1)} ms`
+  const us = ns / 1000
+  return `${us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2)} µs`
+}
+const bytes = (f: Figure): string => {
+  if (Number.isNaN(f.bytes)) return 'n/a'
+  const b = f.bytes
+  const s = b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b.toFixed(0)} B`
+  return f.atLeast ? `≥ ${s}` : s
+}
+const ratio = (r: Row): string => (Number.isNaN(r.op.ns) ? 'n/a' : `${(r.op.ns / r.floor.ns).toFixed(2)}×`)
+const cell = (s: string): string => s.replace(/\|/g, '\\|')
+
+const cpuModel = (): string => {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m?.[1] !== undefined) return m[1].trim()
+  } catch {
+    // not Linux
+  }
+  return cpus()[0]?.model ?? 'unknown CPU'
+}
+
+const main = async (): Promise<void> => {
+  const started = Date.now()
+  await pipelineRows()
+  await hotplugRows()
+  await upgradeRows()
+  await hostileRows()
+  importRows()
+  const header = ['operation', 'devices / input', 'time / op', 'JSON floor', 'ratio', 'heap / op', 'floor heap / op', 'curve', 'target', 'holds']
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i >= 2 && i <= 6 ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) =>
+      `| ${[
+        r.operation,
+        r.size,
+        time(r.op.ns, r.unit),
+        time(r.floor.ns, r.unit),
+        ratio(r),
+        bytes(r.op),
+        bytes(r.floor),
+        r.curve ?? '',
+        r.target ?? '—',
+        r.target === undefined ? '—' : r.holds === undefined ? 'n/a' : r.holds ? 'yes' : '**no**'
+      ]
+        .map(cell)
+        .join(' | ')} |`
+    )
+  ]
+  const judged = rows.filter((r) => r.holds !== undefined)
+  const holding = judged.filter((r) => r.holds === true).length
+  const out = [
+    `qemu-devplan bench${SMOKE ? ' (BENCH_SMOKE=1: one sample each, figures meaningless)' : ''} — node ${process.version}, ${cpuModel()}, ${cpus().length} CPUs (nproc), ${process.platform}/${process.arch}`,
+    '',
+    ...lines,
+    '',
+    `Targets: ${holding} of ${judged.length} hold.`,
+    '',
+    'Time / op: mean of mitata `measure` samples. Text in, text out: decode+plan+render, upgradeRuntime and the hostile decodes include `JSON.parse` of the input and `JSON.stringify` of the output, so the ratio to the floor is at least 1. The hot-plug rows time the planning call alone on a decoded `Runtime` (an orchestrator keeps it decoded); their floor is `JSON.parse` of the runtime file and the request plus `JSON.stringify` of the plan. JSON floor: `JSON.parse` of the same input text plus `JSON.stringify` of the same output, in the same run. Heap / op: `process.memoryUsage().heapUsed` after K operations minus before, over K, after `gc()` (`--expose-gc`), with a 64 MiB young generation so that no GC runs in the window (`≥`: one did, the figure is a lower bound). It counts what is allocated, garbage included, not what is retained. Cold import: median over fresh `node` children of the time and heap of `await import(...)` inside the child (node\'s own start-up excluded), interleaved with the fp-ts + io-ts children; no compile cache.',
+    ''
+  ]
+  process.stdout.write(out.join('\n'))
+  log(`bench: ${rows.length} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}
+
+await main()
