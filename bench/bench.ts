@@ -18,26 +18,12 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { PerformanceObserver, performance } from 'node:perf_hooks'
 import * as E from 'fp-ts/lib/Either.js'
 import { do_not_optimize, measure } from 'mitata'
-import {
-  decodeDisk,
-  decodeInstance,
-  decodeRuntime,
-  encodeRuntime,
-  formatError,
-  planDevices,
-  planHotAdd,
-  planHotRemove,
-  renderArgv,
-  toRuntime,
-  upgradeRuntime,
-  type Runtime
-} from '../lib/index.js'
+import { decodeDisk, decodeInstance, decodeRuntime, encodeRuntime, formatError, planHotAdd, planHotRemove, upgradeRuntime } from '../lib/index.js'
+import { MAX_INSTANCE_DEVICES, ROOT, hostile, instanceSpec, legacyFiles, pipeline, right, runtimeOf, uuid } from './data.js'
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const SMOKE = process.env['BENCH_SMOKE'] === '1'
 const ONLY = process.env['BENCH_ONLY'] === undefined ? undefined : new RegExp(process.env['BENCH_ONLY'])
 const IMPORT_RUNS = Number(process.env['BENCH_IMPORT_RUNS'] ?? (SMOKE ? 1 : 15))
@@ -48,10 +34,6 @@ const gc: () => void =
         throw new Error('run with node --expose-gc (npm run bench does)')
       }
 
-const right = <A>(what: string, e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`bench data: ${what} must succeed: ${JSON.stringify(e.left).slice(0, 400)}`)
-  return e.right
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
@@ -146,126 +128,6 @@ const pair = async (op: () => unknown, floor: () => unknown): Promise<{ op: Figu
   const opHeap = await heapPerOp(op)
   const floorHeap = await heapPerOp(floor)
   return { op: { ns: t.op, ...opHeap }, floor: { ns: t.floor, ...floorHeap } }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data, built through the library
-
-const uuid = (n: number): string => `${(0x10000000 + n).toString(16)}-7a22-4067-a566-7e0ca8386133`
-const mac = (n: number): string => `aa:00:00:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`
-const TARGET = { qemu: { major: 7, minor: 2, micro: 0 } }
-const RENDER = { qmpSocket: '/run/ganeti/bench.qmp' }
-
-/**
- * The most devices an instance spec can have: decodeInstance takes at most 64 disks, and
- * pci.0 holds 16 NICs beside the controllers (from the default kvm_pci_reservations, 16).
- */
-const MAX_INSTANCE_DEVICES = 80
-
-/**
- * An instance spec (the JSON a caller sends) with `devices` devices: SCSI disks on
- * virtio-scsi-pci and about 1 NIC in 32, or at the maximum 64 disks and 16 NICs.
- */
-const instanceSpec = (devices: number) => {
-  const nics = devices === MAX_INSTANCE_DEVICES ? 16 : devices === 1 ? 0 : Math.max(1, Math.round(devices / 32))
-  const disks = devices - nics
-  return {
-    name: 'bench.example.com',
-    uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10',
-    memory: 2048,
-    vcpus: 4,
-    hvparams: { disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci', disk_cache: 'none', disk_aio: 'native', cdrom_image_path: '/srv/a.iso' },
-    disks: Array.from({ length: disks }, (_, i) => ({ uuid: uuid(i), path: `/dev/vg/bench-${i}`, format: i % 2 === 0 ? 'raw' : 'qcow2' })),
-    nics: Array.from({ length: nics }, (_, i) => ({ uuid: uuid(1000 + i), mac: mac(i), backend: { type: 'user' } }))
-  }
-}
-
-/** decode → plan → render of an instance spec's JSON text, the argv's JSON text out. */
-const pipeline = (text: string): string => {
-  const inst = decodeInstance(JSON.parse(text))
-  if (E.isLeft(inst)) throw new Error('bench spec must decode')
-  const tree = planDevices(inst.right, TARGET)
-  if (E.isLeft(tree)) throw new Error('bench spec must plan')
-  return JSON.stringify(renderArgv(tree.right, RENDER))
-}
-
-/**
- * The runtime of a started instance with `devices` devices: planned and recorded by toRuntime
- * (at most {@link MAX_INSTANCE_DEVICES}), then SCSI disks hot-added (virtio-scsi has 256
- * targets) up to the count, each plan's `after` being the next runtime.
- */
-const runtimeOf = (devices: number): Runtime => {
-  const inst = right('decodeInstance', decodeInstance(instanceSpec(Math.min(devices, 64))))
-  let rt = right('toRuntime', toRuntime(inst, right('planDevices', planDevices(inst, TARGET)), RENDER))
-  for (let i = rt.disks.length + rt.nics.length; i < devices; i++) {
-    const disk = right('decodeDisk', decodeDisk({ uuid: uuid(2000 + i), path: `/dev/vg/hot-${i}` }))
-    rt = right('planHotAdd', planHotAdd(rt, { disk })).after
-  }
-  if (rt.disks.length + rt.nics.length !== devices) throw new Error(`bench runtime: ${rt.disks.length + rt.nics.length} devices, not ${devices}`)
-  return rt
-}
-
-/**
- * Legacy (Ganeti-written, unstamped) runtime files: the three Ganeti generations of
- * spec/fixtures/runtime, each copy with its own uuids and instance name.
- */
-const legacyFiles = (count: number): ReadonlyArray<string> => {
-  const fixtures = ['ganeti-2.7-3elem.json', 'ganeti-2.12-pci.json', 'ganeti-3.0-hvinfo-scsi.json'].map((f) =>
-    readFileSync(join(ROOT, 'spec/fixtures/runtime', f), 'utf8')
-  )
-  return Array.from({ length: count }, (_, i) =>
-    (fixtures[i % fixtures.length] as string)
-      .replace(/([0-9a-f]{8})-([0-9a-f]{4})-4/g, (_m, a: string, b: string) => `${((parseInt(a, 16) ^ i) >>> 0).toString(16).padStart(8, '0')}-${b}-4`)
-      .replace(/([a-z0-9]+)\.example\.com/g, `$1-${i}.example.com`)
-  )
-}
-
-/** Hostile instance specs and runtime files: what an attacker or a broken writer sends. */
-const hostile = (): ReadonlyArray<{ name: string; instance: string; runtime: string }> => {
-  const base = instanceSpec(4)
-  const rt = JSON.stringify(encodeRuntime(runtimeOf(4)))
-  const deep = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)
-  const huge = 'x'.repeat(4 * 1024 * 1024)
-  const unknown = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`unknown_${i}`, i]))
-  const wrong = {
-    name: 42,
-    uuid: [],
-    memory: '2048',
-    vcpus: { n: 4 },
-    hvparams: { disk_type: 7, disk_cache: null, boot_order: [] },
-    disks: Array.from({ length: 256 }, () => ({ uuid: 1, path: false, format: {} })),
-    nics: 'none'
-  }
-  const rtFile = JSON.parse(rt) as [unknown[], unknown[], Record<string, unknown>, unknown[][], unknown]
-  return [
-    {
-      name: 'deep nesting (10 000 levels)',
-      instance: JSON.stringify({ ...base, name: 'D' }).replace('"D"', deep(10_000)),
-      runtime: JSON.stringify([rtFile[0], rtFile[1], { ...rtFile[2], kvm_extra: 'D' }, rtFile[3]]).replace('"D"', deep(10_000))
-    },
-    {
-      name: 'huge string (4 MiB)',
-      instance: JSON.stringify({ ...base, name: huge }),
-      runtime: JSON.stringify([[...rtFile[0], huge], rtFile[1], rtFile[2], rtFile[3]])
-    },
-    {
-      name: 'wrong types everywhere',
-      instance: JSON.stringify(wrong),
-      runtime: JSON.stringify([{ cmd: 1 }, Array.from({ length: 256 }, () => ({ mac: 1, uuid: {}, hvinfo: 'x' })), [], Array.from({ length: 256 }, () => [{ uuid: 1 }, 5, null])])
-    },
-    {
-      name: 'unknown fields (10 000 keys)',
-      instance: JSON.stringify({ ...base, ...unknown }),
-      runtime: JSON.stringify([rtFile[0], rtFile[1], { ...rtFile[2], ...unknown }, rtFile[3]])
-    },
-    {
-      name: '`__proto__` and `constructor` keys',
-      instance: JSON.stringify({ ...base, hvparams: { ...base.hvparams, PROTO: 1 } })
-        .replace('"PROTO":1', '"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}')
-        .replace('"name":', '"__proto__":{"isAdmin":true},"name":'),
-      runtime: rt.replace(/"mac":/g, '"__proto__":{"polluted":true},"mac":')
-    }
-  ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,7 +412,9 @@ const main = async (): Promise<void> => {
     '',
     `Targets: ${holding} of ${judged.length} hold. Load average before: ${loadBefore}, after: ${loadavg()}.`,
     '',
-    'Time / op: mitata `measure`, in 3 rounds alternating with the floor (2 for the upgrade); per round the median of its samples (mitata batches sub-µs calls), and the lowest round\'s median is shown, which keeps other load of a shared machine out of both. Text in, text out: decode+plan+render, upgradeRuntime and the hostile decodes include `JSON.parse` of the input and `JSON.stringify` of the output, so their ratio to the floor is at least 1 (noise aside). Every operation first runs for seconds (not timed) until the JIT has settled: these are steady-state figures, and a first call, as in a one-shot CLI run, is several times slower. The hot-plug rows time the planning call alone on a decoded `Runtime` (an orchestrator keeps it decoded); their floor is `JSON.parse` of the runtime file and the request plus `JSON.stringify` of the plan. JSON floor: `JSON.parse` of the same input text plus `JSON.stringify` of the same output, in the same run. Heap / op: `process.memoryUsage().heapUsed` after K operations minus before, over K, after `gc()` (`--expose-gc`), with a 64 MiB young generation so that no GC runs in the window (`≥`: one did, the figure is a lower bound). It counts what is allocated, garbage included, not what is retained. Cold import: median over fresh `node` children of the time and heap of `await import(...)` inside the child (node\'s own start-up excluded), interleaved with the fp-ts + io-ts children; no compile cache.',
+    `decode+plan+render stops at ${MAX_INSTANCE_DEVICES} devices, not 256: decodeInstance takes at most 64 disks and 32 NICs, and pci.0 holds 16 NICs beside the rest; the hot-plug runtimes reach 200 devices by hot-adding SCSI disks to a planned one.`,
+    '',
+    'Time / op: CPU time of the bench process (`process.cpuUsage()`, user + system, all threads, so GC and JIT threads count) as mitata `measure`\'s clock (`BENCH_CLOCK=wall` for wall time), in 3 rounds alternating with the floor (2 for the upgrade); per round the median of its samples (mitata batches sub-µs calls), and the lowest round\'s median is shown, which keeps other load of a shared machine out of both. Text in, text out: decode+plan+render, upgradeRuntime and the hostile decodes include `JSON.parse` of the input and `JSON.stringify` of the output, so their ratio to the floor is at least 1 (noise aside). Every operation first runs for seconds (not timed) until the JIT has settled: these are steady-state figures, and a first call, as in a one-shot CLI run, is several times slower. The hot-plug rows time the planning call alone on a decoded `Runtime` (an orchestrator keeps it decoded); their floor is `JSON.parse` of the runtime file and the request plus `JSON.stringify` of the plan. JSON floor: `JSON.parse` of the same input text plus `JSON.stringify` of the same output, in the same run. Heap / op: `process.memoryUsage().heapUsed` after K operations minus before, over K, after `gc()` (`--expose-gc`), with a 64 MiB young generation so that no GC runs in the window (`≥`: one did, the figure is a lower bound). It counts what is allocated, garbage included, not what is retained. Cold import: median over fresh `node` children of the wall time and heap of `await import(...)` inside the child (node\'s own start-up excluded), interleaved with the fp-ts + io-ts children; no compile cache.',
     ''
   ]
   process.stdout.write(out.join('\n'))
