@@ -21,8 +21,9 @@ import { join } from 'node:path'
 import { PerformanceObserver, performance } from 'node:perf_hooks'
 import * as E from 'fp-ts/lib/Either.js'
 import { do_not_optimize, measure } from 'mitata'
-import { decodeDisk, decodeInstance, decodeRuntime, encodeRuntime, formatError, planHotAdd, planHotRemove, upgradeRuntime } from '../lib/index.js'
-import { MAX_INSTANCE_DEVICES, ROOT, hostile, instanceSpec, legacyFiles, pipeline, right, runtimeOf, uuid } from './data.js'
+import { LIB_FROM, MAX_INSTANCE_DEVICES, ROOT, hostile, instanceSpec, legacyFiles, lib, pipeline, right, runtimeOf, uuid } from './data.js'
+
+const { decodeDisk, decodeInstance, decodeRuntime, encodeRuntime, formatError, planHotAdd, planHotRemove, upgradeRuntime } = lib
 
 const SMOKE = process.env['BENCH_SMOKE'] === '1'
 const ONLY = process.env['BENCH_ONLY'] === undefined ? undefined : new RegExp(process.env['BENCH_ONLY'])
@@ -406,7 +407,7 @@ const main = async (): Promise<void> => {
   const judged = rows.filter((r) => r.holds !== undefined)
   const holding = judged.filter((r) => r.holds === true).length
   const out = [
-    `qemu-devplan bench${SMOKE ? ' (BENCH_SMOKE=1: one sample each, figures meaningless)' : ''} — node ${process.version}, ${cpuModel()}, ${cpus().length} CPUs (nproc), ${process.platform}/${process.arch}`,
+    `qemu-devplan bench${SMOKE ? ' (BENCH_SMOKE=1: one sample each, figures meaningless)' : ''} — ${LIB_FROM}, node ${process.version}, ${cpuModel()}, ${cpus().length} CPUs (nproc), ${process.platform}/${process.arch}`,
     '',
     ...lines,
     '',

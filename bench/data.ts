@@ -5,11 +5,21 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
-import { decodeDisk, decodeInstance, encodeRuntime, planDevices, planHotAdd, renderArgv, toRuntime, type Runtime } from '../lib/index.js'
+import type * as Lib from '../lib/index.js'
+import type { Runtime } from '../lib/index.js'
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
+
+/**
+ * The library measured: lib/ through tsx, or with BENCH_LIB=dist the build (dist/esm, tsc's
+ * output, what the package ships; `npm run bench` builds it first). The build also gives a CPU
+ * profile function names and lines (tsx's output wraps every function in `__name`).
+ */
+export const LIB_FROM = process.env['BENCH_LIB'] === 'dist' ? 'dist/esm (the build)' : 'lib/ (through tsx)'
+export const lib: typeof Lib = process.env['BENCH_LIB'] === 'dist' ? await import(pathToFileURL(join(ROOT, 'dist/esm/index.js')).href) : await import('../lib/index.js')
+const { decodeDisk, decodeInstance, encodeRuntime, planDevices, planHotAdd, renderArgv, toRuntime } = lib
 
 export const right = <A>(what: string, e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw new Error(`bench data: ${what} must succeed: ${JSON.stringify(e.left).slice(0, 400)}`)

@@ -3,19 +3,22 @@
  * (not profiled), then for the profiled seconds, through node:inspector's Profiler, and the
  * profile is written as a .cpuprofile (Chrome DevTools, or bench/top-self.mjs for a summary).
  *
- *   node --import tsx bench/profile.ts pipeline:80 .tmp/prof/pipeline-80.cpuprofile
+ *   npm run build && BENCH_LIB=dist node --import tsx bench/profile.ts pipeline:80 .tmp/prof/pipeline-80.cpuprofile
  *   node bench/top-self.mjs .tmp/prof/pipeline-80.cpuprofile 30
  *
  * Operations: pipeline:<devices> (decode+plan+render of the JSON text, argv text out),
  * upgrade (upgradeRuntime of the 10 000 legacy files, in turn), hotadd:<devices> and
- * hotremove:<devices> (planning on a runtime with that many devices).
+ * hotremove:<devices> (planning on a runtime with that many devices), hostile-instance:<i> and
+ * hostile-runtime:<i> (decodeInstance / decodeRuntime of the i-th hostile input of the table,
+ * from 0: deep nesting, huge string, wrong types, unknown fields, prototype keys).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
-import { decodeDisk, planHotAdd, planHotRemove, upgradeRuntime } from '../lib/index.js'
-import { instanceSpec, legacyFiles, pipeline, right, runtimeOf, uuid } from './data.js'
+import { hostile, instanceSpec, legacyFiles, lib, pipeline, right, runtimeOf, uuid } from './data.js'
+
+const { decodeDisk, decodeInstance, decodeRuntime, formatError, planHotAdd, planHotRemove, upgradeRuntime } = lib
 
 const [what = 'pipeline:80', out = `.tmp/prof/${what.replace(':', '-')}.cpuprofile`] = process.argv.slice(2)
 const seconds = Number(process.env['PROFILE_SECONDS'] ?? 5)
@@ -43,8 +46,19 @@ const operation = (): (() => unknown) => {
       const victim = rt.disks[Math.floor(rt.disks.length / 2)]?.placed?.id ?? ''
       return () => right('planHotRemove', planHotRemove(rt, victim))
     }
+    case 'hostile-instance':
+    case 'hostile-runtime': {
+      const c = hostile()[devices]
+      if (c === undefined) throw new Error(`${what}: the hostile inputs are numbered 0 to ${hostile().length - 1}`)
+      const text = name === 'hostile-instance' ? c.instance : c.runtime
+      const decode = name === 'hostile-instance' ? decodeInstance : decodeRuntime
+      return () => {
+        const r = decode(JSON.parse(text))
+        return JSON.stringify(r._tag === 'Left' ? formatError(r.left) : r.right)
+      }
+    }
     default:
-      throw new Error(`unknown operation ${what}: pipeline:<n>, upgrade, hotadd:<n>, hotremove:<n>`)
+      throw new Error(`unknown operation ${what}: pipeline:<n>, upgrade, hotadd:<n>, hotremove:<n>, hostile-instance:<i>, hostile-runtime:<i>`)
   }
 }
 
