@@ -154,7 +154,7 @@ const log = (s: string): void => {
 const pipelineRows = async (): Promise<void> => {
   const op = 'decode+plan+render'
   if (!wanted(op)) return
-  let previous: { devices: number; ns: number } | undefined
+  const done: Array<{ devices: number; ns: number }> = []
   const sizes = [1, 4, 16, 64, MAX_INSTANCE_DEVICES]
   const texts = sizes.map((devices) => JSON.stringify(instanceSpec(devices)))
   log(`${op}: warming up`)
@@ -174,12 +174,14 @@ const pipelineRows = async (): Promise<void> => {
     }
     const perDevice = row.op.ns / devices / 1000
     const ratio = row.op.ns / row.floor.ns
-    let exponent: number | undefined
-    if (previous !== undefined) exponent = Math.log(row.op.ns / previous.ns) / Math.log(devices / previous.devices)
-    row.curve = `${perDevice.toFixed(2)} µs/device${exponent === undefined ? '' : `, ×${devices / (previous?.devices ?? 1)} devices → ×${(row.op.ns / (previous?.ns ?? 1)).toFixed(2)} time (n^${exponent.toFixed(2)})`}`
+    // The growth from the largest row at most a quarter this size (64 → 16, 80 → 16): a step
+    // of ×1.25 would let noise decide the exponent.
+    const base = [...done].reverse().find((d) => d.devices * 4 <= devices)
+    const growth = base === undefined ? undefined : { by: devices / base.devices, time: row.op.ns / base.ns, exponent: Math.log(row.op.ns / base.ns) / Math.log(devices / base.devices) }
+    row.curve = `${perDevice.toFixed(2)} µs/device${growth === undefined ? '' : `; from ${base?.devices}: ×${growth.by} devices → ×${growth.time.toFixed(2)} time (n^${growth.exponent.toFixed(2)})`}`
     row.target = '≤ 3× floor, linear (n^≤1.15)'
-    row.holds = ratio <= 3 && (exponent === undefined || exponent <= 1.15)
-    previous = { devices, ns: row.op.ns }
+    row.holds = ratio <= 3 && (growth === undefined || growth.exponent <= 1.15)
+    done.push({ devices, ns: row.op.ns })
     rows.push(row)
   }
 }
