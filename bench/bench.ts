@@ -285,19 +285,19 @@ const hostileRows = async (): Promise<void> => {
 }
 
 /** One fresh node per figure: the time and heap of `await import(spec)` inside it, not node's start. */
-const coldImport = (specifiers: ReadonlyArray<string>): { ms: number; bytes: number } => {
+const coldImport = (specifiers: ReadonlyArray<string>): { ms: number; wall: number; bytes: number } => {
   const code = [
-    'const h0 = process.memoryUsage().heapUsed; const t0 = performance.now();',
+    'const h0 = process.memoryUsage().heapUsed; const c0 = process.cpuUsage(); const t0 = performance.now();',
     ...specifiers.map((s) => `await import(${JSON.stringify(s)});`),
-    'const t1 = performance.now(); const h1 = process.memoryUsage().heapUsed;',
-    'console.log(JSON.stringify({ ms: t1 - t0, bytes: h1 - h0 }))'
+    'const t1 = performance.now(); const c1 = process.cpuUsage(c0); const h1 = process.memoryUsage().heapUsed;',
+    'console.log(JSON.stringify({ ms: (c1.user + c1.system) / 1000, wall: t1 - t0, bytes: h1 - h0 }))'
   ].join('\n')
   const env: NodeJS.ProcessEnv = { ...process.env }
   delete env['NODE_OPTIONS']
   delete env['NODE_COMPILE_CACHE']
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`cold import of ${specifiers.join(', ')} failed: ${r.stderr}`)
-  return JSON.parse(r.stdout.trim()) as { ms: number; bytes: number }
+  return JSON.parse(r.stdout.trim()) as { ms: number; wall: number; bytes: number }
 }
 
 const median = (xs: ReadonlyArray<number>): number => {
@@ -320,8 +320,8 @@ const importRows = (): void => {
     })
     return
   }
-  const lib: Array<{ ms: number; bytes: number }> = []
-  const deps: Array<{ ms: number; bytes: number }> = []
+  const lib: Array<{ ms: number; wall: number; bytes: number }> = []
+  const deps: Array<{ ms: number; wall: number; bytes: number }> = []
   // Interleaved, so that a slow moment of the machine falls on both.
   for (let i = 0; i < IMPORT_RUNS; i++) {
     lib.push(coldImport(['qemu-devplan']))
@@ -335,7 +335,7 @@ const importRows = (): void => {
     op,
     floor,
     unit: 'ms',
-    curve: 'floor: `import("fp-ts")` + `import("io-ts")`',
+    curve: `floor: \`import("fp-ts")\` + \`import("io-ts")\`; wall time ${median(lib.map((r) => r.wall)).toFixed(1)} ms vs ${median(deps.map((r) => r.wall)).toFixed(1)} ms`,
     target: '≤ 2× fp-ts + io-ts',
     holds: op.ns / floor.ns <= 2
   })
@@ -417,7 +417,13 @@ const main = async (): Promise<void> => {
     '',
     `decode+plan+render stops at ${MAX_INSTANCE_DEVICES} devices, not 256: decodeInstance takes at most 64 disks and 32 NICs, and pci.0 holds 16 NICs beside the rest; the hot-plug runtimes reach 200 devices by hot-adding SCSI disks to a planned one.`,
     '',
-    'Time / op: CPU time of the bench process (`process.cpuUsage()`, user + system, all threads, so GC and JIT threads count) as mitata `measure`\'s clock (`BENCH_CLOCK=wall` for wall time), in 3 rounds alternating with the floor (2 for the upgrade); per round the median of its samples (mitata batches sub-µs calls), and the lowest round\'s median is shown, which keeps other load of a shared machine out of both. Text in, text out: decode+plan+render, upgradeRuntime and the hostile decodes include `JSON.parse` of the input and `JSON.stringify` of the output, so their ratio to the floor is at least 1 (noise aside). Every operation first runs for seconds (not timed) until the JIT has settled: these are steady-state figures, and a first call, as in a one-shot CLI run, is several times slower. The hot-plug rows time the planning call alone on a decoded `Runtime` (an orchestrator keeps it decoded); their floor is `JSON.parse` of the runtime file and the request plus `JSON.stringify` of the plan. JSON floor: `JSON.parse` of the same input text plus `JSON.stringify` of the same output, in the same run. Heap / op: `process.memoryUsage().heapUsed` after K operations minus before, over K, after `gc()` (`--expose-gc`), with a 64 MiB young generation so that no GC runs in the window (`≥`: one did, the figure is a lower bound). It counts what is allocated, garbage included, not what is retained. Cold import: median over fresh `node` children of the wall time and heap of `await import(...)` inside the child (node\'s own start-up excluded), interleaved with the fp-ts + io-ts children; no compile cache.',
+    '- Time / op: CPU time of the bench process (`process.cpuUsage()`, user + system, all threads, so GC and JIT threads count) as mitata `measure`\'s clock (`BENCH_CLOCK=wall` for wall time), in 3 rounds alternating with the floor (2 for the upgrade); per round the median of its samples (mitata batches sub-µs calls), and the lowest round\'s median is shown, which keeps other load of a shared machine out of both.',
+    '- Text in, text out: decode+plan+render, upgradeRuntime and the hostile decodes include `JSON.parse` of the input and `JSON.stringify` of the output, so their ratio to the floor is at least 1 (noise aside).',
+    '- Every operation first runs for seconds (not timed) until the JIT has settled: these are steady-state figures, and a first call, as in a one-shot CLI run, is several times slower.',
+    '- The hot-plug rows time the planning call alone on a decoded `Runtime` (an orchestrator keeps it decoded); their floor is `JSON.parse` of the runtime file and the request plus `JSON.stringify` of the plan.',
+    '- JSON floor: `JSON.parse` of the same input text plus `JSON.stringify` of the same output, in the same run.',
+    '- Heap / op: `process.memoryUsage().heapUsed` after K operations minus before, over K, after `gc()` (`--expose-gc`), with a 64 MiB young generation so that no GC runs in the window (`≥`: one did, the figure is a lower bound). It counts what is allocated, garbage included, not what is retained.',
+    '- Cold import: median over fresh `node` children of the CPU time (wall time in the curve column) and heap of `await import(...)` inside the child (node\'s own start-up excluded), interleaved with the fp-ts + io-ts children; no compile cache.',
     ''
   ]
   process.stdout.write(out.join('\n'))
