@@ -59,11 +59,6 @@ const EXAMPLES: Readonly<Record<string, Example>> = {
     prints: [/"password":"<redacted>"/, /^start: Done$/m, /: RolledBack at step 4: /, /^ {2}log: step 1 undo blockdev-del ok$/m, /^ {2}log: step 0 undo object-del ok$/m, /^hot-add disk disk-3c9d1e7a-5b2f-4a8c: Done$/m, /^hot-remove disk disk-3c9d1e7a-5b2f-4a8c: Done$/m, /^the runtime has 0 disk\(s\)$/m],
     hides: [/a password read from the file/]
   },
-  'bench.ts': {
-    categories: ['plan', 'render', 'hotplug'],
-    prints: [/^decode\+plan\+render: 64 disks, 15 NICs +\d+ ops\/s/m, /^planHotAdd on a runtime with 200 SCSI disks +\d+ ops\/s/m],
-    timeoutMs: 180_000
-  },
   'hotplug-demo.ts': { categories: ['hotplug', 'executor'], prints: [], runBy: 'spec/qemu/demo.spec.ts' }
 }
 
