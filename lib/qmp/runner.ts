@@ -18,7 +18,7 @@ import { checkReply } from './check.js'
 import { PERIPHERAL, qomList } from './commands.js'
 import { deviceDeleted, firstMatch, unplugRefused, type EventMatch } from './event.js'
 import type { Executor, QmpCommand, QmpEvent, QmpReply } from './executor.js'
-import { isAlreadyDone, type CommandStep, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
+import { isAlreadyDone, type CommandStep, type ReplyCheck, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
 import { redactCommand } from './secret.js'
 
 /**
@@ -49,6 +49,8 @@ export interface LogEntry {
   readonly command?: QmpCommand
   readonly result: 'ok' | 'already-done' | 'failed' | 'event' | 'timeout'
   readonly error?: StepError
+  /** The reply of a step with a {@link ReplyCheck} (a query such as `query-migrate`): its figures. Since 0.3.0. */
+  readonly reply?: unknown
 }
 
 /**
@@ -177,7 +179,14 @@ const forwardCommand = async (x: Executor, s: CommandStep, i: number, log: LogEn
   const r = await send(x, s.command, s.alreadyDone, s.fd, s.retryOn)
   const checked = r._tag === 'ok' && s.check !== undefined ? checkReply(s.check, r.value) : E.right(undefined)
   const error: StepError | undefined = r._tag === 'failed' ? r.error : E.isLeft(checked) ? { _tag: 'CheckFailed', message: checked.left } : undefined
-  log.push({ step: i, phase: 'do', command: redactCommand(s.command), result: error === undefined ? result(r) : 'failed', ...(error === undefined ? {} : { error }) })
+  log.push({
+    step: i,
+    phase: 'do',
+    command: redactCommand(s.command),
+    result: error === undefined ? result(r) : 'failed',
+    ...(error === undefined ? {} : { error }),
+    ...(r._tag === 'ok' && s.check !== undefined ? { reply: r.value } : {})
+  })
   return error === undefined ? { _tag: 'ok' } : { _tag: 'failed', error }
 }
 
