@@ -46,6 +46,13 @@ const DEFAULT_PARAMETERS = { 'max-bandwidth': 128 * 1024 * 1024, 'downtime-limit
 const MIB = 1024 * 1024
 
 /**
+ * A rollback must not resume a source whose migration completed (its reply, or the wait, was
+ * lost): the target has the instance then, and two running copies would share the disks. So
+ * it asks first, and a completed migration ends the chain as a leftover.
+ */
+const notMoved: Undo = { command: queryMigrate(), alreadyDone: [], check: { _tag: 'MigrationNotCompleted' } }
+
+/**
  * `MIGRATION` with one of the statuses that end a migration.
  *
  * @since 0.3.0
@@ -156,7 +163,9 @@ const Mode = t.union([t.literal('live'), t.literal('non-live')])
  * 5. a wait for `MIGRATION` `completed`, `failed` or `cancelled`;
  * 6. `query-migrate`, which must say `completed`; else the step fails with its `error-desc`.
  *
- * A failure or timeout rolls back: `migrate_cancel`, then `cont` of what step 3 stopped, the
+ * A failure or timeout rolls back: `migrate_cancel`, then — once `query-migrate` says the
+ * migration did not complete after all (else the step is left over: the target has the
+ * instance, and the source is not resumed) — `cont` of what step 3 stopped, the
  * parameters back to QEMU's defaults (what a fresh QEMU has; the plan cannot know others),
  * `migration_caps` off. A live source keeps running by itself. `Done` means the target has the
  * instance (`runs: 'target'`): run the target's finish plan and stop this QEMU; any other
@@ -202,13 +211,13 @@ const migrateOf = (rt: Runtime, input: MigrateInput): E.Either<DevplanError, Qmp
           migrateSetParameters({ 'max-bandwidth': settings.bandwidthMiB * MIB, 'downtime-limit': settings.downtimeMs, 'max-postcopy-bandwidth': settings.bandwidthMiB * MIB }),
           { command: migrateSetParameters(DEFAULT_PARAMETERS), alreadyDone: [] }
         ),
-        ...(nonLive && running ? [commandStep('stop the guest (non-live migration)', stop(), { command: cont(), alreadyDone: [] })] : []),
+        ...(nonLive && running ? [commandStep('stop the guest (non-live migration)', stop(), { ...notMoved, then: { command: cont(), alreadyDone: [] } })] : []),
         commandStep(`migrate to ${uri}`, migrate(uri), {
           command: migrateCancel(),
           alreadyDone: [],
           // A barrier: QEMU refuses capabilities until the cancelled migration has ended, and
           // answers at once when it had ended already (when no MIGRATION event would come).
-          then: { command: migrateSetCapabilities([{ capability: 'events', state: true }]), alreadyDone: [], retryOn: MIGRATION_IN_PROGRESS }
+          then: { command: migrateSetCapabilities([{ capability: 'events', state: true }]), alreadyDone: [], retryOn: MIGRATION_IN_PROGRESS, then: notMoved }
         }),
         waitStep('wait for the migration to end (MIGRATION)', migrationEnded, timeoutMs),
         commandStep('query-migrate: completed?', queryMigrate(), undefined, { check: { _tag: 'MigrationCompleted' } })

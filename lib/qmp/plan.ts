@@ -45,6 +45,12 @@ export interface Undo {
   readonly then?: Undo
   /** Errors that mean "not yet": the command is sent again after a pause (see {@link CommandStep.retryOn}). Since 0.3.0. */
   readonly retryOn?: ReadonlyArray<AlreadyDone>
+  /**
+   * What the undo's reply must also say (a query before a resume: a migration that completed
+   * must not be undone by resuming the source). When it does not, the chain stops there and the
+   * step is left over. Since 0.3.0.
+   */
+  readonly check?: ReplyCheck
 }
 
 /**
@@ -54,6 +60,8 @@ export interface Undo {
  * - `JobSucceeded`: `query-jobs` lists job `id` as `concluded`, without an `error`.
  * - `MigrationCompleted`: `query-migrate` says `completed`.
  * - `DeviceAbsent`: `qom-list /machine/peripheral` has no child `id`.
+ * - `MigrationNotCompleted`: `query-migrate` says anything but `completed` (since 0.3.0): the
+ *   instance did not move, so the source may be resumed.
  *
  * @since 0.3.0
  */
@@ -61,6 +69,7 @@ export type ReplyCheck =
   | { readonly _tag: 'JobSucceeded'; readonly id: string }
   | { readonly _tag: 'MigrationCompleted' }
   | { readonly _tag: 'DeviceAbsent'; readonly id: string }
+  | { readonly _tag: 'MigrationNotCompleted' }
 
 /**
  * Send one command (with a file descriptor, when `fd` is set).

@@ -282,6 +282,8 @@ const runUndo = async (x: Executor, s: PlanStep, undo: Undo, i: number, log: Log
   const shown = redactCommand(undo.command)
   log.push({ step: i, phase: 'undo', command: shown, result: result(r), ...(r._tag === 'failed' ? { error: r.error } : {}) })
   if (r._tag === 'failed') return { step: i, description: undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error }
+  const checked = r._tag === 'ok' && undo.check !== undefined ? checkReply(undo.check, r.value) : E.right(undefined)
+  if (E.isLeft(checked)) return { step: i, description: `${s.description}: ${checked.left}`, undo: shown, error: { _tag: 'CheckFailed', message: checked.left } }
   const awaited = undo.awaitDeleted
   if (r._tag === 'ok' && awaited !== undefined) {
     const w = await awaitEvent(x, [deviceDeleted(awaited.id)], [], awaited.timeoutMs)

@@ -126,7 +126,17 @@ const constructorCalls: ConstructorCalls = {
   queryCommands: [[]],
   setPassword: [['vnc', 'not-a-secret'], ['spice', 'not-a-secret']],
   balloon: [[192 * 1024 * 1024]],
-  cont: [[]]
+  cont: [[]],
+  migrateSetCapabilities: [[[{ capability: 'events', state: true }, { capability: 'xbzrle', state: false }]], [[]]],
+  migrateSetParameters: [[{ 'max-bandwidth': 32 * 1024 * 1024, 'downtime-limit': 30, 'max-postcopy-bandwidth': 32 * 1024 * 1024 }], [{ 'downtime-limit': 300 }]],
+  migrate: [['tcp:127.0.0.1:8102'], ['unix:/run/vm1.migrate']],
+  migrateIncoming: [['tcp:127.0.0.1:8102']],
+  migrateCancel: [[]],
+  queryMigrate: [[]],
+  queryMigrateCapabilities: [[]],
+  queryMigrateParameters: [[]],
+  stop: [[]],
+  queryStatus: [[]]
 }
 
 const constructorCommands = (): ReadonlyArray<Emitted> =>
