@@ -85,7 +85,11 @@ export interface CommandStep {
   readonly alreadyDone: ReadonlyArray<AlreadyDone>
   /** Absent: the step cannot be undone (the runner then reports it as left over). */
   readonly undo?: Undo
-  /** What a successful reply must also say (a query read after a job ended). Since 0.3.0. */
+  /**
+   * What a successful reply must also say (a query read after a job ended). Since 0.3.0. Only
+   * queries carry a check, so a checked step without undo changes nothing and a rollback passes
+   * it by rather than listing it as left over.
+   */
   readonly check?: ReplyCheck
   /**
    * Errors that mean "not yet": QEMU lets go of a deleted device's block backend and boot index

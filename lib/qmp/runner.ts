@@ -307,6 +307,8 @@ const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: 
     const s = steps[i]
     // A wait changed nothing in QEMU.
     if (s === undefined || s._tag === 'wait') continue
+    // A checked query (query-migrate, query-jobs) changed nothing: there is nothing to undo.
+    if (s._tag === 'command' && s.undo === undefined && s.check !== undefined) continue
     if (s.undo === undefined) {
       leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })
       continue
