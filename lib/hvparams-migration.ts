@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { intIn, oneOf, withDefault } from './codecs.js'
+import { guarded, intIn, oneOf, withDefault } from './codecs.js'
 import { fromValidationErrors, invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import type { Release } from './qemu-changes.js'
 import { atLeast, showVersion, type QemuVersion } from './qemu-version.js'
@@ -23,6 +23,8 @@ export interface CapabilityLife {
   readonly since?: Release
   readonly deprecated?: Release
   readonly removed?: Release
+  /** QEMU's schema marks it `unstable` (its `x-` names): accepted, as Ganeti passes it on. */
+  readonly unstable?: true
 }
 
 const r = (major: number, minor: number): Release => ({ major, minor })
@@ -42,7 +44,7 @@ export const MIGRATION_CAPABILITIES = {
   compress: { deprecated: r(8, 2), removed: r(9, 1) },
   events: {},
   'postcopy-ram': {},
-  'x-colo': {},
+  'x-colo': { unstable: true },
   'release-ram': {},
   block: { deprecated: r(8, 2), removed: r(9, 1) },
   'return-path': {},
@@ -51,7 +53,7 @@ export const MIGRATION_CAPABILITIES = {
   'dirty-bitmaps': {},
   'postcopy-blocktime': {},
   'late-block-activate': {},
-  'x-ignore-shared': {},
+  'x-ignore-shared': { unstable: true },
   'validate-uuid': {},
   'background-snapshot': {},
   'zero-copy-send': { since: r(7, 1) },
@@ -130,7 +132,10 @@ const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
  *
  * @since 0.3.0
  */
-export const decodeMigrationSettings = (hvparams: unknown, path = 'hvparams'): E.Either<DevplanError, MigrationSettings> => {
+export const decodeMigrationSettings = (hvparams: unknown, path = 'hvparams'): E.Either<DevplanError, MigrationSettings> =>
+  guarded(() => settingsOf(hvparams, typeof path === 'string' ? path : 'hvparams'))
+
+const settingsOf = (hvparams: unknown, path: string): E.Either<DevplanError, MigrationSettings> => {
   if (!isObject(hvparams)) return E.left(invalidInput([{ path, value: hvparams, message: 'expected an hvparams dict' }]))
   const picked = Object.fromEntries(Object.keys(MIGRATION_HVPARAMS).map((k) => [k, Object.prototype.hasOwnProperty.call(hvparams, k) ? hvparams[k] : undefined]))
   const d = Settings.decode(picked)

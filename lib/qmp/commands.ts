@@ -267,10 +267,15 @@ export const unplugEventFor =
  * @since 0.3.0
  * @category commands
  */
-export interface CapabilityState {
-  readonly capability: string
-  readonly state: boolean
-}
+export type CapabilityState = { readonly capability: string; readonly state: boolean }
+
+/**
+ * The parameters a migration plan sets.
+ *
+ * @since 0.3.0
+ * @category commands
+ */
+export type MigrationParameters = { readonly 'max-bandwidth'?: number; readonly 'downtime-limit'?: number; readonly 'max-postcopy-bandwidth'?: number }
 
 /**
  * `migrate-set-capabilities`: switches migration capabilities on or off. QEMU refuses it while a
@@ -279,8 +284,7 @@ export interface CapabilityState {
  * @since 0.3.0
  * @category commands
  */
-export const migrateSetCapabilities = (capabilities: ReadonlyArray<CapabilityState>): QmpCommand =>
-  cmd('migrate-set-capabilities', { capabilities: capabilities.map((c) => ({ capability: c.capability, state: c.state })) })
+export const migrateSetCapabilities = (capabilities: ReadonlyArray<CapabilityState>): QmpCommand => cmd('migrate-set-capabilities', { capabilities })
 
 /**
  * `migrate-set-parameters`: `max-bandwidth` in bytes per second, `downtime-limit` in ms (QEMU's
@@ -290,8 +294,7 @@ export const migrateSetCapabilities = (capabilities: ReadonlyArray<CapabilitySta
  * @since 0.3.0
  * @category commands
  */
-export const migrateSetParameters = (parameters: { readonly 'max-bandwidth'?: number; readonly 'downtime-limit'?: number; readonly 'max-postcopy-bandwidth'?: number }): QmpCommand =>
-  cmd('migrate-set-parameters', { ...parameters })
+export const migrateSetParameters = (parameters: MigrationParameters): QmpCommand => cmd('migrate-set-parameters', parameters)
 
 /**
  * `migrate`: starts an outgoing migration to `uri` (`tcp:<host>:<port>`, `unix:<path>`). The

@@ -72,7 +72,7 @@ const optionsOf = (options: IncomingOptions): E.Either<DevplanError, { readonly 
 export const incomingArgv = (runtime: Runtime, options: IncomingOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => optionsOf(options)),
+    E.chain(() => totalE('options', () => optionsOf(options))),
     E.chain((o) =>
       totalE('runtime', () =>
         E.map((argv: ReadonlyArray<string>) => [...argv, ...(argv.includes('-S') ? [] : ['-S']), '-incoming', o.incoming._tag === 'defer' ? 'defer' : o.incoming.uri])(
@@ -130,7 +130,7 @@ const BEFORE_LISTEN: ReadonlySet<string> = new Set(['multifd', 'postcopy-preempt
 export const planIncoming = (runtime: Runtime, input: IncomingInput): E.Either<DevplanError, IncomingPlans> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => optionsOf(input)),
+    E.chain(() => totalE('input', () => optionsOf(input))),
     E.chain((o) => totalE('input', () => incomingOf(runtime, input, o.incoming, o.target)))
   )
 

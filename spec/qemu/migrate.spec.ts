@@ -80,12 +80,20 @@ test('every migration capability of the library is in this QEMU\'s schema, or kn
           : []
       )
     )
+    const unstable = new Set(
+      (Array.isArray(schema) ? schema : []).flatMap((e: unknown) =>
+        isRec(e) && e['meta-type'] === 'enum' && Array.isArray(e['members']) && e['members'].some((m: unknown) => isRec(m) && m['name'] === 'xbzrle')
+          ? e['members'].flatMap((m: unknown) => (isRec(m) && typeof m['name'] === 'string' && Array.isArray(m['features']) && m['features'].includes('unstable') ? [m['name']] : []))
+          : []
+      )
+    )
     const v = qemuVersion
     const at = (r: { readonly major: number; readonly minor: number } | undefined): boolean => r !== undefined && (v.major > r.major || (v.major === r.major && v.minor >= r.minor))
     for (const [name, life] of Object.entries(MIGRATION_CAPABILITIES)) {
       const l: CapabilityLife = life
       const expected = (l.since === undefined || at(l.since)) && !at(l.removed)
       assert.is(names.has(name), expected, `${name} in the schema of QEMU ${v.major}.${v.minor}`)
+      if (expected) assert.is(unstable.has(name), l.unstable === true, `${name} unstable in QEMU ${v.major}.${v.minor}`)
     }
     for (const n of names) assert.ok(n in MIGRATION_CAPABILITIES, `QEMU has capability ${n}, which the library does not know`)
   } finally {
