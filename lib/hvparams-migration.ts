@@ -156,9 +156,9 @@ const showRelease = (x: Release): string => `${x.major}.${x.minor}`
  */
 export const capabilityErrors = (caps: ReadonlyArray<string>, v: QemuVersion, side: string, path: string): ReadonlyArray<FieldError> =>
   caps.flatMap((c): ReadonlyArray<FieldError> => {
-    if (!isCapability(c)) return [{ path, value: c, message: `is not a migration capability QEMU knows` }]
+    if (!isCapability(c)) return [{ path, value: c, message: `${showValue(c)} is not a migration capability QEMU knows` }]
     const life: CapabilityLife = MIGRATION_CAPABILITIES[c]
-    if (life.since !== undefined && !reached(life.since, v)) return [{ path, value: c, message: `is a migration capability of QEMU ${showRelease(life.since)} and later; the ${side} runs QEMU ${showVersion(v)}` }]
-    if (reached(life.removed, v)) return [{ path, value: c, message: `was removed in QEMU ${life.removed === undefined ? '' : showRelease(life.removed)}; the ${side} runs QEMU ${showVersion(v)}` }]
+    if (life.since !== undefined && !reached(life.since, v)) return [{ path, value: c, message: `${showValue(c)} is a migration capability of QEMU ${showRelease(life.since)} and later; the ${side} runs QEMU ${showVersion(v)}` }]
+    if (reached(life.removed, v)) return [{ path, value: c, message: `${showValue(c)} was removed in QEMU ${life.removed === undefined ? '' : showRelease(life.removed)}; the ${side} runs QEMU ${showVersion(v)}` }]
     return []
   })

@@ -108,20 +108,39 @@ export const checkUri = (uri: unknown, path: string): E.Either<DevplanError, str
  */
 export const tcpUri = (address: string, port: number): string => totalOr('', () => `tcp:${String(address).includes(':') ? `[${String(address)}]` : String(address)}:${String(port)}`)
 
-/** A finite wait in ms: the executor measures it, and Infinity would wait for ever. */
+/**
+ * A finite wait in ms: the executor measures it, and Infinity would wait for ever.
+ *
+ * @since 0.3.0
+ */
 export const timeoutArg = (v: unknown, path: string, fallback: number): E.Either<DevplanError, number> => {
   const ms = v === undefined ? fallback : v
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? E.right(ms) : E.left(fieldError(path, ms, 'expected a finite number of milliseconds, 0 or more'))
 }
 
+/**
+ * A QEMU version given by the caller, checked.
+ *
+ * @since 0.3.0
+ */
 export const versionArg = (v: unknown, path: string): E.Either<DevplanError, QemuVersion> =>
   isVersionShape(v) ? E.right(v) : E.left(fieldError(path, v, 'expected a QEMU version { major, minor, micro }, such as parseVersion("7.2.0") gives'))
 
-/** Rebuild options, when given, are an object. */
+/**
+ * Rebuild options, when given, are an object.
+ *
+ * @since 0.3.0
+ */
 export const rebuildArg = (u: RebuildOptions | undefined, path: string): E.Either<DevplanError, RebuildOptions> =>
   u === undefined ? E.right({}) : isRecord(u) ? E.right(u) : E.left(fieldError(path, u, 'expected rebuild options, or nothing'))
 
-/** The migration hvparams: the caller's (the instance's current config, as Ganeti reads them), else the runtime's. */
+/**
+ * The migration hvparams: the caller's (the instance's current config, as Ganeti reads them),
+ * else the runtime's (a file Ganeti wrote carries them; `toRuntime` records the modelled
+ * hvparams only, so its runtimes give Ganeti's defaults).
+ *
+ * @since 0.3.0
+ */
 export const settingsOf = (rt: Runtime, hvparams: unknown): E.Either<DevplanError, MigrationSettings> =>
   hvparams === undefined ? decodeMigrationSettings(rt.hvparams, 'runtime.hvparams') : decodeMigrationSettings(hvparams, 'input.hvparams')
 
