@@ -60,7 +60,7 @@ export type { CmdWord, CmdDevice, CmdLayout, Runtime, RuntimeDisk, RuntimeNic, R
 export { makeRuntime, decodeRuntimeParams } from './runtime/params.js'
 export { cmdArgv } from './runtime/cmd.js'
 export { planChangeMedium, type MediumOptions } from './qmp/media.js'
-export { planMigrate, tcpUri, type MigrateInput, type MigrationRecord } from './qmp/migrate.js'
+export { planMigrate, tcpUri, type MigrateInput, type MigrateOptions, type Destination, type MigrationRecord } from './qmp/migrate.js'
 export { migrationFigures, type MigrationFigures } from './qmp/migration-status.js'
 export { incomingArgv, planIncoming, type Incoming, type IncomingOptions, type IncomingInput, type IncomingPlans } from './qmp/incoming.js'
 export { decodeMigrationSettings, MIGRATION_CAPABILITIES, type MigrationSettings, type MigrationCapability, type CapabilityLife } from './hvparams-migration.js'

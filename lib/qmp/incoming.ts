@@ -9,24 +9,25 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { fieldError, invalidInput, type DevplanError } from '../errors.js'
-import { capabilityErrors } from '../hvparams-migration.js'
+import { capabilityErrors, type MigrationSettings } from '../hvparams-migration.js'
 import { migratableArgv } from '../runtime/migratable.js'
 import type { RebuildOptions } from '../runtime/rebuild.js'
 import type { Runtime } from '../runtime/types.js'
 import { isRecord, prop, runtimeArg, totalE } from '../total.js'
 import { cont, migrateIncoming, migrateSetCapabilities, queryMigrate } from './commands.js'
-import { capabilitiesOn, capabilitiesUndo, checkUri, migrationEnded, rebuildArg, settingsOf, timeoutArg, versionArg, type MigrationRecord } from './migrate.js'
+import { capabilitiesOn, capabilitiesUndo, destinationUri, migrationEnded, rebuildArg, settingsOf, timeoutArg, versionArg, type Destination, type MigrationRecord } from './migrate.js'
 import type { QemuVersion } from '../qemu-version.js'
 import { commandStep, waitStep, type PlanStep, type QmpPlan } from './plan.js'
 
 /**
- * How the target waits: `defer` (`-incoming defer`, then `migrate-incoming {uri}` in the listen
- * plan: capabilities such as `multifd` can be set before it listens), or listening from the
- * start on a fixed `uri` (Ganeti's `-incoming tcp:<ip>:<migration_port>`).
+ * How the target waits: `defer` (`-incoming defer`, then `migrate-incoming` in the listen plan:
+ * capabilities such as `multifd` can be set before it listens), or listening from the start
+ * (Ganeti's `-incoming tcp:<ip>:<migration_port>`). Where: a `uri`, or an `address` and a
+ * `port` (default `migration_port`).
  *
  * @since 0.3.0
  */
-export type Incoming = { readonly _tag: 'defer'; readonly uri: string } | { readonly _tag: 'listen'; readonly uri: string }
+export type Incoming = { readonly _tag: 'defer' | 'listen' } & Destination
 
 /**
  * What the target side needs: how it waits, and the target's own QEMU version.
@@ -35,6 +36,8 @@ export type Incoming = { readonly _tag: 'defer'; readonly uri: string } | { read
  */
 export interface IncomingOptions {
   readonly incoming: Incoming
+  /** The instance's hvparams whose `migration_port` and `migration_caps` apply (Ganeti reads the current config); default: the runtime's. */
+  readonly hvparams?: unknown
   /** The version of the target's QEMU (the one that will run this argv). */
   readonly target: QemuVersion
   /** The source's QEMU version; default: the runtime's stamp. */
@@ -43,17 +46,32 @@ export interface IncomingOptions {
   readonly rebuild?: RebuildOptions
 }
 
-const incomingArg = (u: unknown): E.Either<DevplanError, Incoming> => {
-  const tag = prop(u, '_tag')
-  if (tag !== 'defer' && tag !== 'listen') return E.left(fieldError('options.incoming', u, 'expected { _tag: "defer", uri } or { _tag: "listen", uri }'))
-  return E.map((uri: string): Incoming => ({ _tag: tag, uri }))(checkUri(prop(u, 'uri'), 'options.incoming.uri'))
+/** How and where the target waits, resolved to a URI. */
+interface Resolved {
+  readonly how: 'defer' | 'listen'
+  readonly uri: string
 }
 
-const optionsOf = (options: IncomingOptions): E.Either<DevplanError, { readonly incoming: Incoming; readonly target: QemuVersion; readonly source: QemuVersion | undefined; readonly rebuild: RebuildOptions }> =>
+const incomingArg = (u: unknown, settings: MigrationSettings): E.Either<DevplanError, Resolved> => {
+  const how = prop(u, '_tag')
+  if (how !== 'defer' && how !== 'listen') return E.left(fieldError('options.incoming', u, 'expected { _tag: "defer" | "listen", uri } or { _tag, address, port? }'))
+  return E.map((uri: string): Resolved => ({ how, uri }))(destinationUri(u, 'options.incoming', settings))
+}
+
+interface Options {
+  readonly incoming: Resolved
+  readonly settings: MigrationSettings
+  readonly target: QemuVersion
+  readonly source: QemuVersion | undefined
+  readonly rebuild: RebuildOptions
+}
+
+const optionsOf = (rt: Runtime, options: IncomingOptions): E.Either<DevplanError, Options> =>
   isRecord(options)
     ? pipe(
         E.Do,
-        E.apS('incoming', incomingArg(options.incoming)),
+        E.apS('settings', settingsOf(rt, options.hvparams)),
+        E.bind('incoming', ({ settings }) => incomingArg(options.incoming, settings)),
         E.apS('target', versionArg(options.target, 'options.target')),
         E.apS('source', options.source === undefined ? E.right(undefined) : versionArg(options.source, 'options.source')),
         E.apS('rebuild', rebuildArg(options.rebuild, 'options.rebuild'))
@@ -72,10 +90,10 @@ const optionsOf = (options: IncomingOptions): E.Either<DevplanError, { readonly 
 export const incomingArgv = (runtime: Runtime, options: IncomingOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => totalE('options', () => optionsOf(options))),
+    E.chain(() => totalE('options', () => optionsOf(runtime, options))),
     E.chain((o) =>
       totalE('runtime', () =>
-        E.map((argv: ReadonlyArray<string>) => [...argv, ...(argv.includes('-S') ? [] : ['-S']), '-incoming', o.incoming._tag === 'defer' ? 'defer' : o.incoming.uri])(
+        E.map((argv: ReadonlyArray<string>) => [...argv, ...(argv.includes('-S') ? [] : ['-S']), '-incoming', o.incoming.how === 'defer' ? 'defer' : o.incoming.uri])(
           migratableArgv(runtime, o.source === undefined ? { target: o.target } : { target: o.target, source: o.source }, o.rebuild)
         )
       )
@@ -88,8 +106,6 @@ export const incomingArgv = (runtime: Runtime, options: IncomingOptions): E.Eith
  * @since 0.3.0
  */
 export interface IncomingInput extends IncomingOptions {
-  /** The instance's hvparams whose `migration_caps` apply (as for the source); default: the runtime's. */
-  readonly hvparams?: unknown
   /** Whether the source guest was running when the migration began: then the target resumes it. Default true. */
   readonly resume?: boolean
   /** How long the finish plan waits for the migration to end; default 600000. */
@@ -130,19 +146,19 @@ const BEFORE_LISTEN: ReadonlySet<string> = new Set(['multifd', 'postcopy-preempt
 export const planIncoming = (runtime: Runtime, input: IncomingInput): E.Either<DevplanError, IncomingPlans> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => totalE('input', () => optionsOf(input))),
-    E.chain((o) => totalE('input', () => incomingOf(runtime, input, o.incoming, o.target)))
+    E.chain(() => totalE('input', () => optionsOf(runtime, input))),
+    E.chain((o) => totalE('input', () => incomingOf(runtime, input, o)))
   )
 
-const incomingOf = (rt: Runtime, input: IncomingInput, incoming: Incoming, target: QemuVersion): E.Either<DevplanError, IncomingPlans> =>
+const incomingOf = (rt: Runtime, input: IncomingInput, { incoming, target, settings: decoded }: Options): E.Either<DevplanError, IncomingPlans> =>
   pipe(
     E.Do,
-    E.apS('settings', settingsOf(rt, input.hvparams)),
+    E.apS('settings', E.right(decoded)),
     E.apS('resume', input.resume === undefined || typeof input.resume === 'boolean' ? E.right(input.resume ?? true) : E.left(fieldError('input.resume', input.resume, 'expected a boolean'))),
     E.apS('timeoutMs', timeoutArg(input.timeoutMs, 'input.timeoutMs', 600_000)),
     E.chainFirst(({ settings }) => {
       const path = input.hvparams === undefined ? 'runtime.hvparams.migration_caps' : 'input.hvparams.migration_caps'
-      const early = incoming._tag === 'listen' ? settings.caps.filter((c) => BEFORE_LISTEN.has(c)) : []
+      const early = incoming.how === 'listen' ? settings.caps.filter((c) => BEFORE_LISTEN.has(c)) : []
       const errors = [
         ...capabilityErrors(settings.caps, target, 'target', path),
         ...early.map((c) => ({ path, value: c, message: `must be set before the target listens: start it with { _tag: "defer" } (-incoming defer)` }))
@@ -153,7 +169,7 @@ const incomingOf = (rt: Runtime, input: IncomingInput, incoming: Incoming, targe
       const source: MigrationRecord = { runs: 'source', runtime: rt }
       const listenSteps: ReadonlyArray<PlanStep> = [
         commandStep(`migration capabilities: ${capabilitiesOn(settings.caps).map((c) => c.capability).join(', ')}`, migrateSetCapabilities(capabilitiesOn(settings.caps)), capabilitiesUndo(settings.caps)),
-        ...(incoming._tag === 'defer' ? [commandStep(`listen on ${incoming.uri} (migrate-incoming)`, migrateIncoming(incoming.uri))] : [])
+        ...(incoming.how === 'defer' ? [commandStep(`listen on ${incoming.uri} (migrate-incoming)`, migrateIncoming(incoming.uri))] : [])
       ]
       const finishSteps: ReadonlyArray<PlanStep> = [
         waitStep('wait for the incoming migration to end (MIGRATION)', migrationEnded, timeoutMs),

@@ -108,6 +108,32 @@ export const checkUri = (uri: unknown, path: string): E.Either<DevplanError, str
 export const tcpUri = (address: string, port: number): string => totalOr('', () => `tcp:${String(address).includes(':') ? `[${String(address)}]` : String(address)}:${String(port)}`)
 
 /**
+ * Where a migration goes, as the caller says it: `{ uri }`, or `{ address, port? }` for
+ * `tcp:<address>:<port>` with `migration_port` when no port is given (Ganeti's way).
+ *
+ * @since 0.3.0
+ */
+export type Destination = { readonly uri: string } | { readonly address: string; readonly port?: number }
+
+/**
+ * The URI of a {@link Destination}, checked; errors name `<path>.uri`, `.address` or `.port`.
+ *
+ * @since 0.3.0
+ */
+export const destinationUri = (d: unknown, path: string, settings: MigrationSettings): E.Either<DevplanError, string> => {
+  const uri = prop(d, 'uri')
+  const address = prop(d, 'address')
+  if (uri !== undefined && address !== undefined) return E.left(fieldError(path, d, 'give either uri or address (and port), not both'))
+  if (address === undefined) return checkUri(uri, `${path}.uri`)
+  if (typeof address !== 'string' || !/^([0-9a-fA-F:.]*:[0-9a-fA-F:.]*|[A-Za-z0-9][A-Za-z0-9.-]*)$/.test(address)) {
+    return E.left(fieldError(`${path}.address`, address, 'expected an IPv4 or IPv6 address or a host name'))
+  }
+  const port = prop(d, 'port') ?? settings.port
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return E.left(fieldError(`${path}.port`, port, 'expected a port 1..65535 (default: hvparams.migration_port)'))
+  return checkUri(tcpUri(address, port), `${path}.address`)
+}
+
+/**
  * A finite wait in ms: the executor measures it, and Infinity would wait for ever.
  *
  * @since 0.3.0
@@ -148,9 +174,16 @@ export const settingsOf = (rt: Runtime, hvparams: unknown): E.Either<DevplanErro
  *
  * @since 0.3.0
  */
-export interface MigrateInput {
-  /** Where the target listens: `tcp:<ip>:<port>` (see {@link tcpUri}) or `unix:<path>`. */
-  readonly uri: string
+export type MigrateInput = MigrateOptions & Destination
+
+/**
+ * The options of {@link planMigrate} besides where to: the target listens at `uri`
+ * (`tcp:<ip>:<port>`, see {@link tcpUri}, or `unix:<path>`), or at `address` and `port`
+ * (default `migration_port`).
+ *
+ * @since 0.3.0
+ */
+export interface MigrateOptions {
   /** The target's QEMU version: the runtime must be one it can run (machine type, devices). */
   readonly target: QemuVersion
   /** The source's QEMU version; default: the runtime's stamp (a runtime Ganeti wrote has none). */
@@ -191,21 +224,20 @@ const Mode = t.union([t.literal('live'), t.literal('non-live')])
  * migration are in the log ({@link migrationFigures}).
  *
  * @example
- * planMigrate(runtime, { uri: tcpUri('192.0.2.10', 8102), target: parseVersion('7.2.0') })
+ * planMigrate(runtime, { address: '192.0.2.10', target: parseVersion('7.2.0') })   // tcp:192.0.2.10:<migration_port>
  *
  * @since 0.3.0
  */
 export const planMigrate = (runtime: Runtime, input: MigrateInput): E.Either<DevplanError, QmpPlan<MigrationRecord>> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => (isRecord(input) ? E.right(input) : E.left(fieldError('input', input, 'expected { uri, target, … }')))),
+    E.chain(() => (isRecord(input) ? E.right(input) : E.left(fieldError('input', input, 'expected { uri or address, target, … }')))),
     E.chain((i) => totalE('input', () => migrateOf(runtime, i)))
   )
 
 const migrateOf = (rt: Runtime, input: MigrateInput): E.Either<DevplanError, QmpPlan<MigrationRecord>> =>
   pipe(
     E.Do,
-    E.apS('uri', checkUri(prop(input, 'uri'), 'input.uri')),
     E.apS('target', versionArg(prop(input, 'target'), 'input.target')),
     E.apS('source', input.source === undefined ? E.right(undefined) : versionArg(input.source, 'input.source')),
     E.apS('timeoutMs', timeoutArg(input.timeoutMs, 'input.timeoutMs', 600_000)),
@@ -213,6 +245,7 @@ const migrateOf = (rt: Runtime, input: MigrateInput): E.Either<DevplanError, Qmp
     E.apS('mode', input.mode === undefined || Mode.is(input.mode) ? E.right(input.mode) : E.left(fieldError('input.mode', input.mode, 'expected "live" or "non-live"'))),
     E.apS('rebuild', rebuildArg(input.rebuild, 'input.rebuild')),
     E.apS('settings', settingsOf(rt, input.hvparams)),
+    E.bind('uri', ({ settings }) => destinationUri(input, 'input', settings)),
     E.chainFirst(({ target, source, rebuild }) => migratableArgv(rt, source === undefined ? { target } : { target, source }, rebuild)),
     E.chainFirst(({ settings, target, source }) => {
       const from = sourceVersion(rt, source === undefined ? { target } : { target, source })

@@ -163,6 +163,20 @@ test('incomingArgv: the runtime\'s argv, paused, waiting with -incoming', () => 
   assert.equal(plans.finish.after.runs, 'target')
 })
 
+test('address and port as inputs: migration_port is the default port', () => {
+  const rt = runtimeFor({ machine_version: 'pc-i440fx-7.2' })
+  const uriOf = (plan: { readonly steps: ReadonlyArray<{ readonly _tag: string; readonly command?: QmpCommand }> }, execute: string): unknown =>
+    plan.steps.find((s) => s.command?.execute === execute)?.command?.arguments?.['uri']
+  assert.is(uriOf(right(planMigrate(rt, { address: '192.0.2.10', target: V72 })), 'migrate'), 'tcp:192.0.2.10:8102')
+  assert.is(uriOf(right(planMigrate(rt, { address: '2001:db8::1', port: 9000, target: V72 })), 'migrate'), 'tcp:[2001:db8::1]:9000')
+  const plans = right(planIncoming(rt, { incoming: { _tag: 'defer', address: '0.0.0.0' }, target: V72, hvparams: { migration_port: 8200 } }))
+  assert.is(uriOf(plans.listen, 'migrate-incoming'), 'tcp:0.0.0.0:8200')
+  assert.equal(right(incomingArgv(rt, { incoming: { _tag: 'listen', address: '0.0.0.0' }, target: V72 })).slice(-2), ['-incoming', 'tcp:0.0.0.0:8102'])
+  assert.match(formatError(left(planMigrate(rt, { address: 'a b', target: V72 }))), /input\.address/)
+  assert.match(formatError(left(planMigrate(rt, { address: '192.0.2.10', port: 0, target: V72 }))), /input\.port/)
+  assert.match(formatError(left(planMigrate(rt, { address: '192.0.2.10', uri: 'unix:/m', target: V72 } as never))), /either uri or address/)
+})
+
 test('hotplug and medium changes are refused while a migration is in progress, naming it', () => {
   const rt = runtimeFor()
   const disk = right(decodeDisk({ uuid: '6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a', path: '/srv/b.raw' }))
