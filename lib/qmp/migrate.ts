@@ -1,7 +1,9 @@
 /**
- * The source side of a live migration as a plan, in the order of Ganeti 3.1.1's
+ * The source side of a live migration as a plan, with the steps of Ganeti 3.1.1's
  * `MigrateInstance`: capabilities, bandwidth and downtime, `stop` for a non-live one, `migrate`,
- * then a wait for the end (`MIGRATION`) and `query-migrate` for how it ended. A failure or a
+ * then a wait for the end (`MIGRATION`) and `query-migrate` for how it ended. Ganeti stops the
+ * guest first; here `stop` comes right before `migrate`, so that a capability or parameter QEMU
+ * refuses never pauses the guest. A failure or a
  * timeout cancels the migration and resumes what the plan stopped, so the source runs on with
  * its runtime unchanged.
  *
