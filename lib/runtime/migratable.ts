@@ -59,7 +59,7 @@ const machineProblems = (machine: string, source: QemuVersion | undefined, targe
   }
   const family = ALIASES[machine]
   if (family === undefined) return []
-  if (source === undefined) return [`machine ${machine} is an alias of the newest ${family} of each QEMU, and the source's QEMU version is not known (the runtime has no stamp: give versions.source)`]
+  if (source === undefined) return [`machine ${machine} is an alias of the newest ${family} of each QEMU, and the source's QEMU version is not known (the runtime has no stamp: give source, the version of the source's QEMU)`]
   return sameRelease(source, target)
     ? []
     : [`machine ${machine} means ${family}-${source.major}.${source.minor} on the source's QEMU ${showVersion(source)} but ${family}-${target.major}.${target.minor} on the target's QEMU ${t}: set hvparams.machine_version to ${family}-${source.major}.${source.minor} (a restart) before migrating between versions`]

@@ -112,7 +112,7 @@ export interface Source {
  * The source QEMU: one virtio disk holding `guest` (none: an empty disk), a CD-ROM on IDE with
  * the first ISO, 64 MiB, the migration hvparams given. Started paused; `guest` boots it.
  */
-export const startSource = async (migration: Readonly<Record<string, unknown>>, guest: 'dirty' | 'none'): Promise<Source> => {
+export const startSource = async (migration: Readonly<Record<string, unknown>>, guest: 'dirty' | 'none', machine?: 'q35'): Promise<Source> => {
   const tmp = await tempDir()
   const dir = join(tmp.path, 'src')
   await mkdir(dir)
@@ -123,7 +123,7 @@ export const startSource = async (migration: Readonly<Record<string, unknown>>, 
   const inst = right(
     decodeInstance({ name: 'mig1', uuid: '1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b', memory: 64, hvparams, disks: [{ uuid: '2f3e4d5c-6b7a-4899-8a1b-2c3d4e5f6a7b', path: boot }] })
   )
-  const tree = right(planDevices(inst, { qemu: qemuVersion }))
+  const tree = right(planDevices(inst, machine === undefined ? { qemu: qemuVersion } : { qemu: qemuVersion, machine }))
   const qmpSocket = join(dir, 'vm.qmp')
   const render = { qmpSocket, accel: 'tcg' } as const
   const runtime = right(toRuntime(inst, tree, render))

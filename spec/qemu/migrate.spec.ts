@@ -145,6 +145,26 @@ for (const how of ['defer', 'listen'] as const) {
   })
 }
 
+test('q35: a live migration after hot-adds behind the spare root ports and a medium change', async () => {
+  const src = await startSource({}, 'dirty', 'q35')
+  let dst: Target | undefined
+  try {
+    const rt = await changeSource(src)
+    const before = await machineState(src.vm)
+    assert.ok(before.peripheral.some((p) => p.includes('pcie-root-port')), JSON.stringify(before.peripheral))
+    dst = await startTarget(src, rt, 'defer')
+    const plans = right(planIncoming(rt, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
+    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    const o = await run(right(planMigrate(rt, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams })), src.x)
+    assert.is(o._tag, 'Done', brief(o))
+    assert.is((await run(plans.finish, dst.x))._tag, 'Done')
+    assert.is(await status(dst.vm), 'running')
+    assert.equal(await machineState(dst.vm), before)
+  } finally {
+    await cleanup(src, dst)
+  }
+})
+
 test('a non-live migration stops the source first; the target resumes the guest', async () => {
   const src = await startSource({ migration_mode: 'non-live' }, 'dirty')
   let dst: Target | undefined

@@ -149,6 +149,14 @@ test('compatibility: a target older than the machine, an alias between releases,
   assert.match(formatError(left(incomingArgv(chroot, { incoming: { _tag: 'defer', uri }, target: V100 }))), /-chroot is gone from the target's QEMU 10\.0\.0/)
 })
 
+test('a runtime without stamp (Ganeti wrote it): the source version is an input, the argv is rendered for the target', () => {
+  const stamped = runtimeFor()
+  const ganeti: Runtime = { ...stamped, stamp: undefined }
+  assert.match(formatError(left(planMigrate(ganeti, { uri: 'unix:/m', target: V72 }))), /no stamp: give source/)
+  assert.ok(E.isRight(planMigrate(ganeti, { uri: 'unix:/m', target: V72, source: version('7.2.5') })))
+  assert.match(formatError(left(planMigrate(ganeti, { uri: 'unix:/m', target: V100, source: V72 }))), /machine pc means pc-i440fx-7\.2/)
+})
+
 test('incomingArgv: the runtime\'s argv, paused, waiting with -incoming', () => {
   const rt = runtimeFor({ machine_version: 'pc-i440fx-7.2' })
   const defer = right(incomingArgv(rt, { incoming: { _tag: 'defer', uri: 'tcp:0.0.0.0:8102' }, target: V72 }))
