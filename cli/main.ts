@@ -81,6 +81,8 @@ const codeOf = (e: DevplanError): number => {
     case 'NoSparePort':
       return EXIT.placement
     case 'Unsupported':
+    case 'MigrationInProgress':
+    case 'NotMigratable':
       return EXIT.unsupported
   }
 }

@@ -34,6 +34,10 @@ export type DevplanError =
   | { readonly _tag: 'UnknownDevice'; readonly id: string }
   /** q35: every spare `pcie-root-port` holds a device; `hvparam` gives their number. */
   | { readonly _tag: 'NoSparePort'; readonly device: string; readonly hvparam: string; readonly ports: number }
+  /** A hotplug or medium change while a migration is in progress (`status`, as `query-migrate` says it). Since 0.3.0. */
+  | { readonly _tag: 'MigrationInProgress'; readonly device: string; readonly status: string }
+  /** The target's QEMU (`target`, its version) cannot run the runtime as the same machine. Since 0.3.0. */
+  | { readonly _tag: 'NotMigratable'; readonly target: string; readonly reasons: ReadonlyArray<string> }
 
 /**
  * Wraps field errors into one `InvalidInput`, so that a caller gets every rejected field of an
@@ -140,5 +144,9 @@ const formatOf = (error: DevplanError): string | undefined => {
       return `${error.id}: no such device in the runtime`
     case 'NoSparePort':
       return `${error.device}: every one of the ${error.ports} pcie-root-ports holds a device (pcie.0 takes no hot-added port): raise hvparams.${error.hvparam} and restart the instance`
+    case 'MigrationInProgress':
+      return `${error.device}: refused while a migration of the instance is in progress (query-migrate says ${error.status}): QEMU's target was started from the runtime as it was, so the change would be lost or refused; wait until the migration has ended`
+    case 'NotMigratable':
+      return error.reasons.map((r) => `cannot migrate to QEMU ${error.target}: ${r}`).join('\n')
   }
 }

@@ -8,6 +8,7 @@ import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
 import { THROTTLE_HVPARAMS } from './block/throttle.js'
+import { MIGRATION_HVPARAMS } from './hvparams-migration.js'
 import { CpuModel, IpVersion, Keymap, SoundhwCodec, SPICE_IMAGE_COMPRESSIONS, SPICE_STREAMING_VIDEOS, SPICE_TLS_CIPHERS_DEFAULT, SPICE_WAN_COMPRESSIONS, SpiceBind, TlsCiphers, UserName, VGA_TYPES, VncBind } from './hvparams-machine.js'
 
 /**
@@ -151,8 +152,7 @@ const MachineVersion = matching('"" or a machine type such as "pc", "pc-i440fx-7
  * @since 0.1.0
  */
 export const IGNORED_HVPARAMS = [
-  'cpu_mask', 'migration_bandwidth', 'migration_caps', 'migration_downtime', 'migration_mode', 'migration_port',
-  'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
+  'cpu_mask', 'usb_devices', 'user_shutdown', 'vnet_hdr', 'cpu_cap', 'cpu_weight',
   // Newer than Ganeti 3.1:
   'virtio_disk_iothreads', 'boot_type'
 ] as const
@@ -227,7 +227,9 @@ const modelled = {
 
 const ignored = Object.fromEntries(IGNORED_HVPARAMS.map((k) => [k, t.unknown])) as Record<(typeof IGNORED_HVPARAMS)[number], t.UnknownC>
 
-const HvparamsFull = closed({ ...modelled, ...ignored }, 'Hvparams')
+// The migration_* hvparams are checked here too, so that a bad one is named when the instance
+// is decoded; migration plans read them with decodeMigrationSettings (they are not Hvparams).
+const HvparamsFull = closed({ ...modelled, ...ignored, ...MIGRATION_HVPARAMS }, 'Hvparams')
 
 /**
  * The hvparams the planner reads, every one filled with its default.

@@ -70,7 +70,12 @@ export { runtimeBusState, runtimeCmdDevices, runtimeHvparams, type ReadDevice } 
 export type { CmdWord, CmdDevice, CmdLayout, Runtime, RuntimeDisk, RuntimeNic, RuntimeStamp } from './runtime/types.js'
 export { makeRuntime, decodeRuntimeParams } from './runtime/params.js'
 export { cmdArgv } from './runtime/cmd.js'
-export { planChangeMedium } from './qmp/media.js'
+export { planChangeMedium, type MediumOptions } from './qmp/media.js'
+export { planMigrate, tcpUri, type MigrateInput, type MigrateOptions, type Destination, type MigrationRecord } from './qmp/migrate.js'
+export { migrationFigures, type MigrationFigures } from './qmp/migration-status.js'
+export { incomingArgv, planIncoming, type Incoming, type IncomingOptions, type IncomingInput, type IncomingPlans } from './qmp/incoming.js'
+export { decodeMigrationSettings, MIGRATION_CAPABILITIES, type MigrationSettings, type MigrationCapability, type CapabilityLife } from './hvparams-migration.js'
+export type { MigrationVersions } from './runtime/migratable.js'
 export { planStart, startFacts, runtimeStartFacts, passwordProtocols, type StartFacts, type StartInput, type Passwords, type Displays } from './qmp/start.js'
 export { secret, isSecret, redactCommand, REDACTED, type Secret } from './qmp/secret.js'
 /**

@@ -28,4 +28,15 @@ test('the README usage example runs and prints a command line with the planned d
   }
 })
 
+test('the README\'s live migration block is examples/migrate.ts\'s code, which a real-QEMU spec runs', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### Live migration'))
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  const example = readFileSync(join(root, 'examples', 'migrate.ts'), 'utf8')
+  const from = '// --- README: Live migration (from here)\n'
+  const code = example.slice(example.indexOf(from) + from.length, example.indexOf('// --- README: Live migration (to here)'))
+  assert.ok(code.includes('planMigrate'), 'the example marks its flow')
+  assert.is(block, code)
+})
+
 test.run()

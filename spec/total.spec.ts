@@ -16,7 +16,7 @@ import { decodeOk, INSTANCE_UUID, nicSpec, planOk, spec } from './support/fixtur
 const CONSTANTS = new Set([
   'BOOT_ORDERS', 'CATALOG', 'CHANGES', 'DISK_AIOS', 'DISK_CACHES', 'DISK_TYPES', 'NIC_TYPES', 'PC', 'PC_SLOTS', 'Q35', 'Q35_SLOTS',
   'REDACTED', 'RUNTIME_FORMAT', 'RUNTIME_WRITER', 'SCSI_CONTROLLER_TYPES', 'SOUND_MODELS', 'SPARE_PORTS_HVPARAM', 'SPICE_IMAGE_COMPRESSIONS', 'THROTTLE_KEYS',
-  'SPICE_STREAMING_VIDEOS', 'SPICE_TLS_CIPHERS_DEFAULT', 'SPICE_WAN_COMPRESSIONS', 'VGA_TYPES',
+  'SPICE_STREAMING_VIDEOS', 'SPICE_TLS_CIPHERS_DEFAULT', 'SPICE_WAN_COMPRESSIONS', 'VGA_TYPES', 'MIGRATION_CAPABILITIES',
   // A namespace: its functions are enumerated below as qmp.<name>.
   'qmp'
 ])
@@ -25,7 +25,8 @@ const CONSTANTS = new Set([
 const EITHER = new Set([
   'decodeInstance', 'decodeTarget', 'toTarget', 'planDevices', 'decodeHvinfo', 'decodeDisk', 'decodeNic', 'planHotAdd', 'planHotRemove',
   'runtimeBusState', 'runtimeHvparams', 'decodeRuntimeParams', 'planChangeMedium', 'planStart', 'runtimeStartFacts', 'decodeRuntime',
-  'parseRuntime', 'upgradeRuntime', 'downgradeRuntime', 'toRuntime', 'runtimeArgv', 'runtimeBlockDevices', 'runtimeNicDevices'
+  'parseRuntime', 'upgradeRuntime', 'downgradeRuntime', 'toRuntime', 'runtimeArgv', 'runtimeBlockDevices', 'runtimeNicDevices',
+  'planMigrate', 'planIncoming', 'incomingArgv', 'decodeMigrationSettings'
 ])
 /** Asynchronous: a Promise that must resolve, never reject. */
 const ASYNC = new Set(['runPlan'])

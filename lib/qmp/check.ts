@@ -38,6 +38,11 @@ export const checkReply = (check: ReplyCheck, value: unknown): E.Either<string, 
       const why = info.right['error-desc']
       return E.left(`the migration is ${info.right.status ?? 'not started'}${why === undefined ? '' : `: ${why}`}`)
     }
+    case 'MigrationNotCompleted': {
+      const info = MigrationInfo.decode(value)
+      if (E.isLeft(info)) return E.left(`query-migrate answered ${showValue(value)}`)
+      return info.right.status === 'completed' ? E.left('the migration completed: the target has the instance, and the source must not be resumed') : E.right(undefined)
+    }
     case 'DeviceAbsent': {
       const children = t.array(QomChild).decode(value)
       if (E.isLeft(children)) return E.left(`qom-list answered ${showValue(value)}`)

@@ -286,3 +286,6 @@ export const unplugEventFor =
     if (r._tag === 'Left' || r.right.device !== id) return undefined
     return event.event === 'DEVICE_DELETED' ? 'deleted' : event.event === 'DEVICE_UNPLUG_GUEST_ERROR' ? 'refused' : undefined
   }
+
+
+export * from './migration-commands.js'

@@ -18,7 +18,8 @@ import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/ca
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice } from '../devices.js'
 import { fieldError, invalidInput, type DevplanError } from '../errors.js'
-import { isRecord, optionsArg, runtimeArg, totalE } from '../total.js'
+import { isRecord, optionsArg, prop, runtimeArg, totalE } from '../total.js'
+import { migrationRefusal } from './migration-status.js'
 import type { IoSpaceWarning } from '../warnings.js'
 import { type Hvparams } from '../hvparams.js'
 import { diskDriver, nicDriver } from '../devices/drivers.js'
@@ -61,10 +62,27 @@ export interface HotplugOptions {
    * then carry no such warning.
    */
   readonly qemu?: QemuVersion
+  /**
+   * The status of the instance's migration, as `query-migrate` says it (`none`, `active`, …).
+   * While one is in progress the plan is refused (`MigrationInProgress`): QEMU itself refuses
+   * `device_add` and `device_del` then, and a change the target was not started with would be
+   * lost. Default: none in progress. Since 0.3.0.
+   */
+  readonly migration?: string
 }
 
 const runningQemu = (rt: Runtime, options: HotplugOptions): QemuVersion | undefined =>
   options.qemu ?? (rt.stamp === undefined ? undefined : parseVersion(rt.stamp.qemu))
+
+/**
+ * `Left` `MigrationInProgress` when `options.migration` says a migration is in progress.
+ *
+ * @since 0.3.0
+ */
+export const notMigrating = (device: string, options: { readonly migration?: unknown }): E.Either<DevplanError, void> => {
+  const refused = migrationRefusal(device, prop(options, 'migration'))
+  return refused === undefined ? E.right(undefined) : E.left(refused)
+}
 
 /**
  * The unplug wait of `options`, checked: the executor measures it.
@@ -233,8 +251,9 @@ export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: H
       // than from a decoded runtime: the request is named.
       totalE('request', () =>
         pipe(
-          E.Do,
-          E.apS('timeoutMs', unplugTimeout(o)),
+          notMigrating('disk' in request ? request.disk.id : request.nic.id, o),
+          E.chain(() => unplugTimeout(o)),
+          E.bindTo('timeoutMs'),
           E.apS('h', runtimeHvparams(runtime)),
           E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
         )

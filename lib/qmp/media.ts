@@ -20,7 +20,8 @@ import { parseVersion } from '../qemu-version.js'
 import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevCloseTray, blockdevDel, blockdevInsertMedium, blockdevOpenTray, blockdevRemoveMedium } from './commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
-import { runtimeArg, totalE } from '../total.js'
+import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 
 /** Media steps undo by the opposite tray or medium command. */
 const undo = (command: CommandStep['command']): Undo => ({ command, alreadyDone: [] })
@@ -28,9 +29,23 @@ const undo = (command: CommandStep['command']): Undo => ({ command, alreadyDone:
 const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_path', cdrom2: 'cdrom2_image_path' }
 
 /**
+ * Options of {@link planChangeMedium}.
+ *
+ * @since 0.3.0
+ */
+export interface MediumOptions {
+  /**
+   * The status of the instance's migration (`query-migrate`'s): while one is in progress the
+   * change is refused (`MigrationInProgress`) — QEMU accepts tray commands then, but the target
+   * was started with the old medium and would not get the new one.
+   */
+  readonly migration?: string
+}
+
+/**
  * Plans a medium change of CD-ROM `id` (`cdrom1`, `cdrom2`): `location` is an absolute path or
  * an http(s) URL, or `null` to eject. Only drives with a tray (ide-cd, scsi-cd) have removable
- * media; a CD-ROM on virtio-blk is refused.
+ * media; a CD-ROM on virtio-blk is refused. `options` since 0.3.0.
  *
  * @example
  * ```ts
@@ -54,9 +69,11 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  * @since 0.1.0
  * @category media
  */
-export const planChangeMedium = (runtime: Runtime, id: string, location: string | null): E.Either<DevplanError, QmpPlan> =>
+export const planChangeMedium = (runtime: Runtime, id: string, location: string | null, options?: MediumOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => notMigrating(typeof id === 'string' ? id : 'medium', o)),
     E.chain(() => (typeof id === 'string' ? E.right(true) : E.left(fieldError('id', id, 'expected the id of a CD-ROM or floppy of the runtime')))),
     E.chain(() => (location === null || typeof location === 'string' ? E.right(true) : E.left(fieldError('location', location, 'expected the new medium, or null to eject')))),
     E.chain(() => totalE('runtime', () => changeMediumOf(runtime, id, location)))

@@ -47,6 +47,12 @@ export interface Undo {
   readonly then?: Undo
   /** Errors that mean "not yet": the command is sent again after a pause (see {@link CommandStep.retryOn}). Since 0.3.0. */
   readonly retryOn?: ReadonlyArray<AlreadyDone>
+  /**
+   * What the undo's reply must also say (a query before a resume: a migration that completed
+   * must not be undone by resuming the source). When it does not, the chain stops there and the
+   * step is left over. Since 0.3.0.
+   */
+  readonly check?: ReplyCheck
 }
 
 /**
@@ -56,6 +62,8 @@ export interface Undo {
  * - `JobSucceeded`: `query-jobs` lists job `id` as `concluded`, without an `error`.
  * - `MigrationCompleted`: `query-migrate` says `completed`.
  * - `DeviceAbsent`: `qom-list /machine/peripheral` has no child `id`.
+ * - `MigrationNotCompleted`: `query-migrate` says anything but `completed` (since 0.3.0): the
+ *   instance did not move, so the source may be resumed.
  *
  * @since 0.3.0
  * @category executor
@@ -64,6 +72,7 @@ export type ReplyCheck =
   | { readonly _tag: 'JobSucceeded'; readonly id: string }
   | { readonly _tag: 'MigrationCompleted' }
   | { readonly _tag: 'DeviceAbsent'; readonly id: string }
+  | { readonly _tag: 'MigrationNotCompleted' }
 
 /**
  * Send one command (with a file descriptor, when `fd` is set).
@@ -80,7 +89,11 @@ export interface CommandStep {
   readonly alreadyDone: ReadonlyArray<AlreadyDone>
   /** Absent: the step cannot be undone (the runner then reports it as left over). */
   readonly undo?: Undo
-  /** What a successful reply must also say (a query read after a job ended). Since 0.3.0. */
+  /**
+   * What a successful reply must also say (a query read after a job ended). Since 0.3.0. Only
+   * queries carry a check, so a checked step without undo changes nothing and a rollback passes
+   * it by rather than listing it as left over.
+   */
   readonly check?: ReplyCheck
   /**
    * Errors that mean "not yet": QEMU lets go of a deleted device's block backend and boot index

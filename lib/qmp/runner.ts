@@ -18,7 +18,7 @@ import { checkReply } from './check.js'
 import { PERIPHERAL, qomList } from './commands.js'
 import { deviceDeleted, firstMatch, unplugRefused, type EventMatch } from './event.js'
 import type { Executor, QmpCommand, QmpEvent, QmpReply } from './executor.js'
-import { isAlreadyDone, type CommandStep, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
+import { isAlreadyDone, type CommandStep, type ReplyCheck, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
 import { redactCommand } from './secret.js'
 
 /**
@@ -51,6 +51,8 @@ export interface LogEntry {
   readonly command?: QmpCommand
   readonly result: 'ok' | 'already-done' | 'failed' | 'event' | 'timeout'
   readonly error?: StepError
+  /** The reply of a step with a {@link ReplyCheck} (a query such as `query-migrate`): its figures. Since 0.3.0. */
+  readonly reply?: unknown
 }
 
 /**
@@ -181,7 +183,14 @@ const forwardCommand = async (x: Executor, s: CommandStep, i: number, log: LogEn
   const r = await send(x, s.command, s.alreadyDone, s.fd, s.retryOn)
   const checked = r._tag === 'ok' && s.check !== undefined ? checkReply(s.check, r.value) : E.right(undefined)
   const error: StepError | undefined = r._tag === 'failed' ? r.error : E.isLeft(checked) ? { _tag: 'CheckFailed', message: checked.left } : undefined
-  log.push({ step: i, phase: 'do', command: redactCommand(s.command), result: error === undefined ? result(r) : 'failed', ...(error === undefined ? {} : { error }) })
+  log.push({
+    step: i,
+    phase: 'do',
+    command: redactCommand(s.command),
+    result: error === undefined ? result(r) : 'failed',
+    ...(error === undefined ? {} : { error }),
+    ...(r._tag === 'ok' && s.check !== undefined ? { reply: r.value } : {})
+  })
   return error === undefined ? { _tag: 'ok' } : { _tag: 'failed', error }
 }
 
@@ -277,6 +286,8 @@ const runUndo = async (x: Executor, s: PlanStep, undo: Undo, i: number, log: Log
   const shown = redactCommand(undo.command)
   log.push({ step: i, phase: 'undo', command: shown, result: result(r), ...(r._tag === 'failed' ? { error: r.error } : {}) })
   if (r._tag === 'failed') return { step: i, description: undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error }
+  const checked = r._tag === 'ok' && undo.check !== undefined ? checkReply(undo.check, r.value) : E.right(undefined)
+  if (E.isLeft(checked)) return { step: i, description: `${s.description}: ${checked.left}`, undo: shown, error: { _tag: 'CheckFailed', message: checked.left } }
   const awaited = undo.awaitDeleted
   if (r._tag === 'ok' && awaited !== undefined) {
     const w = await awaitEvent(x, [deviceDeleted(awaited.id)], [], awaited.timeoutMs)
@@ -300,6 +311,8 @@ const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: 
     const s = steps[i]
     // A wait changed nothing in QEMU.
     if (s === undefined || s._tag === 'wait') continue
+    // A checked query (query-migrate, query-jobs) changed nothing: there is nothing to undo.
+    if (s._tag === 'command' && s.undo === undefined && s.check !== undefined) continue
     if (s.undo === undefined) {
       leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })
       continue

@@ -21,7 +21,7 @@ import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, deviceAdd, deviceDel, netdevAdd, netdevDel } from './commands.js'
 import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_THERE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
 import { objectAdd, objectDel } from './graph-commands.js'
-import { unplugTimeout, type HotplugOptions } from './hotplug.js'
+import { notMigrating, unplugTimeout, type HotplugOptions } from './hotplug.js'
 import { commandStep, type PlanStep, type QmpPlan } from './plan.js'
 
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
@@ -110,8 +110,9 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options?: Hotp
 
 const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions): E.Either<DevplanError, QmpPlan> => {
   return pipe(
-    E.Do,
-    E.apS('timeoutMs', unplugTimeout(options)),
+    notMigrating(deviceId, options),
+    E.chain(() => unplugTimeout(options)),
+    E.bindTo('timeoutMs'),
     E.apS('h', runtimeHvparams(runtime)),
     E.chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
       // A rollback re-creates the device as it was, boot order included.

@@ -10,7 +10,8 @@
  * backend) — including removals of records Ganeti wrote (no recorded nodes or netdev) — and of
  * the CD-ROM medium changes planChangeMedium produces (change, eject, insert into an empty drive),
  * and of the start plans planStart produces (VNC password or not, SPICE password, balloon or not,
- * from a tree and from a runtime).
+ * from a tree and from a runtime), and of the migration plans planMigrate and planIncoming produce
+ * (live and non-live, defer and a fixed URI, every capability this QEMU has and does not deprecate).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
@@ -24,6 +25,10 @@ import {
   planHotAdd,
   planHotRemove,
   planStart,
+  planMigrate,
+  planIncoming,
+  MIGRATION_CAPABILITIES,
+  type CapabilityLife,
   renderArgv,
   runtimeStartFacts,
   secret,
@@ -126,7 +131,17 @@ const constructorCalls: ConstructorCalls = {
   queryCommands: [[]],
   setPassword: [['vnc', 'not-a-secret'], ['spice', 'not-a-secret']],
   balloon: [[192 * 1024 * 1024]],
-  cont: [[]]
+  cont: [[]],
+  migrateSetCapabilities: [[[{ capability: 'events', state: true }, { capability: 'xbzrle', state: false }]], [[]]],
+  migrateSetParameters: [[{ 'max-bandwidth': 32 * 1024 * 1024, 'downtime-limit': 30, 'max-postcopy-bandwidth': 32 * 1024 * 1024 }], [{ 'downtime-limit': 300 }]],
+  migrate: [['tcp:127.0.0.1:8102'], ['unix:/run/vm1.migrate']],
+  migrateIncoming: [['tcp:127.0.0.1:8102']],
+  migrateCancel: [[]],
+  queryMigrate: [[]],
+  queryMigrateCapabilities: [[]],
+  queryMigrateParameters: [[]],
+  stop: [[]],
+  queryStatus: [[]]
 }
 
 const constructorCommands = (): ReadonlyArray<Emitted> =>
@@ -350,6 +365,39 @@ const startPlans = (): ReadonlyArray<Emitted> => {
   })
 }
 
+/**
+ * The capabilities this QEMU has, does not deprecate and does not call unstable: the plans give
+ * no warning for those (the library accepts them, as Ganeti passes them on).
+ */
+const usableCapabilities = (): ReadonlyArray<string> =>
+  Object.entries(MIGRATION_CAPABILITIES).flatMap(([name, life]) => {
+    const l: CapabilityLife = life
+    const at = (r: { readonly major: number; readonly minor: number } | undefined): boolean =>
+      r !== undefined && (qemuVersion.major > r.major || (qemuVersion.major === r.major && qemuVersion.minor >= r.minor))
+    return (l.since === undefined || at(l.since)) && !at(l.removed) && !at(l.deprecated) && l.unstable !== true ? [name] : []
+  })
+
+/**
+ * Migration plans: the source's (live and non-live) and the target's (listen with defer and with
+ * a fixed URI, finish with and without resume), with no capability and with every one this QEMU has.
+ */
+const migrationPlans = (): ReadonlyArray<Emitted> => {
+  const caps = usableCapabilities()
+  const early = new Set(['multifd', 'postcopy-preempt'])
+  return ([[], caps] as const).flatMap((set) =>
+    (['live', 'non-live'] as const).flatMap((mode) => {
+      const hv = { migration_mode: mode, migration_caps: set.join(':'), migration_bandwidth: 64, migration_downtime: 100 }
+      const rt = bareRuntime({})
+      const label = `migration ${JSON.stringify(hv)}`
+      const source = right(`${label}: planMigrate`, planMigrate(rt, { uri: 'tcp:127.0.0.1:8102', target: qemuVersion, hvparams: hv }))
+      const defer = right(`${label}: planIncoming defer`, planIncoming(rt, { incoming: { _tag: 'defer', uri: 'tcp:127.0.0.1:8102' }, target: qemuVersion, hvparams: hv, resume: mode === 'live' }))
+      const listenHv = { ...hv, migration_caps: set.filter((c) => !early.has(c)).join(':') }
+      const listen = right(`${label}: planIncoming listen`, planIncoming(rt, { incoming: { _tag: 'listen', uri: 'tcp:127.0.0.1:8102' }, target: qemuVersion, hvparams: listenHv }))
+      return [source, defer.listen, defer.finish, listen.listen, listen.finish].flatMap((plan) => planCommands(plan, `${label}: ${plan.title}`))
+    })
+  )
+}
+
 const dedupe = (list: ReadonlyArray<Emitted>): ReadonlyArray<Emitted> => {
   const seen = new Map<string, Emitted>()
   for (const e of list) {
@@ -363,7 +411,7 @@ let plannedMemo: ReadonlyArray<Emitted> | undefined
 
 /** Every distinct command of every plan (with the first step that emits it). */
 const planned = (): ReadonlyArray<Emitted> => {
-  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans(), ...startPlans()])
+  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans(), ...startPlans(), ...migrationPlans()])
   return plannedMemo
 }
 
@@ -597,10 +645,14 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
   need('nbd over inet and unix', serverTypes('nbd').has('inet') && serverTypes('nbd').has('unix'))
   for (const key of ['fd', 'fds', 'vhostfd', 'vhostfds', 'ifname', 'queues']) need(`netdev_add tap with ${key}`, netdevs.some((n) => n['type'] === 'tap' && key in n))
   need('netdev_add user', netdevs.some((n) => n['type'] === 'user'))
-  for (const x of ['getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray', 'set_password', 'balloon', 'cont']) {
+  for (const x of [
+    'getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray', 'set_password', 'balloon', 'cont',
+    'migrate-set-capabilities', 'migrate-set-parameters', 'stop', 'migrate', 'migrate_cancel', 'migrate-incoming', 'query-migrate'
+  ]) {
     need(x, cmds.some((c) => c.execute === x))
   }
   for (const d of ['http', 'https', 'host_cdrom']) need(`blockdev-add ${d} (CD-ROM medium)`, blockdevs.some((b) => b['driver'] === d))
+  for (const c of usableCapabilities()) need(`migration capability ${c}`, cmds.some((x) => x.execute === 'migrate-set-capabilities' && JSON.stringify(x.arguments).includes(`"${c}"`)))
   need('device_add with mq and vectors', cmds.some((c) => c.execute === 'device_add' && args(c)['mq'] === true && typeof args(c)['vectors'] === 'number'))
   assert.equal(missing, [], `the matrix does not reach: ${missing.join(', ')}`)
 })
