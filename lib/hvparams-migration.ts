@@ -5,6 +5,7 @@
  * from the instance's current hvparams when it migrates, not from the runtime file.
  *
  * @since 0.3.0
+ * @category decode
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -18,6 +19,7 @@ import { atLeast, showVersion, type QemuVersion } from './qemu-version.js'
  * for), `deprecated`, `removed`.
  *
  * @since 0.3.0
+ * @category decode
  */
 export interface CapabilityLife {
   readonly since?: Release
@@ -35,6 +37,7 @@ const r = (major: number, minor: number): Release => ({ major, minor })
  * deprecated there. Checked against both live schemas by `spec/qemu/migrate.spec.ts`.
  *
  * @since 0.3.0
+ * @category decode
  */
 export const MIGRATION_CAPABILITIES = {
   xbzrle: {},
@@ -67,6 +70,7 @@ export const MIGRATION_CAPABILITIES = {
  * A name of {@link MIGRATION_CAPABILITIES}.
  *
  * @since 0.3.0
+ * @category decode
  */
 export type MigrationCapability = keyof typeof MIGRATION_CAPABILITIES
 
@@ -97,6 +101,7 @@ const CapsCodec = new t.Type<ReadonlyArray<MigrationCapability>, string, unknown
  * `non-live`. The downtime is also bounded by what QEMU takes (2000 s).
  *
  * @since 0.3.0
+ * @category decode
  */
 export const MIGRATION_HVPARAMS = {
   migration_port: withDefault(intIn(1, 65534), 8102),
@@ -111,6 +116,7 @@ export const MIGRATION_HVPARAMS = {
  * The decoded `migration_*` hvparams.
  *
  * @since 0.3.0
+ * @category decode
  */
 export interface MigrationSettings {
   readonly port: number
@@ -131,6 +137,7 @@ const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
  * `<path>.migration_…`.
  *
  * @since 0.3.0
+ * @category decode
  */
 export const decodeMigrationSettings = (hvparams: unknown, path = 'hvparams'): E.Either<DevplanError, MigrationSettings> =>
   guarded(() => settingsOf(hvparams, typeof path === 'string' ? path : 'hvparams'))
@@ -153,6 +160,7 @@ const showRelease = (x: Release): string => `${x.major}.${x.minor}`
  * Which QEMU (`side`) leads each message, since a migration sets them on both sides.
  *
  * @since 0.3.0
+ * @category decode
  */
 export const capabilityErrors = (caps: ReadonlyArray<string>, v: QemuVersion, side: string, path: string): ReadonlyArray<FieldError> =>
   caps.flatMap((c): ReadonlyArray<FieldError> => {

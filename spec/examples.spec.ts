@@ -59,7 +59,8 @@ const EXAMPLES: Readonly<Record<string, Example>> = {
     prints: [/"password":"<redacted>"/, /^start: Done$/m, /: RolledBack at step 4: /, /^ {2}log: step 1 undo blockdev-del ok$/m, /^ {2}log: step 0 undo object-del ok$/m, /^hot-add disk disk-3c9d1e7a-5b2f-4a8c: Done$/m, /^hot-remove disk disk-3c9d1e7a-5b2f-4a8c: Done$/m, /^the runtime has 0 disk\(s\)$/m],
     hides: [/a password read from the file/]
   },
-  'hotplug-demo.ts': { categories: ['hotplug', 'executor'], prints: [], runBy: 'spec/qemu/demo.spec.ts' }
+  'hotplug-demo.ts': { categories: ['hotplug', 'executor'], prints: [], runBy: 'spec/qemu/demo.spec.ts' },
+  'migrate.ts': { categories: ['runtime', 'executor'], prints: [], runBy: 'spec/qemu/migrate-example.spec.ts' }
 }
 
 interface Ran {

@@ -27,7 +27,7 @@ export const checkReply = (check: ReplyCheck, value: unknown): E.Either<string, 
       const jobs = t.array(JobInfo).decode(value)
       if (E.isLeft(jobs)) return E.left(`query-jobs answered ${showValue(value)}`)
       const job = jobs.right.find((j) => j.id === check.id)
-      if (job === undefined) return E.left(`job ${check.id} is not listed by query-jobs`)
+      if (job === undefined) return check.dismissedIsDone === true ? E.right(undefined) : E.left(`job ${check.id} is not listed by query-jobs`)
       if (job.error !== undefined) return E.left(`job ${check.id} failed: ${job.error}`)
       return job.status === 'concluded' ? E.right(undefined) : E.left(`job ${check.id} is ${job.status}, not concluded`)
     }
@@ -49,4 +49,19 @@ export const checkReply = (check: ReplyCheck, value: unknown): E.Either<string, 
       return children.right.some((c) => c.name === check.id) ? E.left(`device ${check.id} is still present`) : E.right(undefined)
     }
   }
+}
+
+/**
+ * Whether what the check's query says may still change into what the check requires: a job
+ * listed but not yet concluded. A step with `pollMs` asks again while it is so.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export const checkPending = (check: ReplyCheck, value: unknown): boolean => {
+  if (check._tag !== 'JobSucceeded') return false
+  const jobs = t.array(JobInfo).decode(value)
+  if (E.isLeft(jobs)) return false
+  const job = jobs.right.find((j) => j.id === check.id)
+  return job !== undefined && job.status !== 'concluded' && job.error === undefined
 }

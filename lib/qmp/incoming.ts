@@ -5,6 +5,7 @@
  * be sent once the target listens, and the target's end is known only after the source's.
  *
  * @since 0.3.0
+ * @category runtime
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -26,6 +27,7 @@ import { commandStep, waitStep, type PlanStep, type QmpPlan } from './plan.js'
  * `port` (default `migration_port`).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export type Incoming = { readonly _tag: 'defer' | 'listen' } & Destination
 
@@ -33,6 +35,7 @@ export type Incoming = { readonly _tag: 'defer' | 'listen' } & Destination
  * What the target side needs: how it waits, and the target's own QEMU version.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface IncomingOptions {
   readonly incoming: Incoming
@@ -86,6 +89,7 @@ const optionsOf = (rt: Runtime, options: IncomingOptions): E.Either<DevplanError
  * (`runtimeArgv` words are the caller's to adjust, as at every start).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const incomingArgv = (runtime: Runtime, options: IncomingOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(
@@ -104,6 +108,7 @@ export const incomingArgv = (runtime: Runtime, options: IncomingOptions): E.Eith
  * The inputs of {@link planIncoming}'s plans.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface IncomingInput extends IncomingOptions {
   /** Whether the source guest was running when the migration began: then the target resumes it. Default true. */
@@ -116,6 +121,7 @@ export interface IncomingInput extends IncomingOptions {
  * The target's two plans.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface IncomingPlans {
   /** Run once the target QEMU is up, before the source's plan: capabilities, then (defer) `migrate-incoming`. */
@@ -142,6 +148,7 @@ const BEFORE_LISTEN: ReadonlySet<string> = new Set(['multifd', 'postcopy-preempt
  * undone, so a rollback lists it as left over.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const planIncoming = (runtime: Runtime, input: IncomingInput): E.Either<DevplanError, IncomingPlans> =>
   pipe(

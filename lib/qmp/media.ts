@@ -4,6 +4,7 @@
  * runtime's `kvm_cmd` is rewritten so that a restart or migration gets the new medium.
  *
  * @since 0.1.0
+ * @category media
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -32,6 +33,7 @@ const IMAGE_PARAM: Readonly<Record<string, string>> = { cdrom1: 'cdrom_image_pat
  * Options of {@link planChangeMedium}.
  *
  * @since 0.3.0
+ * @category media
  */
 export interface MediumOptions {
   /**

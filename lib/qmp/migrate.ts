@@ -8,6 +8,7 @@
  * its runtime unchanged.
  *
  * @since 0.3.0
+ * @category runtime
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -28,6 +29,7 @@ import { commandStep, waitStep, type AlreadyDone, type PlanStep, type QmpPlan, t
  * both sides: the target was started from it).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface MigrationRecord {
   readonly runs: 'source' | 'target'
@@ -38,6 +40,7 @@ export interface MigrationRecord {
  * What `migrate-set-capabilities` answers while a migration is in progress (7.2 and 10.0).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const MIGRATION_IN_PROGRESS: ReadonlyArray<AlreadyDone> = [{ desc: 'migration process in progress' }]
 
@@ -57,6 +60,7 @@ const notMoved: Undo = { command: queryMigrate(), alreadyDone: [], check: { _tag
  * `MIGRATION` with one of the statuses that end a migration.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const migrationEnded: ReadonlyArray<EventMatch> = ['completed', 'failed', 'cancelled'].map((status) => ({ event: 'MIGRATION', data: { status } }))
 
@@ -65,6 +69,7 @@ export const migrationEnded: ReadonlyArray<EventMatch> = ['completed', 'failed',
  * event, on either side), then `migration_caps`.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const capabilitiesOn = (caps: ReadonlyArray<MigrationCapability>): ReadonlyArray<CapabilityState> => [
   { capability: 'events', state: true },
@@ -77,6 +82,7 @@ export const capabilitiesOn = (caps: ReadonlyArray<MigrationCapability>): Readon
  * ended, so it is retried meanwhile.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const capabilitiesUndo = (caps: ReadonlyArray<MigrationCapability>): Undo => ({
   command: migrateSetCapabilities([{ capability: 'events', state: true }, ...caps.filter((c) => c !== 'events').map((capability) => ({ capability, state: false }))]),
@@ -89,6 +95,7 @@ export const capabilitiesUndo = (caps: ReadonlyArray<MigrationCapability>): Undo
  * `unix:<absolute path>`. Not `exec:` (a shell command) nor `fd:`, `rdma:`, `file:`.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const checkUri = (uri: unknown, path: string): E.Either<DevplanError, string> => {
   if (typeof uri !== 'string') return E.left(fieldError(path, uri, 'expected a migration URI such as "tcp:192.0.2.10:8102" or "unix:/run/vm1.migrate"'))
@@ -106,6 +113,7 @@ export const checkUri = (uri: unknown, path: string): E.Either<DevplanError, str
  * `migration_port`.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const tcpUri = (address: string, port: number): string => totalOr('', () => `tcp:${String(address).includes(':') ? `[${String(address)}]` : String(address)}:${String(port)}`)
 
@@ -114,6 +122,7 @@ export const tcpUri = (address: string, port: number): string => totalOr('', () 
  * `tcp:<address>:<port>` with `migration_port` when no port is given (Ganeti's way).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export type Destination = { readonly uri: string } | { readonly address: string; readonly port?: number }
 
@@ -121,6 +130,7 @@ export type Destination = { readonly uri: string } | { readonly address: string;
  * The URI of a {@link Destination}, checked; errors name `<path>.uri`, `.address` or `.port`.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const destinationUri = (d: unknown, path: string, settings: MigrationSettings): E.Either<DevplanError, string> => {
   const uri = prop(d, 'uri')
@@ -139,6 +149,7 @@ export const destinationUri = (d: unknown, path: string, settings: MigrationSett
  * A finite wait in ms: the executor measures it, and Infinity would wait for ever.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const timeoutArg = (v: unknown, path: string, fallback: number): E.Either<DevplanError, number> => {
   const ms = v === undefined ? fallback : v
@@ -149,6 +160,7 @@ export const timeoutArg = (v: unknown, path: string, fallback: number): E.Either
  * A QEMU version given by the caller, checked.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const versionArg = (v: unknown, path: string): E.Either<DevplanError, QemuVersion> =>
   isVersionShape(v) ? E.right(v) : E.left(fieldError(path, v, 'expected a QEMU version { major, minor, micro }, such as parseVersion("7.2.0") gives'))
@@ -157,6 +169,7 @@ export const versionArg = (v: unknown, path: string): E.Either<DevplanError, Qem
  * Rebuild options, when given, are an object.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const rebuildArg = (u: RebuildOptions | undefined, path: string): E.Either<DevplanError, RebuildOptions> =>
   u === undefined ? E.right({}) : isRecord(u) ? E.right(u) : E.left(fieldError(path, u, 'expected rebuild options, or nothing'))
@@ -167,6 +180,7 @@ export const rebuildArg = (u: RebuildOptions | undefined, path: string): E.Eithe
  * hvparams only, so its runtimes give Ganeti's defaults).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const settingsOf = (rt: Runtime, hvparams: unknown): E.Either<DevplanError, MigrationSettings> =>
   hvparams === undefined ? decodeMigrationSettings(rt.hvparams, 'runtime.hvparams') : decodeMigrationSettings(hvparams, 'input.hvparams')
@@ -175,6 +189,7 @@ export const settingsOf = (rt: Runtime, hvparams: unknown): E.Either<DevplanErro
  * The inputs of {@link planMigrate}.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export type MigrateInput = MigrateOptions & Destination
 
@@ -184,6 +199,7 @@ export type MigrateInput = MigrateOptions & Destination
  * (default `migration_port`).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface MigrateOptions {
   /** The target's QEMU version: the runtime must be one it can run (machine type, devices). */
@@ -226,9 +242,25 @@ const Mode = t.union([t.literal('live'), t.literal('non-live')])
  * migration are in the log ({@link migrationFigures}).
  *
  * @example
- * planMigrate(runtime, { address: '192.0.2.10', target: parseVersion('7.2.0') })   // tcp:192.0.2.10:<migration_port>
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeInstance, formatError, parseVersion, planDevices, planMigrate, toRuntime } from 'qemu-devplan'
+ *
+ * const runtime = pipe(
+ *   decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512, disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }] }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * const target = parseVersion('7.2.0')
+ * if (target === undefined) throw new Error('not a version')
+ * // To tcp:192.0.2.10 on the instance's migration_port (Ganeti's 8102 by default).
+ * const plan = pipe(runtime, E.chain((rt) => planMigrate(rt, { address: '192.0.2.10', target })))
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * for (const step of plan.right.steps) console.log(step.description)
+ * ```
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const planMigrate = (runtime: Runtime, input: MigrateInput): E.Either<DevplanError, QmpPlan<MigrationRecord>> =>
   pipe(

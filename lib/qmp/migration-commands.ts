@@ -2,6 +2,7 @@
  * The typed QMP commands of migration, re-exported by `commands.ts` (so they are `qmp.*` too).
  *
  * @since 0.3.0
+ * @category executor
  */
 import type { JsonObject } from '../qemu-opts.js'
 import type { QmpCommand } from './executor.js'
@@ -12,7 +13,7 @@ const cmd = (execute: string, args?: JsonObject): QmpCommand => (args === undefi
  * One migration capability and whether it is on, as `migrate-set-capabilities` takes it.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export type CapabilityState = { readonly capability: string; readonly state: boolean }
 
@@ -20,7 +21,7 @@ export type CapabilityState = { readonly capability: string; readonly state: boo
  * The parameters a migration plan sets.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export type MigrationParameters = { readonly 'max-bandwidth'?: number; readonly 'downtime-limit'?: number; readonly 'max-postcopy-bandwidth'?: number }
 
@@ -29,7 +30,7 @@ export type MigrationParameters = { readonly 'max-bandwidth'?: number; readonly 
  * migration is in progress ("There's a migration process in progress").
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const migrateSetCapabilities = (capabilities: ReadonlyArray<CapabilityState>): QmpCommand => cmd('migrate-set-capabilities', { capabilities })
 
@@ -39,7 +40,7 @@ export const migrateSetCapabilities = (capabilities: ReadonlyArray<CapabilitySta
  * Accepted during a migration too.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const migrateSetParameters = (parameters: MigrationParameters): QmpCommand => cmd('migrate-set-parameters', parameters)
 
@@ -49,7 +50,7 @@ export const migrateSetParameters = (parameters: MigrationParameters): QmpComman
  * ended, and `query-migrate` why.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const migrate = (uri: string): QmpCommand => cmd('migrate', { uri })
 
@@ -57,7 +58,7 @@ export const migrate = (uri: string): QmpCommand => cmd('migrate', { uri })
  * `migrate-incoming`: makes a QEMU started with `-incoming defer` listen on `uri`.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const migrateIncoming = (uri: string): QmpCommand => cmd('migrate-incoming', { uri })
 
@@ -65,7 +66,7 @@ export const migrateIncoming = (uri: string): QmpCommand => cmd('migrate-incomin
  * `migrate_cancel`: cancels the outgoing migration; with none in progress, a harmless no-op.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const migrateCancel = (): QmpCommand => cmd('migrate_cancel')
 
@@ -73,7 +74,7 @@ export const migrateCancel = (): QmpCommand => cmd('migrate_cancel')
  * `query-migrate`: the state of the last migration, its error (`error-desc`) and its figures.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const queryMigrate = (): QmpCommand => cmd('query-migrate')
 
@@ -81,7 +82,7 @@ export const queryMigrate = (): QmpCommand => cmd('query-migrate')
  * `query-migrate-capabilities`.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const queryMigrateCapabilities = (): QmpCommand => cmd('query-migrate-capabilities')
 
@@ -89,7 +90,7 @@ export const queryMigrateCapabilities = (): QmpCommand => cmd('query-migrate-cap
  * `query-migrate-parameters`.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const queryMigrateParameters = (): QmpCommand => cmd('query-migrate-parameters')
 
@@ -97,7 +98,7 @@ export const queryMigrateParameters = (): QmpCommand => cmd('query-migrate-param
  * `stop`: pauses the guest (a non-live migration's first step). Harmless on a paused guest.
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const stop = (): QmpCommand => cmd('stop')
 
@@ -105,6 +106,6 @@ export const stop = (): QmpCommand => cmd('stop')
  * `query-status`: the run state (`running`, `paused`, `inmigrate`, `postmigrate`, …).
  *
  * @since 0.3.0
- * @category commands
+ * @category executor
  */
 export const queryStatus = (): QmpCommand => cmd('query-status')

@@ -3,6 +3,7 @@
  * ended, and the refusal of hotplug while one is in progress.
  *
  * @since 0.3.0
+ * @category runtime
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -14,6 +15,7 @@ import type { LogEntry } from './runner.js'
  * What `query-migrate` said of a completed migration: times in ms, RAM in bytes.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface MigrationFigures {
   readonly status: string
@@ -33,6 +35,7 @@ const Info = t.intersection([
  * if any.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const migrationFigures = (log: ReadonlyArray<LogEntry>): MigrationFigures | undefined =>
   totalOr(undefined, () => {
@@ -57,6 +60,7 @@ const SETTLED: ReadonlySet<string> = new Set(['none', 'completed', 'failed', 'ca
  * migration is in progress; `undefined` when none is (or no status is given).
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const migrationRefusal = (device: string, status: unknown): DevplanError | undefined =>
   status === undefined || (typeof status === 'string' && SETTLED.has(status)) ? undefined : { _tag: 'MigrationInProgress', device, status: typeof status === 'string' ? status : String(totalOr('?', () => JSON.stringify(status))) }

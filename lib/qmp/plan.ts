@@ -53,13 +53,20 @@ export interface Undo {
    * step is left over. Since 0.3.0.
    */
   readonly check?: ReplyCheck
+  /**
+   * While the check's query says "not yet" (a job not yet concluded), ask again every 100 ms
+   * (through the executor's clock) for up to this long. Since 0.3.0.
+   */
+  readonly pollMs?: number
 }
 
 /**
  * What a command's successful reply must also say for the step to count as done, for queries
  * that report the end of something asynchronous (QEMU's job and migration events carry no error).
  *
- * - `JobSucceeded`: `query-jobs` lists job `id` as `concluded`, without an `error`.
+ * - `JobSucceeded`: `query-jobs` lists job `id` as `concluded`, without an `error`; with
+ *   `dismissedIsDone`, a job no longer listed passes too (the plan dismissed it only once it had
+ *   read that it succeeded).
  * - `MigrationCompleted`: `query-migrate` says `completed`.
  * - `DeviceAbsent`: `qom-list /machine/peripheral` has no child `id`.
  * - `MigrationNotCompleted`: `query-migrate` says anything but `completed` (since 0.3.0): the
@@ -69,7 +76,7 @@ export interface Undo {
  * @category executor
  */
 export type ReplyCheck =
-  | { readonly _tag: 'JobSucceeded'; readonly id: string }
+  | { readonly _tag: 'JobSucceeded'; readonly id: string; readonly dismissedIsDone?: true }
   | { readonly _tag: 'MigrationCompleted' }
   | { readonly _tag: 'DeviceAbsent'; readonly id: string }
   | { readonly _tag: 'MigrationNotCompleted' }
@@ -90,11 +97,21 @@ export interface CommandStep {
   /** Absent: the step cannot be undone (the runner then reports it as left over). */
   readonly undo?: Undo
   /**
+   * `false`: the step changes nothing a rollback must take back (a query, the dismissal of a job
+   * that has ended), so it needs no undo and is never a leftover. Since 0.3.0.
+   */
+  readonly changes?: false
+  /**
    * What a successful reply must also say (a query read after a job ended). Since 0.3.0. Only
    * queries carry a check, so a checked step without undo changes nothing and a rollback passes
    * it by rather than listing it as left over.
    */
   readonly check?: ReplyCheck
+  /**
+   * While the check's query says "not yet" (a job not yet concluded), ask again every 100 ms
+   * (through the executor's clock) for up to this long. Since 0.3.0.
+   */
+  readonly pollMs?: number
   /**
    * Errors that mean "not yet": QEMU lets go of a deleted device's block backend and boot index
    * a moment after the device leaves the QOM tree, so a `blockdev-del` or re-add right then
@@ -182,7 +199,7 @@ export const commandStep = (
   description: string,
   command: QmpCommand,
   undo?: Undo,
-  extra: { readonly fd?: number; readonly alreadyDone?: ReadonlyArray<AlreadyDone>; readonly check?: ReplyCheck; readonly retryOn?: ReadonlyArray<AlreadyDone> } = {}
+  extra: { readonly fd?: number; readonly alreadyDone?: ReadonlyArray<AlreadyDone>; readonly check?: ReplyCheck; readonly retryOn?: ReadonlyArray<AlreadyDone>; readonly changes?: false } = {}
 ): CommandStep => ({
   _tag: 'command',
   description,
@@ -191,7 +208,8 @@ export const commandStep = (
   ...(extra.fd === undefined ? {} : { fd: extra.fd }),
   ...(undo === undefined ? {} : { undo }),
   ...(extra.check === undefined ? {} : { check: extra.check }),
-  ...(extra.retryOn === undefined ? {} : { retryOn: extra.retryOn })
+  ...(extra.retryOn === undefined ? {} : { retryOn: extra.retryOn }),
+  ...(extra.changes === undefined ? {} : { changes: extra.changes })
 })
 
 /**

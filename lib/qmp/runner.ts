@@ -14,7 +14,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { showValue } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { checkReply } from './check.js'
+import { checkPending, checkReply } from './check.js'
 import { PERIPHERAL, qomList } from './commands.js'
 import { deviceDeleted, firstMatch, unplugRefused, type EventMatch } from './event.js'
 import type { Executor, QmpCommand, QmpEvent, QmpReply } from './executor.js'
@@ -179,9 +179,26 @@ type Forward =
   /** `unconfirmed`: an unplug whose device_del may have reached QEMU, with no DEVICE_DELETED seen. */
   | { readonly _tag: 'failed'; readonly error: StepError; readonly unconfirmed?: true }
 
+/**
+ * Sends a command and checks its reply; a check that says "not yet" is asked again, after a
+ * pause, until `pollMs` has passed.
+ */
+const sendAndCheck = async (
+  x: Executor,
+  c: { readonly command: QmpCommand; readonly alreadyDone: Undo['alreadyDone']; readonly retryOn?: Undo['alreadyDone']; readonly check?: ReplyCheck; readonly pollMs?: number },
+  fd?: number
+): Promise<{ readonly r: Sent; readonly checked: E.Either<string, void> }> => {
+  for (let waited = 0; ; waited += RETRY_PAUSE_MS) {
+    const r = await send(x, c.command, c.alreadyDone, fd, c.retryOn)
+    const checked = r._tag === 'ok' && c.check !== undefined ? checkReply(c.check, r.value) : E.right(undefined)
+    if (E.isRight(checked) || r._tag !== 'ok' || c.check === undefined || waited >= (c.pollMs ?? 0) || !checkPending(c.check, r.value)) return { r, checked }
+    const paused = await call(() => x.waitEvent(() => false, RETRY_PAUSE_MS)())
+    if (E.isLeft(paused)) return { r, checked }
+  }
+}
+
 const forwardCommand = async (x: Executor, s: CommandStep, i: number, log: LogEntry[]): Promise<Forward> => {
-  const r = await send(x, s.command, s.alreadyDone, s.fd, s.retryOn)
-  const checked = r._tag === 'ok' && s.check !== undefined ? checkReply(s.check, r.value) : E.right(undefined)
+  const { r, checked } = await sendAndCheck(x, s, s.fd)
   const error: StepError | undefined = r._tag === 'failed' ? r.error : E.isLeft(checked) ? { _tag: 'CheckFailed', message: checked.left } : undefined
   log.push({
     step: i,
@@ -282,11 +299,10 @@ const confirmRemoved = async (x: Executor, s: UnplugStep, i: number, log: LogEnt
 
 /** Runs one undo and the ones chained to it; the first that fails ends the chain. */
 const runUndo = async (x: Executor, s: PlanStep, undo: Undo, i: number, log: LogEntry[]): Promise<Leftover | undefined> => {
-  const r = await send(x, undo.command, undo.alreadyDone, undefined, undo.retryOn)
+  const { r, checked } = await sendAndCheck(x, undo)
   const shown = redactCommand(undo.command)
   log.push({ step: i, phase: 'undo', command: shown, result: result(r), ...(r._tag === 'failed' ? { error: r.error } : {}) })
   if (r._tag === 'failed') return { step: i, description: undo.command.execute === 'device_del' ? `${s.description} (device_del refused)` : s.description, undo: shown, error: r.error }
-  const checked = r._tag === 'ok' && undo.check !== undefined ? checkReply(undo.check, r.value) : E.right(undefined)
   if (E.isLeft(checked)) return { step: i, description: `${s.description}: ${checked.left}`, undo: shown, error: { _tag: 'CheckFailed', message: checked.left } }
   const awaited = undo.awaitDeleted
   if (r._tag === 'ok' && awaited !== undefined) {
@@ -309,9 +325,9 @@ const rollback = async (x: Executor, steps: ReadonlyArray<PlanStep>, completed: 
   const leftovers: Leftover[] = []
   for (let i = completed - 1; i >= 0; i--) {
     const s = steps[i]
-    // A wait changed nothing in QEMU.
-    if (s === undefined || s._tag === 'wait') continue
-    // A checked query (query-migrate, query-jobs) changed nothing: there is nothing to undo.
+    // A wait, a query, a dismissal changed nothing in QEMU: there is nothing to undo.
+    if (s === undefined || s._tag === 'wait' || (s._tag === 'command' && s.changes === false)) continue
+    // A checked query (query-migrate, query-jobs) changed nothing either.
     if (s._tag === 'command' && s.undo === undefined && s.check !== undefined) continue
     if (s.undo === undefined) {
       leftovers.push({ step: i, description: s.description, undo: undefined, error: undefined })

@@ -5,6 +5,7 @@
  * line on stderr) or, worse, mid-stream (a machine alias that means another machine there).
  *
  * @since 0.3.0
+ * @category runtime
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -20,6 +21,7 @@ import type { Runtime } from './types.js'
  * runtime Ganeti wrote has none, and then it must be given.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export interface MigrationVersions {
   readonly target: QemuVersion
@@ -100,6 +102,7 @@ const argvProblems = (argv: ReadonlyArray<string>, target: QemuVersion): Readonl
  * The source's QEMU: `versions.source`, else the runtime's stamp.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const sourceVersion = (rt: Runtime, versions: MigrationVersions): QemuVersion | undefined =>
   versions.source ?? (rt.stamp === undefined ? undefined : parseVersion(rt.stamp.qemu))
@@ -110,6 +113,7 @@ export const sourceVersion = (rt: Runtime, versions: MigrationVersions): QemuVer
  * version (as a restart there would be); a stamped one as recorded.
  *
  * @since 0.3.0
+ * @category runtime
  */
 export const migratableArgv = (rt: Runtime, versions: MigrationVersions, rebuild: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(

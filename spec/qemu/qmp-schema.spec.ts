@@ -13,6 +13,7 @@
  * from a tree and from a runtime), and of the migration plans planMigrate and planIncoming produce
  * (live and non-live, defer and a fixed URI, every capability this QEMU has and does not deprecate).
  */
+import { diskId, started, uuidN } from './graph-support.js'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import {
@@ -43,7 +44,12 @@ import {
   type QmpPlan,
   type Runtime,
   stepCommand,
-  undoCommands
+  undoCommands,
+  planThrottle,
+  planResize,
+  planSnapshot,
+  planMirror,
+  planClone
 } from '../../lib/index.js'
 import * as qmp from '../../lib/qmp/commands.js'
 import type { QmpCommand } from '../../lib/qmp/executor.js'
@@ -398,6 +404,24 @@ const migrationPlans = (): ReadonlyArray<Emitted> => {
   )
 }
 
+/** The plans that reconfigure a running graph: limits, resize, snapshots (one disk, two), mirror, clone. */
+const graphPlans = (): ReadonlyArray<Emitted> => {
+  const { runtime } = started('/run/graph', { disk_type: 'scsi-hd', scsi_controller_type: 'virtio-scsi-pci', disk_iops_total: 100 }, [
+    { uuid: uuidN(1), path: '/srv/a.qcow2', format: 'qcow2' },
+    { uuid: uuidN(2), path: '/dev/vg/b' }
+  ])
+  const [a, b] = [diskId(1), diskId(2)]
+  const plans = [
+    right('planThrottle', planThrottle(runtime, a, { 'iops-read': 10, 'bps-write': 1000, 'bps-write-max': 2000, 'bps-write-max-length': 5, 'iops-size': 4096 })),
+    right('planResize', planResize(runtime, b, 1 << 30)),
+    right('planSnapshot one', planSnapshot(runtime, [{ id: a, path: '/srv/a-s1.qcow2' }])),
+    right('planSnapshot two', planSnapshot(runtime, [{ id: a, path: '/srv/a-s1.qcow2' }, { id: b, path: '/dev/vg/b-s1', kind: 'block' }])),
+    right('planMirror', planMirror(runtime, { id: a, path: '/srv/a-m.raw' })),
+    right('planClone', planClone(runtime, { id: b, path: '/srv/b-c.qcow2', format: 'qcow2' }))
+  ]
+  return plans.flatMap((plan) => planCommands(plan, `graph: ${plan.title}`))
+}
+
 const dedupe = (list: ReadonlyArray<Emitted>): ReadonlyArray<Emitted> => {
   const seen = new Map<string, Emitted>()
   for (const e of list) {
@@ -411,7 +435,7 @@ let plannedMemo: ReadonlyArray<Emitted> | undefined
 
 /** Every distinct command of every plan (with the first step that emits it). */
 const planned = (): ReadonlyArray<Emitted> => {
-  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans(), ...startPlans(), ...migrationPlans()])
+  plannedMemo ??= dedupe([...diskPlans(), ...nicPlans(), ...mediaPlans(), ...startPlans(), ...migrationPlans(), ...graphPlans()])
   return plannedMemo
 }
 
@@ -635,7 +659,7 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
     if (!ok) missing.push(what)
   }
   for (const d of ['virtio-blk-pci', 'scsi-hd', 'scsi-cd', 'scsi-block', 'scsi-generic', 'virtio-net-pci', 'e1000', 'rtl8139', 'pcnet', 'ne2k_pci', 'i82551', 'i82557b', 'i82559er']) need(`device_add ${d}`, devices.has(d))
-  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'rbd', 'gluster', 'nbd', 'iscsi']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
+  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'throttle', 'rbd', 'gluster', 'nbd', 'iscsi']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
   for (const aio of ['threads', 'native', 'io_uring']) need(`aio ${aio}`, blockdevs.some((b) => b['aio'] === aio))
   for (const [direct, noFlush] of [[false, false], [true, false], [false, true]] as const) {
     need(`cache direct=${String(direct)} no-flush=${String(noFlush)}`, blockdevs.some((b) => isRecord(b['cache']) && b['cache']['direct'] === direct && b['cache']['no-flush'] === noFlush))
@@ -647,7 +671,8 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
   need('netdev_add user', netdevs.some((n) => n['type'] === 'user'))
   for (const x of [
     'getfd', 'closefd', 'device_del', 'blockdev-del', 'netdev_del', 'blockdev-open-tray', 'blockdev-remove-medium', 'blockdev-insert-medium', 'blockdev-close-tray', 'set_password', 'balloon', 'cont',
-    'migrate-set-capabilities', 'migrate-set-parameters', 'stop', 'migrate', 'migrate_cancel', 'migrate-incoming', 'query-migrate'
+    'migrate-set-capabilities', 'migrate-set-parameters', 'stop', 'migrate', 'migrate_cancel', 'migrate-incoming', 'query-migrate',
+    'object-add', 'object-del', 'qom-set', 'block_resize', 'blockdev-snapshot', 'transaction', 'block-commit', 'blockdev-mirror', 'blockdev-backup', 'job-complete', 'job-cancel', 'job-dismiss', 'query-jobs'
   ]) {
     need(x, cmds.some((c) => c.execute === x))
   }
