@@ -10,192 +10,25 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { showValue } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { checkPending, checkReply } from './check.js'
+import { checkReply } from './check.js'
 import { PERIPHERAL, qomList } from './commands.js'
-import { deviceDeleted, firstMatch, unplugRefused, type EventMatch } from './event.js'
-import type { Executor, QmpCommand, QmpEvent, QmpReply } from './executor.js'
-import { isAlreadyDone, type CommandStep, type ReplyCheck, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
+import { deviceDeleted, unplugRefused } from './event.js'
+import type { Executor } from './executor.js'
+import { awaitEvent, result, send, sendAndCheck, sendChecked, transport } from './exchange.js'
+import type { Leftover, LogEntry, RunOutcome, StepError } from './outcome.js'
+import { isAlreadyDone, type CommandStep, type PlanStep, type QmpPlan, type Undo, type UnplugStep, type WaitStep } from './plan.js'
 import { redactCommand } from './secret.js'
 
-/**
- * Why a step failed.
- *
- * @since 0.1.0
- * @category executor
- */
-export type StepError =
-  | { readonly _tag: 'QmpError'; readonly class: string; readonly desc: string }
-  | { readonly _tag: 'TransportError'; readonly message: string }
-  | { readonly _tag: 'GuestRefused'; readonly id: string }
-  /** A wait step saw none of its events in time (since 0.3.0). */
-  | { readonly _tag: 'Timeout'; readonly waitedFor: ReadonlyArray<EventMatch>; readonly timeoutMs: number }
-  /** A wait step saw one of its `failOn` events, e.g. a job's `BLOCK_JOB_COMPLETED` with an error (since 0.3.0). */
-  | { readonly _tag: 'EventFailure'; readonly event: string; readonly data: unknown }
-  /** A command succeeded but its reply fails the step's {@link ReplyCheck} (since 0.3.0). */
-  | { readonly _tag: 'CheckFailed'; readonly message: string }
-
-/**
- * One exchange with QEMU, for the caller's log. Safe to print: `command` is what was sent with
- * its secret arguments redacted (`set_password`'s `password`, since 0.2.0).
- *
- * @since 0.1.0
- * @category executor
- */
-export interface LogEntry {
-  readonly step: number
-  readonly phase: 'do' | 'undo' | 'wait'
-  readonly command?: QmpCommand
-  readonly result: 'ok' | 'already-done' | 'failed' | 'event' | 'timeout'
-  readonly error?: StepError
-  /** The reply of a step with a {@link ReplyCheck} (a query such as `query-migrate`): its figures. Since 0.3.0. */
-  readonly reply?: unknown
-}
-
-/**
- * A step whose effect is still in QEMU after a failed rollback.
- *
- * @since 0.1.0
- * @category executor
- */
-export interface Leftover {
-  readonly step: number
-  readonly description: string
-  /** The undo that failed (redacted as in {@link LogEntry}), or `undefined` for a step that has none. */
-  readonly undo: QmpCommand | undefined
-  readonly error: StepError | undefined
-}
-
-/**
- * How a plan ended, always with the record the caller must keep (`R`, since 0.2.0: the runtime,
- * or `undefined` for a start): the plan's `after` only when `Done`, else its `before`, which
- * QEMU still matches (but for any `leftovers`).
- *
- * @since 0.1.0
- * @category executor
- */
-export type RunOutcome<R = Runtime> =
-  | { readonly _tag: 'Done'; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
-  | { readonly _tag: 'Pending'; readonly deviceId: string; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
-  | { readonly _tag: 'RolledBack'; readonly failedStep: number; readonly error: StepError; readonly runtime: R; readonly log: ReadonlyArray<LogEntry> }
-  | {
-      readonly _tag: 'RollbackIncomplete'
-      readonly failedStep: number
-      readonly error: StepError
-      readonly leftovers: ReadonlyArray<Leftover>
-      /** The record before the plan: QEMU differs from it by exactly the leftovers. */
-      readonly runtime: R
-      readonly log: ReadonlyArray<LogEntry>
-    }
-
-type Sent =
-  | { readonly _tag: 'ok'; readonly value: unknown }
-  | { readonly _tag: 'already' }
-  | { readonly _tag: 'failed'; readonly error: StepError }
-
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
-
-/**
- * What an executor answered, read strictly: the documented `{_tag: 'Return' | 'Error'}` shapes,
- * or QEMU's own `{"return": …}` / `{"error": {class, desc}}` passed through. Anything else is
- * not a success: treating an unknown reply as one would record a device QEMU never created.
- *
- * @since 0.1.0
- */
-export const readReply = (u: unknown): E.Either<string, QmpReply> => {
-  if (!isRecord(u)) return E.left(`the executor returned ${showValue(u)} instead of a QMP reply`)
-  if (u['_tag'] === 'Return' && 'value' in u) return E.right({ _tag: 'Return', value: u['value'] })
-  const err = u['_tag'] === 'Error' ? u : isRecord(u['error']) ? u['error'] : undefined
-  if (err !== undefined && typeof err['class'] === 'string' && typeof err['desc'] === 'string') return E.right({ _tag: 'Error', class: err['class'], desc: err['desc'] })
-  if (u['_tag'] === undefined && 'return' in u) return E.right({ _tag: 'Return', value: u['return'] })
-  return E.left(`the executor returned a reply that is neither {_tag: "Return", value} nor {_tag: "Error", class, desc}: ${showValue(u)}`)
-}
-
-/** The executor's `send`, with its reply read by {@link readReply}. */
-const sendChecked = async (x: Executor, command: QmpCommand, fd?: number): Promise<E.Either<{ readonly message: string }, QmpReply>> => {
-  // Reading the reply is guarded too: a hostile value must end the step, not the task.
-  return call(async () => {
-    const r = await x.send(command, fd)()
-    return E.isLeft(r) ? r : E.mapLeft((message: string) => ({ message }))(readReply(r.right as unknown))
-  })
-}
-
-/**
- * Calls the executor; an executor that throws or rejects instead of answering `Left` is a
- * transport failure all the same, so that a plan always ends in an outcome (and a rollback).
- */
-const call = async <A>(task: () => Promise<E.Either<{ readonly message: string }, A>>): Promise<E.Either<{ readonly message: string }, A>> => {
-  try {
-    return await task()
-  } catch (e) {
-    return E.left({ message: `the executor threw: ${e instanceof Error ? e.message : String(e)}` })
-  }
-}
-
-const transport = (message: string): StepError => ({ _tag: 'TransportError', message })
-
-/** How often, and how long apart, a command that met a "not yet" error is sent again. */
-const RETRIES = 10
-const RETRY_PAUSE_MS = 100
-
-const send = async (x: Executor, command: QmpCommand, alreadyDone: Undo['alreadyDone'], fd?: number, retryOn: Undo['alreadyDone'] = []): Promise<Sent> => {
-  for (let attempt = 0; ; attempt++) {
-    const r = await sendChecked(x, command, fd)
-    if (E.isLeft(r)) return { _tag: 'failed', error: transport(r.left.message) }
-    if (r.right._tag === 'Return') return { _tag: 'ok', value: r.right.value }
-    const err: StepError = { _tag: 'QmpError', class: r.right.class, desc: r.right.desc }
-    if (isAlreadyDone(alreadyDone)(err)) return { _tag: 'already' }
-    if (attempt >= RETRIES || !isAlreadyDone(retryOn)(err)) return { _tag: 'failed', error: err }
-    // The executor owns the clock: a wait for no event is the pause.
-    const paused = await call(() => x.waitEvent(() => false, RETRY_PAUSE_MS)())
-    if (E.isLeft(paused)) return { _tag: 'failed', error: err }
-  }
-}
-
-const result = (r: Sent): LogEntry['result'] => (r._tag === 'ok' ? 'ok' : r._tag === 'already' ? 'already-done' : 'failed')
-
-type Waited = { readonly _tag: 'until' } | { readonly _tag: 'failOn'; readonly event: QmpEvent } | { readonly _tag: 'timeout' } | { readonly _tag: 'failed'; readonly error: StepError }
-
-/** Waits for the first event of `until` or `failOn`. */
-const awaitEvent = async (x: Executor, until: ReadonlyArray<EventMatch>, failOn: ReadonlyArray<EventMatch>, timeoutMs: number): Promise<Waited> => {
-  const good = firstMatch(until)
-  const bad = firstMatch(failOn)
-  const ev = await call(() => x.waitEvent((e) => good(e) !== undefined || bad(e) !== undefined, timeoutMs)())
-  if (E.isLeft(ev)) return { _tag: 'failed', error: transport(ev.left.message) }
-  if (O.isNone(ev.right)) return { _tag: 'timeout' }
-  // The executor's answer is checked again: a transport that ignores the predicate must not
-  // turn an unrelated event into success.
-  if (good(ev.right.value) !== undefined) return { _tag: 'until' }
-  if (bad(ev.right.value) !== undefined) return { _tag: 'failOn', event: ev.right.value }
-  return { _tag: 'failed', error: transport(`the executor's waitEvent returned an event that matches nothing waited for: ${showValue(ev.right.value)}`) }
-}
+export type { Leftover, LogEntry, RunOutcome, StepError } from './outcome.js'
+export { readReply } from './exchange.js'
 
 type Forward =
   | { readonly _tag: 'ok' }
   | { readonly _tag: 'pending' }
   /** `unconfirmed`: an unplug whose device_del may have reached QEMU, with no DEVICE_DELETED seen. */
   | { readonly _tag: 'failed'; readonly error: StepError; readonly unconfirmed?: true }
-
-/**
- * Sends a command and checks its reply; a check that says "not yet" is asked again, after a
- * pause, until `pollMs` has passed.
- */
-const sendAndCheck = async (
-  x: Executor,
-  c: { readonly command: QmpCommand; readonly alreadyDone: Undo['alreadyDone']; readonly retryOn?: Undo['alreadyDone']; readonly check?: ReplyCheck; readonly pollMs?: number },
-  fd?: number
-): Promise<{ readonly r: Sent; readonly checked: E.Either<string, void> }> => {
-  for (let waited = 0; ; waited += RETRY_PAUSE_MS) {
-    const r = await send(x, c.command, c.alreadyDone, fd, c.retryOn)
-    const checked = r._tag === 'ok' && c.check !== undefined ? checkReply(c.check, r.value) : E.right(undefined)
-    if (E.isRight(checked) || r._tag !== 'ok' || c.check === undefined || waited >= (c.pollMs ?? 0) || !checkPending(c.check, r.value)) return { r, checked }
-    const paused = await call(() => x.waitEvent(() => false, RETRY_PAUSE_MS)())
-    if (E.isLeft(paused)) return { r, checked }
-  }
-}
 
 const forwardCommand = async (x: Executor, s: CommandStep, i: number, log: LogEntry[]): Promise<Forward> => {
   const { r, checked } = await sendAndCheck(x, s, s.fd)
