@@ -90,6 +90,14 @@ test('planMirror and planClone: the job steps in order, and what they record', (
   assert.equal(paths(planClone(rt, { id: id(1), path: '/x' }, { jobTimeoutMs: 0 })), ['options.jobTimeoutMs'])
 })
 
+test('a migration in progress refuses every graph plan, naming it', () => {
+  const during = { migration: 'active' }
+  for (const r of [planThrottle(rt, id(1), {}, during), planResize(rt, id(1), 1 << 30, during), planSnapshot(rt, [{ id: id(1), path: '/o' }], during), planMirror(rt, { id: id(1), path: '/m' }, during), planClone(rt, { id: id(1), path: '/c' }, during)]) {
+    assert.is(E.isLeft(r) ? r.left._tag : 'planned', 'MigrationInProgress')
+  }
+  assert.ok(E.isRight(planMirror(rt, { id: id(1), path: '/m' }, { migration: 'completed' })))
+})
+
 test('a reconfigured graph survives the runtime file: encode, decode, the same argv', () => {
   let r = right(planSnapshot(rt, [{ id: id(1), path: '/srv/o1.qcow2' }])).after
   r = right(planMirror(r, { id: id(2), path: '/srv/m.qcow2', format: 'qcow2' })).after

@@ -10,7 +10,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { optionsArg, prop, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 import { addNodeSteps, deleteNodeSteps } from './chain.js'
 import { copyTarget, type CopyTarget } from './copy-target.js'
 import { blockdevBackup } from './graph-commands.js'
@@ -33,7 +34,7 @@ export const planClone = (runtime: Runtime, request: unknown, options?: JobOptio
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => optionsArg('options', options)),
-    E.chain((o) => jobTimeouts(o)),
+    E.chain((o) => pipe(notMigrating(typeof request === 'object' && request !== null ? String(prop(request, 'id')) : 'request', o), E.chain(() => jobTimeouts(o)))),
     E.chain(([timeoutMs, cancelMs]) =>
       totalE('runtime', () =>
         E.map((t: CopyTarget): QmpPlan => {

@@ -10,7 +10,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { optionsArg, prop, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 import { addNodeSteps, deleteNodeSteps, withDisk } from './chain.js'
 import { copyTarget, type CopyTarget } from './copy-target.js'
 import { jobStatus } from './event.js'
@@ -32,6 +33,11 @@ export interface JobOptions {
    * first, which under the disk's own limits takes a while. Default 60000.
    */
   readonly cancelTimeoutMs?: number
+  /**
+   * The status `query-migrate` gives now, when the caller knows it: a migration in progress
+   * refuses the plan (`MigrationInProgress`), as a graph must not change under it.
+   */
+  readonly migration?: string
 }
 
 /**
@@ -72,7 +78,7 @@ export const planMirror = (runtime: Runtime, request: unknown, options?: JobOpti
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => optionsArg('options', options)),
-    E.chain((o) => jobTimeouts(o)),
+    E.chain((o) => pipe(notMigrating(typeof request === 'object' && request !== null ? String(prop(request, 'id')) : 'request', o), E.chain(() => jobTimeouts(o)))),
     E.chain(([timeoutMs, cancelMs]) =>
       totalE('runtime', () =>
         E.map((t: CopyTarget): QmpPlan => {

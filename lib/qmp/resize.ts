@@ -9,7 +9,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { runtimeArg, totalE } from '../total.js'
+import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 import { recordedChain, withDisk, type RecordedChain } from './chain.js'
 import { blockResize } from './graph-commands.js'
 import { commandStep, type QmpPlan } from './plan.js'
@@ -26,9 +27,11 @@ const MIB = 1024 * 1024
  * @since 0.3.0
  * @category hotplug
  */
-export const planResize = (runtime: Runtime, id: string, size: unknown): E.Either<DevplanError, QmpPlan> =>
+export const planResize = (runtime: Runtime, id: string, size: unknown, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => notMigrating(typeof id === 'string' ? id : 'id', o)),
     E.chain(() => (typeof id === 'string' ? E.right(id) : E.left(fieldError('id', id, 'expected the id of a disk of the runtime')))),
     E.chain(() =>
       typeof size === 'number' && Number.isSafeInteger(size) && size > 0 && size % 512 === 0

@@ -14,6 +14,7 @@ import { localSource } from '../disk.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
 import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 import { addNodeSteps, nextLayer, readOnly, recordedChain, withDisk, type RecordedChain } from './chain.js'
 import { jobStatus } from './event.js'
 import { blockdevSnapshot, jobComplete, snapshotTransaction } from './graph-commands.js'
@@ -52,6 +53,11 @@ export interface SnapshotRequest {
 export interface SnapshotOptions {
   /** How long a rollback waits for each commit of an overlay back into its base. Default 60000. */
   readonly jobTimeoutMs?: number
+  /**
+   * The status `query-migrate` gives now, when the caller knows it: a migration in progress
+   * refuses the plan (`MigrationInProgress`), as a graph must not change under it.
+   */
+  readonly migration?: string
 }
 
 const decodeRequest = decodeOne(SnapshotRequestCodec, (r) => E.right<ReadonlyArray<FieldError>, SnapshotRequest>(r), 'snapshot')
@@ -120,7 +126,7 @@ export const planSnapshot = (runtime: Runtime, requests: ReadonlyArray<unknown>,
     runtimeArg('runtime', runtime),
     E.chain(() => (Array.isArray(requests) && requests.length > 0 ? E.right(requests) : E.left(fieldError('requests', requests, 'expected a non-empty list of {id, path, kind?}')))),
     E.chain(() => optionsArg('options', options)),
-    E.chain((o) => totalE('runtime', () => snapshotOf(runtime, requests, o)))
+    E.chain((o) => pipe(notMigrating('the snapshot', o), E.chain(() => totalE('runtime', () => snapshotOf(runtime, requests, o)))))
   )
 
 const snapshotOf = (runtime: Runtime, requests: ReadonlyArray<unknown>, o: SnapshotOptions): E.Either<DevplanError, QmpPlan> => {

@@ -10,7 +10,8 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { fullLimits, THROTTLE_KEYS, THROTTLE_VALUE_MAX, throttleErrors, type ThrottleKey, type ThrottleLimits } from '../block/throttle.js'
 import { guarded } from '../codecs.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from '../errors.js'
-import { isRecord, runtimeArg, totalE } from '../total.js'
+import { isRecord, optionsArg, runtimeArg, totalE } from '../total.js'
+import { notMigrating } from './hotplug.js'
 import type { Runtime } from '../runtime/types.js'
 import { recordedChain, withDisk, type RecordedChain } from './chain.js'
 import { setLimits } from './graph-commands.js'
@@ -49,9 +50,11 @@ const limitsFrom = (u: unknown, at: string): E.Either<DevplanError, ThrottleLimi
  * @since 0.3.0
  * @category hotplug
  */
-export const planThrottle = (runtime: Runtime, id: string, limits: unknown): E.Either<DevplanError, QmpPlan> =>
+export const planThrottle = (runtime: Runtime, id: string, limits: unknown, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
+    E.chain(() => optionsArg('options', options)),
+    E.chain((o) => notMigrating(typeof id === 'string' ? id : 'id', o)),
     E.chain(() => (typeof id === 'string' ? E.right(id) : E.left(fieldError('id', id, 'expected the id of a disk of the runtime')))),
     E.chain(() => decodeLimits(limits)),
     E.chain((wanted) =>
