@@ -10,7 +10,7 @@ import { planResize, planSnapshot, planThrottle, runtimeArgv, type Runtime } fro
 import { makeImage, qemuSuite, tempDir, withQemu, type Vm } from './harness.js'
 import { right } from '../support/either.js'
 import { toExecutor } from '../../examples/qmp-client.js'
-import { diskId, done, faultEveryStep, forwardCommands, losingReplyAt, qemuGraph, recordedGraph, run, started, uuidN } from './graph-support.js'
+import { diskId, done, faultEveryStep, forwardCommands, losingReplyAt, qemuGraph, recordedGraph, refusingAt, run, started, uuidN } from './graph-support.js'
 
 const test = qemuSuite('block graph')
 
@@ -50,7 +50,15 @@ test('limits at start, then planThrottle (total to read/write and back), planRes
 
       // Grown on the filter, the size the guest sees.
       const resize = right(planResize(rt, d2, 32 * 1024 * 1024))
-      await faultEveryStep(vm, { ...resize, steps: [] })
+      // Refused: nothing changed. Its reply lost: the disk may have grown, and a resize has no
+      // undo (shrinking back could cut off what the guest wrote), so the outcome says so.
+      const refused = await run(resize, refusingAt(toExecutor(vm.qmp), 0))
+      assert.is(refused._tag, 'RolledBack')
+      assert.is(await sizeOf(vm, d2), 16 * 1024 * 1024)
+      const unknown = await run(resize, losingReplyAt(toExecutor(vm.qmp), 0))
+      assert.is(unknown._tag, 'RollbackIncomplete')
+      if (unknown._tag === 'RollbackIncomplete') assert.equal(unknown.leftovers.map((l) => l.step), [0])
+      assert.equal(unknown.runtime, rt, 'the record keeps what it knew')
       rt = await done(vm, resize)
       assert.is(await sizeOf(vm, d2), 32 * 1024 * 1024, 'the top node has the new size')
       assert.is(rt.disks[1]?.rest['size'], 32)
