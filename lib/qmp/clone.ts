@@ -7,16 +7,12 @@
  * @since 0.3.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { optionsArg, prop, runtimeArg, totalE } from '../total.js'
-import { notMigrating } from './hotplug.js'
 import { addNodeSteps, deleteNodeSteps } from './chain.js'
-import { copyTarget, type CopyTarget } from './copy-target.js'
+import { planCopy, type JobOptions } from './copy-target.js'
 import { blockdevBackup } from './graph-commands.js'
-import { cancelJob, concludeJob, jobTimeouts } from './job.js'
-import type { JobOptions } from './mirror.js'
+import { cancelJob, concludeJob } from './job.js'
 import { commandStep, type QmpPlan } from './plan.js'
 
 /**
@@ -31,27 +27,18 @@ import { commandStep, type QmpPlan } from './plan.js'
  * @category hotplug
  */
 export const planClone = (runtime: Runtime, request: unknown, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
-  pipe(
-    runtimeArg('runtime', runtime),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => pipe(notMigrating(typeof request === 'object' && request !== null ? String(prop(request, 'id')) : 'request', o), E.chain(() => jobTimeouts(o)))),
-    E.chain(([timeoutMs, cancelMs]) =>
-      totalE('runtime', () =>
-        E.map((t: CopyTarget): QmpPlan => {
-          const job = `clone-${t.chain.id}`
-          return {
-            title: `clone ${t.chain.id} into ${t.path}`,
-            steps: [
-              ...addNodeSteps(t.nodes),
-              commandStep(`blockdev-backup ${t.chain.id} to ${t.nodes[1]['node-name']} (job ${job})`, blockdevBackup(job, t.chain.filter['node-name'], t.nodes[1]['node-name']), cancelJob(job, cancelMs)),
-              ...concludeJob(job, timeoutMs),
-              ...deleteNodeSteps(t.nodes)
-            ],
-            before: runtime,
-            after: runtime,
-            warnings: []
-          }
-        })(copyTarget(runtime, request, 'c'))
-      )
-    )
-  )
+  planCopy(runtime, request, options, 'c', (t, timeoutMs, cancelMs) => {
+    const job = `clone-${t.chain.id}`
+    return {
+      title: `clone ${t.chain.id} into ${t.path}`,
+      steps: [
+        ...addNodeSteps(t.nodes),
+        commandStep(`blockdev-backup ${t.chain.id} to ${t.nodes[1]['node-name']} (job ${job})`, blockdevBackup(job, t.chain.filter['node-name'], t.nodes[1]['node-name']), cancelJob(job, cancelMs)),
+        ...concludeJob(job, timeoutMs),
+        ...deleteNodeSteps(t.nodes)
+      ],
+      before: runtime,
+      after: runtime,
+      warnings: []
+    }
+  })

@@ -7,38 +7,14 @@
  * @since 0.3.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
-import { optionsArg, prop, runtimeArg, totalE } from '../total.js'
-import { notMigrating } from './hotplug.js'
 import { addNodeSteps, deleteNodeSteps, withDisk } from './chain.js'
-import { copyTarget, type CopyTarget } from './copy-target.js'
+import { planCopy, type CopyTarget, type JobOptions } from './copy-target.js'
 import { jobStatus } from './event.js'
 import { blockdevMirror, jobComplete, jobDismiss, queryJobs } from './graph-commands.js'
-import { cancelJob, concludeJob, JOB_GONE, JOB_PAST, jobTimeouts, waitReady } from './job.js'
+import { cancelJob, concludeJob, JOB_GONE, JOB_PAST, waitReady } from './job.js'
 import { commandStep, type QmpPlan, type Undo } from './plan.js'
-
-/**
- * Options of {@link planMirror} and {@link planClone}.
- *
- * @since 0.3.0
- * @category hotplug
- */
-export interface JobOptions {
-  /** How long each wait for the job (ready, concluded) may last. Default 600000 (10 min). */
-  readonly jobTimeoutMs?: number
-  /**
-   * How long a rollback waits for a cancelled job to conclude: its I/O in flight must drain
-   * first, which under the disk's own limits takes a while. Default 60000.
-   */
-  readonly cancelTimeoutMs?: number
-  /**
-   * The status `query-migrate` gives now, when the caller knows it: a migration in progress
-   * refuses the plan (`MigrationInProgress`), as a graph must not change under it.
-   */
-  readonly migration?: string
-}
 
 /**
  * Undoing the switch: make sure it happened (a `job-complete` whose reply was lost may not have
@@ -75,31 +51,22 @@ const mirrorBack = (t: CopyTarget, job: string, timeoutMs: number): Undo => {
  * @category hotplug
  */
 export const planMirror = (runtime: Runtime, request: unknown, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
-  pipe(
-    runtimeArg('runtime', runtime),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => pipe(notMigrating(typeof request === 'object' && request !== null ? String(prop(request, 'id')) : 'request', o), E.chain(() => jobTimeouts(o)))),
-    E.chain(([timeoutMs, cancelMs]) =>
-      totalE('runtime', () =>
-        E.map((t: CopyTarget): QmpPlan => {
-          const { chain } = t
-          const job = `mirror-${chain.id}`
-          const old = chain.nodes.filter((n) => n !== chain.filter)
-          return {
-            title: `mirror ${chain.id} to ${t.path}`,
-            steps: [
-              ...addNodeSteps(t.nodes),
-              commandStep(`blockdev-mirror ${chain.id} to ${t.nodes[1]['node-name']} (job ${job})`, blockdevMirror(job, chain.filter['node-name'], t.nodes[1]['node-name'], chain.active['node-name']), cancelJob(job, cancelMs)),
-              waitReady(job, timeoutMs),
-              commandStep(`job-complete ${job}: the device reads ${t.nodes[1]['node-name']}`, jobComplete(job), mirrorBack(t, job, timeoutMs)),
-              ...concludeJob(job, timeoutMs),
-              ...deleteNodeSteps(old)
-            ],
-            before: runtime,
-            after: withDisk(runtime, chain.index, { nodes: [...t.nodes, { ...chain.filter, file: t.nodes[1]['node-name'] }] }),
-            warnings: []
-          }
-        })(copyTarget(runtime, request, 'm'))
-      )
-    )
-  )
+  planCopy(runtime, request, options, 'm', (t, timeoutMs, cancelMs) => {
+    const { chain } = t
+    const job = `mirror-${chain.id}`
+    const old = chain.nodes.filter((n) => n !== chain.filter)
+    return {
+      title: `mirror ${chain.id} to ${t.path}`,
+      steps: [
+        ...addNodeSteps(t.nodes),
+        commandStep(`blockdev-mirror ${chain.id} to ${t.nodes[1]['node-name']} (job ${job})`, blockdevMirror(job, chain.filter['node-name'], t.nodes[1]['node-name'], chain.active['node-name']), cancelJob(job, cancelMs)),
+        waitReady(job, timeoutMs),
+        commandStep(`job-complete ${job}: the device reads ${t.nodes[1]['node-name']}`, jobComplete(job), mirrorBack(t, job, timeoutMs)),
+        ...concludeJob(job, timeoutMs),
+        ...deleteNodeSteps(old)
+      ],
+      before: runtime,
+      after: withDisk(runtime, chain.index, { nodes: [...t.nodes, { ...chain.filter, file: t.nodes[1]['node-name'] }] }),
+      warnings: []
+    }
+  })

@@ -8,14 +8,14 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
-import { layerNames, type BlockdevOptions, type FormatNode, type ProtocolNode } from '../block/node.js'
+import type { BlockdevOptions, FormatNode, ProtocolNode } from '../block/node.js'
 import { absolutePath, closed, decodeOne, oneOf, withDefault } from '../codecs.js'
-import { localSource } from '../disk.js'
 import { fieldError, invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
 import { optionsArg, runtimeArg, totalE } from '../total.js'
 import { notMigrating } from './hotplug.js'
 import { addNodeSteps, nextLayer, readOnly, recordedChain, withDisk, type RecordedChain } from './chain.js'
+import { layerImage } from './copy-target.js'
 import { jobStatus } from './event.js'
 import { blockdevSnapshot, jobComplete, snapshotTransaction } from './graph-commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
@@ -61,20 +61,6 @@ export interface SnapshotOptions {
 }
 
 const decodeRequest = decodeOne(SnapshotRequestCodec, (r) => E.right<ReadonlyArray<FieldError>, SnapshotRequest>(r), 'snapshot')
-
-/** The overlay's two nodes, with the active layer's cache, discard and aio. */
-const overlayNodes = (chain: RecordedChain, req: SnapshotRequest, n: number): readonly [ProtocolNode, FormatNode] => {
-  const names = layerNames(chain.id, `s${n}`)
-  const src = localSource(req.path, req.kind)
-  const driver = src._tag === 'local' && src.driver === 'host_device' ? 'host_device' : 'file'
-  const { cache, discard } = chain.active
-  const aio = 'aio' in chain.activeProtocol ? chain.activeProtocol.aio : undefined
-  const common = { ...(cache === undefined ? {} : { cache }), ...(discard === undefined ? {} : { discard }) }
-  const protocol: ProtocolNode = { driver, 'node-name': names.protocol, ...common, filename: req.path, ...(aio === undefined ? {} : { aio }) }
-  // backing null: blockdev-snapshot refuses an overlay that opened a backing image of its own.
-  const format: FormatNode = { driver: 'qcow2', 'node-name': names.format, ...common, file: names.protocol, backing: null }
-  return [protocol, format]
-}
 
 interface Planned {
   readonly chain: RecordedChain
@@ -140,7 +126,7 @@ const snapshotOf = (runtime: Runtime, requests: ReadonlyArray<unknown>, o: Snaps
     if (planned.some((p) => p.chain.id === r.right.id)) return void errors.push({ path: `requests[${i}].id`, value: r.right.id, message: 'names a disk an earlier request snapshots already' })
     const chain = recordedChain(runtime, r.right.id)
     if (E.isLeft(chain)) return void errors.push({ path: `requests[${i}].id`, value: r.right.id, message: chain.left._tag === 'Unsupported' ? chain.left.reason : 'is not the id of a disk of the runtime' })
-    planned.push({ chain: chain.right, nodes: overlayNodes(chain.right, r.right, nextLayer(chain.right, 's')) })
+    planned.push({ chain: chain.right, nodes: layerImage(chain.right, `s${nextLayer(chain.right, 's')}`, { ...r.right, format: 'qcow2' }) })
   })
   if (errors.length > 0) return E.left(invalidInput(errors))
   const pairs = planned.map((p) => ({ node: p.chain.active['node-name'], overlay: p.nodes[1]['node-name'] }))

@@ -6,7 +6,10 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import { decodeInstance, planDevices, renderArgv, runPlan, toRuntime, type Executor, type QmpPlan, type RunOutcome, type Runtime } from '../../lib/index.js'
+import { losingReplyAt, refusingAt } from './faults.js'
 import { qemuPath, qemuVersion, type Vm } from './harness.js'
+
+export { losingReplyAt, refusingAt } from './faults.js'
 import { right } from '../support/either.js'
 
 export const INSTANCE_UUID = '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10'
@@ -68,28 +71,6 @@ export const recordedGraph = (rt: Runtime): { readonly nodes: ReadonlyArray<stri
     .sort()
   const attached = rt.disks.flatMap((d) => (d.placed === undefined || d.blockdev === undefined ? [] : [`${d.placed.id} <- ${d.placed.id}`])).sort()
   return { nodes, edges, attached }
-}
-
-/** An executor whose forward command number `k` is refused by QEMU (nothing happens). */
-export const refusingAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => (n++ === k ? E.right({ _tag: 'Error', class: 'GenericError', desc: `injected failure at command ${k} (${command.execute})` }) : inner.send(command, fd)()),
-    waitEvent: inner.waitEvent
-  }
-}
-
-/** An executor that sends command number `k` and loses its reply (a transport failure). */
-export const losingReplyAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => {
-      const i = n++
-      const r = await inner.send(command, fd)()
-      return i === k ? E.left({ _tag: 'TransportError', message: `reply to command ${k} (${command.execute}) lost` }) : r
-    },
-    waitEvent: inner.waitEvent
-  }
 }
 
 /** The commands a plan sends forward (its wait steps send nothing). */

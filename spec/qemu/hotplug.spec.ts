@@ -4,6 +4,7 @@
  * the runtime the plan produced. Fault injection: for every plan and every command k, an executor
  * that fails command k must leave QEMU and the runtime exactly as they were.
  */
+import { losingReplyAt, refusingAt } from './faults.js'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
@@ -97,32 +98,6 @@ const assertQemuEqualsRuntime = async (vm: Vm, rt: Runtime, baseline: Awaited<Re
   assert.equal([...per.keys()].sort(), [...baseline.peripheral.map((p) => p.split(':')[0] ?? ''), ...devices.map((d) => hv(d)?.id ?? '')].sort())
 }
 
-/** An executor that answers command number k with an error instead of sending it. */
-const failingAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => {
-      const i = n++
-      if (i === k) return E.right({ _tag: 'Error', class: 'GenericError', desc: `injected failure at command ${k} (${command.execute})` })
-      return inner.send(command, fd)()
-    },
-    waitEvent: inner.waitEvent
-  }
-}
-
-/** An executor that sends command number k to QEMU and then loses the reply (a transport failure). */
-const losingReplyAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => {
-      const i = n++
-      const r = await inner.send(command, fd)()
-      return i === k ? E.left({ _tag: 'TransportError', message: `reply to command ${k} (${command.execute}) lost` }) : r
-    },
-    waitEvent: inner.waitEvent
-  }
-}
-
 const countCommands = (plan: QmpPlan): number => plan.steps.length
 
 /**
@@ -131,7 +106,7 @@ const countCommands = (plan: QmpPlan): number => plan.steps.length
  */
 const faultInject = async (vm: Vm, plan: QmpPlan, lostReplies = true): Promise<void> => {
   for (let k = 0; k < countCommands(plan); k++) {
-    for (const fault of lostReplies ? [failingAt, losingReplyAt] : [failingAt]) {
+    for (const fault of lostReplies ? [refusingAt, losingReplyAt] : [refusingAt]) {
       await faultOnce(vm, plan, k, fault)
     }
   }

@@ -6,9 +6,9 @@
  * true: a source rolled back runs again with its capabilities and parameters restored; a
  * migration that completed is never undone by resuming the source (the rollback leaves it over).
  */
-import * as E from 'fp-ts/lib/Either.js'
+import { losingReplyAt, refusingAt } from './faults.js'
 import * as assert from 'uvu/assert'
-import { planIncoming, planMigrate, type Executor, type IncomingPlans, type QmpPlan, type MigrationRecord } from '../../lib/index.js'
+import { planIncoming, planMigrate, type IncomingPlans, type QmpPlan, type MigrationRecord } from '../../lib/index.js'
 import { right } from '../support/either.js'
 import { qemuSuite, qemuVersion } from './harness.js'
 import { isRec, migrationStatus, run, startSource, startTarget, status, until, type Source, type Target } from './migrate-setup.js'
@@ -17,30 +17,8 @@ const test = qemuSuite('migration plans with faults at every command')
 
 const MiB = 1024 * 1024
 
-/** An executor that answers command number k with an error instead of sending it. */
-const failingAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => (n++ === k ? E.right({ _tag: 'Error', class: 'GenericError', desc: `injected failure at command ${k} (${command.execute})` }) : inner.send(command, fd)()),
-    waitEvent: inner.waitEvent
-  }
-}
-
-/** An executor that sends command number k to QEMU and then loses the reply. */
-const losingReplyAt = (inner: Executor, k: number): Executor => {
-  let n = 0
-  return {
-    send: (command, fd) => async () => {
-      const i = n++
-      const r = await inner.send(command, fd)()
-      return i === k ? E.left({ _tag: 'TransportError', message: `reply to command ${k} (${command.execute}) lost` }) : r
-    },
-    waitEvent: inner.waitEvent
-  }
-}
-
 const FAULTS = [
-  ['an error reply', failingAt],
+  ['an error reply', refusingAt],
   ['a lost reply', losingReplyAt]
 ] as const
 
