@@ -10,7 +10,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { driverInfo } from '../devices/catalog.js'
 import type { DevplanError } from '../errors.js'
 import { parseStructured } from '../qemu-opts.js'
-import { runtimeArgv } from '../runtime/rebuild.js'
+import { runtimeArgv, type RebuildOptions } from '../runtime/rebuild.js'
 import type { Runtime } from '../runtime/types.js'
 
 /**
@@ -237,9 +237,10 @@ export const stateOfArgv = (argv: ReadonlyArray<string>): ScriptedState => {
 /**
  * The state of the QEMU a runtime describes: the argv `runtimeArgv` rebuilds from it (its disks
  * and NICs included), read by {@link stateOfArgv}, running as a started instance is (no `-S`
- * unless the runtime has it). `Left` when the runtime cannot be rebuilt.
+ * unless the runtime has it). `options` are `runtimeArgv`'s: a runtime Ganeti wrote has no stamp and
+ * needs `qemu`. `Left` when the runtime cannot be rebuilt.
  *
  * @since 0.3.0
  * @category executor
  */
-export const stateOfRuntime = (runtime: Runtime): E.Either<DevplanError, ScriptedState> => pipe(runtimeArgv(runtime), E.map(stateOfArgv))
+export const stateOfRuntime = (runtime: Runtime, options?: RebuildOptions): E.Either<DevplanError, ScriptedState> => pipe(runtimeArgv(runtime, options), E.map(stateOfArgv))
