@@ -226,4 +226,26 @@ test('virtio-blk disks and NICs on pci.0: adds, pending removals, slot conflicts
   }
 })
 
+test('q35: a disk and a NIC into spare root ports, their removal, a full set of ports, and the IDE CD-ROM agree', async () => {
+  const tmp = await tempDir()
+  try {
+    const { argv, runtime } = await start(tmp.path, 'diff3', { machine_version: 'q35', kvm_pcie_spare_ports: 2, disk_type: 'paravirtual', cdrom_disk_type: 'ide', nic_type: 'paravirtual' })
+    await withQemu(argv, async (vm) => {
+      const { both } = pair(vm, scripted(runtime))
+      const disk = async (n: number) => right(decodeDisk({ uuid: uuid(n), path: await makeImage(tmp.path, `q${n}.raw`, 'raw') }))
+      const add = right(planHotAdd(runtime, { disk: await disk(1) }, TIMEOUT))
+      await both('hot-add into a spare port, device_add refused', add, 'RolledBack', refused(add.steps.length - 1))
+      let rt = (await both('hot-add virtio-blk into a spare port', add, 'Done')).runtime
+      await both('a stale plan for the same port', right(planHotAdd(runtime, { disk: await disk(2) }, TIMEOUT)), 'RolledBack')
+      rt = (await both('hot-add a NIC into the other spare port', right(planHotAdd(rt, { nic: right(decodeNic({ uuid: uuid(70), mac: 'aa:00:00:00:70:01', backend: { type: 'user' } })) }, TIMEOUT)), 'Done')).runtime
+      await both('hot-remove of the disk behind its port (pending without a guest)', right(planHotRemove(rt, hv(rt.disks[0])?.id ?? '', TIMEOUT)), 'Pending')
+      const second = await makeImage(tmp.path, 'q.iso', 'raw')
+      rt = (await both('a medium change on ICH9 IDE', right(planChangeMedium(rt, 'cdrom1', second)), 'Done')).runtime
+      await both('an eject on ICH9 IDE', right(planChangeMedium(rt, 'cdrom1', null)), 'Done')
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
 test.run()
