@@ -80,6 +80,11 @@ export interface ScriptedExecutor {
   readonly execute: (command: QmpCommand, fd?: number) => QmpReply
   /** The guest lets pending device `id` go: it is deleted and `DEVICE_DELETED` queued. False if none was pending. */
   readonly release: (id: string) => boolean
+  /**
+   * The guest refuses to let pending device `id` go: `DEVICE_UNPLUG_GUEST_ERROR` is queued and
+   * the device stays, no longer pending, so `device_del` may be sent again. False if none was pending.
+   */
+  readonly refuse: (id: string) => boolean
   /** The next command sent (or, with `skip`, the one after `skip` more) meets `fault`. */
   readonly failNext: (fault: Fault, skip?: number) => void
   /** Command number `index` (0-based, counting every send since the start) meets `fault`. */
@@ -186,6 +191,16 @@ export const scriptedExecutor = (initial: ScriptedState = emptyState(), options:
       current = produce(current, (d) => {
         deleteDevice(d, id, { emit: emitter(d.clockMs) })
       })
+      return true
+    },
+    refuse: (id) => {
+      const dev = current.devices.find((d) => d.id === id)
+      if (dev?.unplug === undefined) return false
+      current = produce(current, (d) => {
+        const draft = d.devices.find((x) => x.id === id)
+        if (draft !== undefined) delete draft.unplug
+      })
+      emitter(current.clockMs)('DEVICE_UNPLUG_GUEST_ERROR', { device: id, path: `/machine/peripheral/${id}` })
       return true
     },
     failNext: (fault, skip = 0) => {

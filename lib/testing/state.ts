@@ -190,7 +190,8 @@ export const deviceOf = (o: Readonly<Record<string, unknown>>, bus: string): Scr
     ...(drive === undefined ? {} : { drive }),
     ...(netdev === undefined ? {} : { netdev }),
     ...(driverInfo(driver)?.tray === true ? { trayOpen: false } : {}),
-    properties: o
+    // A copy: the caller's command object stays theirs.
+    properties: { ...o }
   }
 }
 

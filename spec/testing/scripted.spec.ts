@@ -84,6 +84,30 @@ test('a PCI removal is Pending until the guest lets go; then the same plan finis
   assert.equal(sx.state().nodes, [])
 })
 
+test('a guest that refuses: DEVICE_UNPLUG_GUEST_ERROR ends the wait as GuestRefused, and device_del may be sent again', async () => {
+  let rt = runtime({ disk_type: 'paravirtual' })
+  const sx = scriptedExecutor(right(stateOfRuntime(rt)))
+  rt = (await run(right(planHotAdd(rt, { disk: disk(1) })), sx)).runtime
+  const id = hv(rt.disks[0])?.id ?? ''
+  const removal = right(planHotRemove(rt, id, { unplugTimeoutMs: 10 }))
+  assert.is((await run(removal, sx))._tag, 'Pending')
+  assert.not.ok(sx.refuse('nothing-pending'))
+  // The refusal arrives while the next run waits: a device_del again is accepted, then the event ends the wait.
+  const r = runPlan(removal, {
+    send: (c, fd) => async () => {
+      const answer = await sx.executor.send(c, fd)()
+      if (c.execute === 'device_del') sx.refuse(id)
+      return answer
+    },
+    waitEvent: sx.executor.waitEvent
+  })
+  const o = await r()
+  const outcome = E.isRight(o) ? o.right : undefined
+  assert.is(outcome?._tag, 'RolledBack')
+  assert.equal(outcome?._tag === 'RolledBack' ? outcome.error : undefined, { _tag: 'GuestRefused', id })
+  assert.ok(sx.state().devices.some((d) => d.id === id && d.unplug === undefined), 'the device stays, no longer pending')
+})
+
 test('a simulated guest releases after guestReleaseMs: Done within a longer wait, Pending within a shorter one', async () => {
   const rt0 = runtime({ disk_type: 'paravirtual' })
   for (const [wait, tag] of [[500, 'Done'], [100, 'Pending']] as const) {
