@@ -27,8 +27,9 @@ import {
   type Runtime
 } from '../../lib/index.js'
 import { scriptedExecutor, stateOfRuntime, type Fault, type ScriptedExecutor } from '../../lib/testing/index.js'
-import { right } from '../support/either.js'
+import { right, runtimeOf } from '../support/either.js'
 import { hv } from '../support/placed.js'
+import { bootGuest, writeEjectGuest } from './eject-guest.js'
 import { makeImage, qemuPath, qemuSuite, qemuVersion, tempDir, withQemu, type Vm } from './harness.js'
 
 const test = qemuSuite('the scripted executor agrees with QEMU')
@@ -242,6 +243,36 @@ test('q35: a disk and a NIC into spare root ports, their removal, a full set of 
       const second = await makeImage(tmp.path, 'q.iso', 'raw')
       rt = (await both('a medium change on ICH9 IDE', right(planChangeMedium(rt, 'cdrom1', second)), 'Done')).runtime
       await both('an eject on ICH9 IDE', right(planChangeMedium(rt, 'cdrom1', null)), 'Done')
+    }, { dir: tmp.path })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('with a guest that ejects (eject-guest.ts) and its simulated counterpart: PCI removals end Done on both', async () => {
+  const tmp = await tempDir()
+  try {
+    const boot = await writeEjectGuest(`${tmp.path}/eject-guest.raw`)
+    const hvparams = { kvm_path: qemuPath(), boot_order: 'disk', disk_type: 'paravirtual', nic_type: 'paravirtual' }
+    const inst = right(decodeInstance({ name: 'diff4', uuid: '5c8e2f6a-3c4d-4e5f-8a9b-0c1d2e3f4a5c', memory: 64, hvparams, disks: [{ uuid: uuid(900), path: boot }] }))
+    const argv = renderArgv(right(planDevices(inst, { qemu: qemuVersion })), { qmpSocket: `${tmp.path}/qmp.sock`, accel: 'tcg' })
+    // The boot disk is in cmd only, as a Ganeti runtime holds it.
+    const runtime = runtimeOf({ cmd: argv, nics: [], hvparams, disks: [], stamp: undefined })
+    await withQemu(argv, async (vm) => {
+      const sx = scriptedExecutor(right(stateOfRuntime(runtime, { qemu: qemuVersion })), { qemu: qemuVersion, guestReleaseMs: 100 })
+      await bootGuest(vm)
+      sx.execute({ execute: 'cont' })
+      const { both } = pair(vm, sx)
+      const wait = { unplugTimeoutMs: 10_000 }
+      const disk = right(decodeDisk({ uuid: uuid(901), path: await makeImage(tmp.path, 'g1.raw', 'raw') }))
+      let rt = (await both('hot-add virtio-blk', right(planHotAdd(runtime, { disk }, wait)), 'Done')).runtime
+      rt = (await both('hot-add a virtio NIC', right(planHotAdd(rt, { nic: right(decodeNic({ uuid: uuid(902), mac: 'aa:00:00:00:90:02', backend: { type: 'user' } })) }, wait)), 'Done')).runtime
+      const lostAdd = right(planHotAdd(rt, { disk: right(decodeDisk({ uuid: uuid(903), path: await makeImage(tmp.path, 'g3.raw', 'raw') })) }, wait))
+      await both('hot-add, the reply to device_add lost: the guest lets the rollback take it back', lostAdd, 'RolledBack', lost(lostAdd.steps.length - 1))
+      const removal = right(planHotRemove(rt, disk.id, wait))
+      rt = (await both('hot-remove of virtio-blk, the guest ejects it', removal, 'Done')).runtime
+      await both('the same removal again', removal, 'Done')
+      await both('hot-remove of the NIC, the guest ejects it', right(planHotRemove(rt, hv(rt.nics[0])?.id ?? '', wait)), 'Done')
     }, { dir: tmp.path })
   } finally {
     await tmp.cleanup()
