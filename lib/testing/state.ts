@@ -198,7 +198,9 @@ export const deviceOf = (o: Readonly<Record<string, unknown>>, bus: string): Scr
 /**
  * The state of a QEMU started with `argv` (what `renderArgv` or `runtimeArgv` give): its
  * `-machine`, `-m`, `-device`, `-blockdev`, `-drive`, `-netdev`, `-chardev`, `-object`, `-vnc`,
- * `-spice` and `-S`. A `-device` without `bus` sits on the machine's PCI root bus.
+ * `-spice` and `-S`. A `-device` without `bus` sits on the machine's PCI root bus. The machine's
+ * own functions are those of `-nodefaults`: without it QEMU adds a VGA, an e1000 and an IDE
+ * CD-ROM, which the model does not.
  *
  * @since 0.3.0
  * @category executor
