@@ -1,0 +1,215 @@
+/**
+ * A scripted {@link Executor}: a model of a QEMU that answers QMP as QEMU 7.2 does, for testing
+ * an orchestrator without one (libvirt's qemuhotplugtest and govmm's command buffer serve their
+ * projects so). It keeps devices, block nodes, netdevs, fds, chardevs and objects; deletes a
+ * device on a SCSI bus at once with its `DEVICE_DELETED`, and lets one on a PCI bus wait for its
+ * guest until {@link ScriptedExecutor.release} (or a simulated guest) lets it go; answers with
+ * the error texts QEMU gives, measured on 7.2 and 10.0. Faults can be injected per command.
+ *
+ * Pure: no I/O, no timers, no randomness. Time is simulated: `waitEvent` answers at once with an
+ * event already queued, or one a simulated guest sends within the timeout, else `none` after
+ * advancing its own clock by the timeout.
+ *
+ * @since 0.3.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { produce } from '../immer.js'
+import type { Executor, QmpCommand, QmpEvent, QmpReply, TransportError } from '../qmp/executor.js'
+import type { QemuVersion } from '../qemu-version.js'
+import { BLOCK } from './block.js'
+import type { Handler } from './context.js'
+import { deleteDevice, DEVICES } from './devices.js'
+import { MISC } from './misc.js'
+import { emptyState, type ScriptedState } from './state.js'
+
+/**
+ * A fault for one command: a QMP error reply instead of running it, or a transport failure,
+ * either before QEMU got the command or (`delivered: true`) after it ran and the reply was lost.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export type Fault =
+  | { readonly _tag: 'QmpError'; readonly class?: string; readonly desc: string }
+  | { readonly _tag: 'TransportError'; readonly message?: string; readonly delivered?: boolean }
+
+/**
+ * Options of {@link scriptedExecutor}.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export interface ScriptedOptions {
+  /** The QEMU whose texts it speaks where versions differ (only `balloon 0` so far). Default 7.2.0. */
+  readonly qemu?: QemuVersion
+  /**
+   * A guest that releases each PCI device this many simulated milliseconds after its
+   * `device_del`. Absent: no guest, as measured with QEMU under `-S`: a PCI device stays until
+   * `release(id)`.
+   */
+  readonly guestReleaseMs?: number
+}
+
+/**
+ * One command the executor received, with what it answered.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export interface SentCommand {
+  readonly index: number
+  readonly command: QmpCommand
+  readonly fd?: number
+  readonly answer: E.Either<TransportError, QmpReply>
+  /** Whether the model ran it (false for an injected error reply or a transport failure before it). */
+  readonly ran: boolean
+}
+
+/**
+ * What {@link scriptedExecutor} gives: the executor, and the levers and views of a test.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export interface ScriptedExecutor {
+  readonly executor: Executor
+  /** The model now. */
+  readonly state: () => ScriptedState
+  /** Runs one command at once, outside any fault, as a test reading state back would. */
+  readonly execute: (command: QmpCommand, fd?: number) => QmpReply
+  /** The guest lets pending device `id` go: it is deleted and `DEVICE_DELETED` queued. False if none was pending. */
+  readonly release: (id: string) => boolean
+  /**
+   * The guest refuses to let pending device `id` go: `DEVICE_UNPLUG_GUEST_ERROR` is queued and
+   * the device stays, no longer pending, so `device_del` may be sent again. False if none was pending.
+   */
+  readonly refuse: (id: string) => boolean
+  /** The next command sent (or, with `skip`, the one after `skip` more) meets `fault`. */
+  readonly failNext: (fault: Fault, skip?: number) => void
+  /** Command number `index` (0-based, counting every send since the start) meets `fault`. */
+  readonly failAt: (index: number, fault: Fault) => void
+  /** Every command sent through `executor`, in order. */
+  readonly log: () => ReadonlyArray<SentCommand>
+  /** Every event emitted, in order. */
+  readonly events: () => ReadonlyArray<QmpEvent>
+}
+
+const HANDLERS = (o: ScriptedOptions): Readonly<Record<string, Handler>> => ({ ...BLOCK, ...DEVICES(o.guestReleaseMs), ...MISC })
+
+/**
+ * A scripted executor starting from `initial` (default: an empty pc machine, paused); seed it
+ * from a runtime with `stateOfRuntime`.
+ *
+ * @example
+ * const qemu = scriptedExecutor(right(stateOfRuntime(runtime)))
+ * const outcome = await runPlan(plan, qemu.executor)()
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export const scriptedExecutor = (initial: ScriptedState = emptyState(), options: ScriptedOptions = {}): ScriptedExecutor => {
+  const qemu = options.qemu ?? { major: 7, minor: 2, micro: 0 }
+  const handlers = HANDLERS(options)
+  let current = initial
+  const events: QmpEvent[] = []
+  const sent: SentCommand[] = []
+  const faults = new Map<number, Fault>()
+  let cursor = 0
+
+  const emitter = (clockMs: number) => (event: string, data: unknown): void => {
+    events.push({ event, data, timestamp: { seconds: Math.floor(clockMs / 1000), microseconds: (clockMs % 1000) * 1000 } })
+  }
+
+  const run = (command: QmpCommand, fd: number | undefined): QmpReply => {
+    const handler = Object.prototype.hasOwnProperty.call(handlers, command.execute) ? handlers[command.execute] : undefined
+    if (handler === undefined) return { _tag: 'Error', class: 'CommandNotFound', desc: `The command ${command.execute} has not been found` }
+    const args = typeof command.arguments === 'object' && command.arguments !== null ? command.arguments : {}
+    let reply: QmpReply = { _tag: 'Return', value: {} }
+    const ctx = { fd, qemu, emit: emitter(current.clockMs) }
+    current = produce(current, (d) => {
+      reply = handler(d, args, ctx)
+    })
+    return reply
+  }
+
+  const releaseDue = (deadline: number): boolean => {
+    const due = current.devices
+      .flatMap((d) => (d.id !== undefined && d.unplug?.releaseAtMs !== undefined && d.unplug.releaseAtMs <= deadline ? [{ id: d.id, at: d.unplug.releaseAtMs }] : []))
+      .sort((a, b) => a.at - b.at)[0]
+    if (due === undefined) return false
+    current = produce(current, (d) => {
+      d.clockMs = Math.max(d.clockMs, due.at)
+      deleteDevice(d, due.id, { emit: emitter(due.at) })
+    })
+    return true
+  }
+
+  const executor: Executor = {
+    send: (command, fd) => async () => {
+      const index = sent.length
+      cursor = events.length
+      const fault = faults.get(index)
+      faults.delete(index)
+      const entry = (answer: E.Either<TransportError, QmpReply>, ran: boolean): E.Either<TransportError, QmpReply> => {
+        sent.push({ index, command, ...(fd === undefined ? {} : { fd }), answer, ran })
+        return answer
+      }
+      if (fault?._tag === 'QmpError') return entry(E.right({ _tag: 'Error', class: fault.class ?? 'GenericError', desc: fault.desc }), false)
+      if (fault?._tag === 'TransportError') {
+        const delivered = fault.delivered === true
+        if (delivered) run(command, fd)
+        return entry(E.left({ _tag: 'TransportError', message: fault.message ?? `injected transport failure at command ${index} (${command.execute})` }), delivered)
+      }
+      return entry(E.right(run(command, fd)), true)
+    },
+    waitEvent: (predicate, timeoutMs) => async () => {
+      const deadline = current.clockMs + (Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 0)
+      for (;;) {
+        for (const ev of events.slice(cursor)) {
+          try {
+            if (predicate(ev)) return E.right(O.some(ev))
+          } catch (e) {
+            return E.left({ _tag: 'TransportError', message: `waitEvent predicate threw: ${e instanceof Error ? e.message : String(e)}` })
+          }
+        }
+        // Events looked at stay behind the cursor only until the next send, as on a real socket.
+        if (!releaseDue(deadline)) break
+      }
+      current = { ...current, clockMs: Math.max(current.clockMs, deadline) }
+      return E.right(O.none)
+    }
+  }
+
+  return {
+    executor,
+    state: () => current,
+    execute: (command, fd) => run(command, fd),
+    release: (id) => {
+      const dev = current.devices.find((d) => d.id === id)
+      if (dev?.unplug === undefined) return false
+      current = produce(current, (d) => {
+        deleteDevice(d, id, { emit: emitter(d.clockMs) })
+      })
+      return true
+    },
+    refuse: (id) => {
+      const dev = current.devices.find((d) => d.id === id)
+      if (dev?.unplug === undefined) return false
+      current = produce(current, (d) => {
+        const draft = d.devices.find((x) => x.id === id)
+        if (draft !== undefined) delete draft.unplug
+      })
+      emitter(current.clockMs)('DEVICE_UNPLUG_GUEST_ERROR', { device: id, path: `/machine/peripheral/${id}` })
+      return true
+    },
+    failNext: (fault, skip = 0) => {
+      faults.set(sent.length + Math.max(0, Math.floor(skip)), fault)
+    },
+    failAt: (index, fault) => {
+      faults.set(index, fault)
+    },
+    log: () => sent,
+    events: () => events
+  }
+}
