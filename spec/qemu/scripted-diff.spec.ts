@@ -19,6 +19,7 @@ import {
   planHotRemove,
   renderArgv,
   runPlan,
+  stepCommand,
   toRuntime,
   type Executor,
   type QmpPlan,
@@ -173,7 +174,7 @@ test('scsi-hd disks, a NIC and the CD-ROM: adds, faults, stale plans, removals, 
       await both('the same hot-remove again (everything already gone)', remove1, 'Done')
       const second = await makeImage(tmp.path, 'second.iso', 'raw')
       const change = right(planChangeMedium(rt, 'cdrom1', second))
-      await both('a medium change, the new node refused', change, 'RolledBack', refused(change.steps.findIndex((s) => s.command.execute === 'blockdev-add')))
+      await both('a medium change, the new node refused', change, 'RolledBack', refused(change.steps.findIndex((s) => stepCommand(s)?.execute === 'blockdev-add')))
       await both('a medium change, the close refused', change, 'RolledBack', refused(change.steps.length - 1))
       rt = (await both('a medium change', change, 'Done')).runtime
       const eject = right(planChangeMedium(rt, 'cdrom1', null))
