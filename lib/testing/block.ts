@@ -16,7 +16,13 @@ const on = (u: unknown): boolean => u === true || u === 'on'
 
 /** The device that holds `node` as its BlockBackend root. */
 export const holder = (s: S, node: string): ScriptedDevice | undefined => s.devices.find((d) => d.drive === node)
-const parents = (s: S, node: string): ReadonlyArray<ScriptedNode> => s.nodes.filter((n) => n.children.some((c) => c.node === node))
+export const parents = (s: S, node: string): ReadonlyArray<ScriptedNode> => s.nodes.filter((n) => n.children.some((c) => c.node === node))
+
+/** QEMU's op blocker on a node that is another's backing image. */
+export const busyAsBacking = (s: S, node: string): QmpReply | undefined => {
+  const over = s.nodes.find((n) => n.children.some((c) => c.role === 'backing' && c.node === node))
+  return over === undefined ? undefined : generic(`Node '${node}' is busy: node is used as backing hd of '${over.name}'`)
+}
 
 /** A device with a block backend of its own (the virtio-blk-pci proxy has none: its backend is a child). */
 const hasBlk = (d: ScriptedDevice): boolean => /^(scsi-|ide-)/.test(d.driver) || d.driver === 'floppy'
@@ -63,7 +69,9 @@ const addNode = (s: Draft<ScriptedState>, o: Args, monitor: boolean, fresh: Scri
     monitor,
     readOnly: on(o['read-only']),
     filename: typeof o['filename'] === 'string' ? o['filename'] : leaf?.filename ?? '',
-    cache: { direct: on(cache['direct']), noFlush: on(cache['no-flush']) }
+    cache: { direct: on(cache['direct']), noFlush: on(cache['no-flush']) },
+    ...(typeof o['throttle-group'] === 'string' ? { group: o['throttle-group'] } : {}),
+    ...(o['backing'] === null ? { backingNull: true } : {})
   })
   return name
 }
@@ -91,7 +99,9 @@ const blockdevDel: Handler = (d, a) => {
   if (isReply(name)) return name
   const node = d.nodes.find((n) => n.name === name)
   if (node === undefined) return generic(`Failed to find node with node-name='${name}'`)
-  if (holder(d, name) !== undefined) return generic(`Node ${name} is in use`)
+  if (holder(d, name) !== undefined || d.jobs.some((j) => j.status !== 'concluded' && j.target === name)) return generic(`Node ${name} is in use`)
+  const busy = busyAsBacking(d, name)
+  if (busy !== undefined) return busy
   if (!node.monitor) return generic(`Node ${name} is not owned by the monitor`)
   if (parents(d, name).length > 0) return generic(`Block device ${name} is in use`)
   dropNode(d, name)
@@ -155,17 +165,6 @@ const insertMedium: Handler = (d, a) => {
   return ok()
 }
 
-const namedNodes: Handler = (d) =>
-  ok(
-    d.nodes.map((n) => ({
-      'node-name': n.name,
-      drv: n.driver,
-      ro: n.readOnly,
-      file: n.filename,
-      cache: { writeback: true, direct: n.cache.direct, 'no-flush': n.cache.noFlush }
-    }))
-  )
-
 const queryBlock: Handler = (d) =>
   ok(
     d.devices
@@ -192,7 +191,6 @@ export const BLOCK: Readonly<Record<string, Handler>> = {
   'blockdev-close-tray': moveTray(false),
   'blockdev-remove-medium': removeMedium,
   'blockdev-insert-medium': insertMedium,
-  'query-named-block-nodes': namedNodes,
   'query-block': queryBlock
 }
 

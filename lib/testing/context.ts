@@ -13,6 +13,10 @@ export interface Ctx {
   readonly fd: number | undefined
   readonly qemu: QemuVersion
   readonly emit: (event: string, data: unknown) => void
+  /** The virtual size of an image the model was not told (`ScriptedOptions.imageBytes`). */
+  readonly imageBytes: number
+  /** How long a job takes to its next step of its own (`ScriptedOptions.jobMs`). */
+  readonly jobMs: number
 }
 
 export type Handler = (d: Draft<ScriptedState>, a: Args, ctx: Ctx) => QmpReply

@@ -5,4 +5,4 @@
  * @since 0.3.0
  */
 export { scriptedExecutor, type ScriptedExecutor, type ScriptedOptions, type Fault, type SentCommand } from './scripted.js'
-export { emptyState, stateOfArgv, stateOfRuntime, type ScriptedState, type ScriptedDevice, type ScriptedNode } from './state.js'
+export { emptyState, stateOfArgv, stateOfRuntime, type ScriptedState, type ScriptedDevice, type ScriptedNode, type ScriptedJob, type ScriptedObject } from './state.js'

@@ -1,28 +1,11 @@
 /**
- * The rest of what plans send or read back: objects, chardevs, `set_password`, `balloon`,
+ * The rest of what plans send or read back: chardevs, `set_password`, `balloon`,
  * `cont`/`stop`, and the queries `query-pci`, `qom-list`, `qom-get`, `query-status`,
  * `query-balloon`. Error texts measured on QEMU 7.2 and 10.0.
  */
 import { generic, isReply, need, notFound, ok, type Handler } from './context.js'
+import { objectProperty, OBJECTS } from './limits.js'
 import { parsePciAddr } from './state.js'
-
-const objectAdd: Handler = (d, a) => {
-  const id = need(a, 'id')
-  if (isReply(id)) return id
-  const qomType = need(a, 'qom-type')
-  if (isReply(qomType)) return qomType
-  if (d.objects.some((o) => o.id === id)) return generic(`attempt to add duplicate property '${id}' to object (type 'container')`)
-  d.objects.push({ id, qomType })
-  return ok()
-}
-
-const objectDel: Handler = (d, a) => {
-  const id = need(a, 'id')
-  if (isReply(id)) return id
-  if (!d.objects.some((o) => o.id === id)) return generic(`object '${id}' not found`)
-  d.objects = d.objects.filter((o) => o.id !== id)
-  return ok()
-}
 
 const chardevAdd: Handler = (d, a) => {
   const id = need(a, 'id')
@@ -103,7 +86,9 @@ const qomList: Handler = (d, a) => {
 }
 
 /** The properties the model knows: placement as QOM gives it (addr as devfn), else as they were given. */
-const qomGet: Handler = (d, a) => {
+const qomGet: Handler = (d, a, ctx) => {
+  const object = objectProperty(false)(d, a, ctx)
+  if (object !== undefined) return object
   const path = need(a, 'path')
   if (isReply(path)) return path
   const property = need(a, 'property')
@@ -123,9 +108,17 @@ const qomGet: Handler = (d, a) => {
   return v === undefined ? generic(`Property '${dev.driver}.${property}' not found`) : ok(v)
 }
 
+/** `qom-set`: of a throttle group's limits only; a device's properties are not modelled as settable. */
+const qomSet: Handler = (d, a, ctx) => {
+  const object = objectProperty(true)(d, a, ctx)
+  if (object !== undefined) return object
+  const path = need(a, 'path')
+  if (isReply(path)) return path
+  return d.devices.some((x) => x.id !== undefined && `${PERIPHERAL}/${x.id}` === path) ? generic('qom-set of a device property is not modelled') : notFound(`Device '${path}' not found`)
+}
+
 export const MISC: Readonly<Record<string, Handler>> = {
-  'object-add': objectAdd,
-  'object-del': objectDel,
+  ...OBJECTS,
   'chardev-add': chardevAdd,
   'chardev-remove': chardevRemove,
   set_password: setPassword,
@@ -136,5 +129,6 @@ export const MISC: Readonly<Record<string, Handler>> = {
   'query-status': queryStatus,
   'query-pci': queryPci,
   'qom-list': qomList,
-  'qom-get': qomGet
+  'qom-get': qomGet,
+  'qom-set': qomSet
 }

@@ -20,6 +20,8 @@ import type { QemuVersion } from '../qemu-version.js'
 import { BLOCK } from './block.js'
 import type { Handler } from './context.js'
 import { deleteDevice, DEVICES } from './devices.js'
+import { GRAPH } from './graph.js'
+import { advanceJob, failJob, JOBS } from './jobs.js'
 import { MISC } from './misc.js'
 import { emptyState, type ScriptedState } from './state.js'
 
@@ -49,6 +51,10 @@ export interface ScriptedOptions {
    * `release(id)`.
    */
   readonly guestReleaseMs?: number
+  /** The virtual size of every image whose size the model was not told (by `block_resize`). Default 1 MiB. */
+  readonly imageBytes?: number
+  /** Simulated milliseconds a mirror takes to be ready and a backup to end. Default 10. */
+  readonly jobMs?: number
 }
 
 /**
@@ -85,6 +91,14 @@ export interface ScriptedExecutor {
    * the device stays, no longer pending, so `device_del` may be sent again. False if none was pending.
    */
   readonly refuse: (id: string) => boolean
+  /**
+   * Job `id` fails with `error` (as an I/O error on its target: `BLOCK_JOB_ERROR`, `aborting`,
+   * `BLOCK_JOB_COMPLETED` with the error, `concluded`; `query-jobs` shows the error) now if it is
+   * active, else instead of its next step of its own once it is started.
+   */
+  readonly failJob: (id: string, error?: string) => void
+  /** Advances the simulated clock by `ms`, letting guests and jobs take their steps due by then. */
+  readonly advance: (ms: number) => void
   /** The next command sent (or, with `skip`, the one after `skip` more) meets `fault`. */
   readonly failNext: (fault: Fault, skip?: number) => void
   /** Command number `index` (0-based, counting every send since the start) meets `fault`. */
@@ -95,7 +109,7 @@ export interface ScriptedExecutor {
   readonly events: () => ReadonlyArray<QmpEvent>
 }
 
-const HANDLERS = (o: ScriptedOptions): Readonly<Record<string, Handler>> => ({ ...BLOCK, ...DEVICES(o.guestReleaseMs), ...MISC })
+const HANDLERS = (o: ScriptedOptions): Readonly<Record<string, Handler>> => ({ ...BLOCK, ...GRAPH, ...JOBS, ...DEVICES(o.guestReleaseMs), ...MISC })
 
 /**
  * A scripted executor starting from `initial` (default: an empty pc machine, paused); seed it
@@ -116,6 +130,8 @@ export const scriptedExecutor = (initial: ScriptedState = emptyState(), options:
   const sent: SentCommand[] = []
   const faults = new Map<number, Fault>()
   let cursor = 0
+  const failures = new Map<string, string>()
+  const sizes = { imageBytes: options.imageBytes ?? 1024 * 1024, jobMs: options.jobMs ?? 10 }
 
   const emitter = (clockMs: number) => (event: string, data: unknown): void => {
     events.push({ event, data, timestamp: { seconds: Math.floor(clockMs / 1000), microseconds: (clockMs % 1000) * 1000 } })
@@ -126,21 +142,32 @@ export const scriptedExecutor = (initial: ScriptedState = emptyState(), options:
     if (handler === undefined) return { _tag: 'Error', class: 'CommandNotFound', desc: `The command ${command.execute} has not been found` }
     const args = typeof command.arguments === 'object' && command.arguments !== null ? command.arguments : {}
     let reply: QmpReply = { _tag: 'Return', value: {} }
-    const ctx = { fd, qemu, emit: emitter(current.clockMs) }
-    current = produce(current, (d) => {
+    const ctx = { fd, qemu, emit: emitter(current.clockMs), ...sizes }
+    const next = produce(current, (d) => {
       reply = handler(d, args, ctx)
     })
+    // A refused command changes nothing, a transaction's earlier actions included.
+    if (reply._tag === 'Return') current = next
     return reply
   }
 
+  /** The earliest step due by `deadline` of a guest (a release) or a job, taken; false if none. */
   const releaseDue = (deadline: number): boolean => {
-    const due = current.devices
-      .flatMap((d) => (d.id !== undefined && d.unplug?.releaseAtMs !== undefined && d.unplug.releaseAtMs <= deadline ? [{ id: d.id, at: d.unplug.releaseAtMs }] : []))
+    const due = [
+      ...current.devices.flatMap((d) => (d.id !== undefined && d.unplug?.releaseAtMs !== undefined ? [{ kind: 'release', id: d.id, at: d.unplug.releaseAtMs }] : [])),
+      ...current.jobs.flatMap((j) => (j.dueAtMs === undefined ? [] : [{ kind: 'job', id: j.id, at: j.dueAtMs }]))
+    ]
+      .filter((x) => x.at <= deadline)
       .sort((a, b) => a.at - b.at)[0]
     if (due === undefined) return false
+    const failure = failures.get(due.id)
+    if (due.kind === 'job') failures.delete(due.id)
     current = produce(current, (d) => {
       d.clockMs = Math.max(d.clockMs, due.at)
-      deleteDevice(d, due.id, { emit: emitter(due.at) })
+      const ctx = { emit: emitter(due.at) }
+      if (due.kind === 'release') deleteDevice(d, due.id, ctx)
+      else if (failure !== undefined) failJob(d, due.id, failure, ctx)
+      else advanceJob(d, due.id, ctx)
     })
     return true
   }
@@ -202,6 +229,20 @@ export const scriptedExecutor = (initial: ScriptedState = emptyState(), options:
       })
       emitter(current.clockMs)('DEVICE_UNPLUG_GUEST_ERROR', { device: id, path: `/machine/peripheral/${id}` })
       return true
+    },
+    failJob: (id, error = 'Input/output error') => {
+      if (!current.jobs.some((j) => j.id === id && j.status !== 'concluded')) {
+        failures.set(id, error)
+        return
+      }
+      current = produce(current, (d) => {
+        failJob(d, id, error, { emit: emitter(d.clockMs) })
+      })
+    },
+    advance: (ms) => {
+      const deadline = current.clockMs + (Number.isFinite(ms) && ms > 0 ? ms : 0)
+      while (releaseDue(deadline));
+      current = { ...current, clockMs: Math.max(current.clockMs, deadline) }
     },
     failNext: (fault, skip = 0) => {
       faults.set(sent.length + Math.max(0, Math.floor(skip)), fault)

@@ -12,6 +12,7 @@ import type { DevplanError } from '../errors.js'
 import { parseStructured } from '../qemu-opts.js'
 import { runtimeArgv, type RebuildOptions } from '../runtime/rebuild.js'
 import type { Runtime } from '../runtime/types.js'
+import { fullLimits } from './limits.js'
 
 /**
  * A device as the scripted QEMU holds it. `unplug` is set once `device_del` was accepted for a
@@ -54,6 +55,45 @@ export interface ScriptedNode {
   /** What `query-named-block-nodes` shows as `file`: the filename of the leaf below. */
   readonly filename: string
   readonly cache: { readonly direct: boolean; readonly noFlush: boolean }
+  /** A `throttle` node's `throttle-group`. */
+  readonly group?: string
+  /** Added with `backing: null`: only such a node can become a snapshot's overlay. */
+  readonly backingNull?: boolean
+  /** Virtual size in bytes, once known (a `block_resize`); else `ScriptedOptions.imageBytes`. */
+  readonly sizeBytes?: number
+}
+
+/**
+ * A block job (`blockdev-mirror`, `blockdev-backup`) as QEMU's job layer runs it. `dueAtMs` is
+ * the simulated time of its next step of its own (a mirror's `ready`, a backup's end).
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export interface ScriptedJob {
+  readonly id: string
+  readonly type: 'mirror' | 'backup'
+  readonly status: 'running' | 'ready' | 'concluded'
+  readonly device: string
+  readonly target: string
+  readonly replaces?: string
+  readonly len: number
+  readonly offset: number
+  readonly dueAtMs?: number
+  /** Set once it failed or was cancelled, as `query-jobs` shows it. */
+  readonly error?: string
+}
+
+/**
+ * A QOM object; a `throttle-group` keeps its whole `limits` (QEMU's 19 members).
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export interface ScriptedObject {
+  readonly id: string
+  readonly qomType: string
+  readonly limits?: { readonly [key: string]: number }
 }
 
 /**
@@ -74,7 +114,8 @@ export interface ScriptedState {
   /** Names given by `getfd` and not yet consumed by `netdev_add` or closed. */
   readonly fds: ReadonlyArray<string>
   readonly chardevs: ReadonlyArray<string>
-  readonly objects: ReadonlyArray<{ readonly id: string; readonly qomType: string }>
+  readonly objects: ReadonlyArray<ScriptedObject>
+  readonly jobs: ReadonlyArray<ScriptedJob>
   readonly vnc: 'absent' | 'no-password' | 'password'
   readonly spice: boolean
   readonly memoryBytes: number
@@ -117,6 +158,7 @@ export const emptyState = (machine: ScriptedState['machine'] = 'pc'): ScriptedSt
   fds: [],
   chardevs: [],
   objects: [],
+  jobs: [],
   vnc: 'absent',
   spice: false,
   memoryBytes: 64 * 1024 * 1024,
@@ -168,7 +210,9 @@ const blockdevNodes = (o: Readonly<Record<string, unknown>>, monitor: boolean, o
     monitor,
     readOnly: o['read-only'] === true || o['read-only'] === 'on',
     filename: str(o['filename']) ?? leaf?.filename ?? '',
-    cache: { direct: cache['direct'] === true || cache['direct'] === 'on', noFlush: cache['no-flush'] === true || cache['no-flush'] === 'on' }
+    cache: { direct: cache['direct'] === true || cache['direct'] === 'on', noFlush: cache['no-flush'] === true || cache['no-flush'] === 'on' },
+    ...(str(o['throttle-group']) === undefined ? {} : { group: str(o['throttle-group']) ?? '' }),
+    ...(o['backing'] === null ? { backingNull: true } : {})
   })
   return name
 }
@@ -230,7 +274,11 @@ export const stateOfArgv = (argv: ReadonlyArray<string>): ScriptedState => {
     drives: opts('-drive').flatMap((o) => (str(o['id']) === undefined ? [] : [str(o['id']) ?? ''])),
     netdevs: opts('-netdev').flatMap((o) => (str(o['id']) === undefined ? [] : [{ id: str(o['id']) ?? '', type: str(o['type']) ?? '' }])),
     chardevs: opts('-chardev').flatMap((o) => (str(o['id']) === undefined ? [] : [str(o['id']) ?? ''])),
-    objects: opts('-object').flatMap((o) => (str(o['id']) === undefined ? [] : [{ id: str(o['id']) ?? '', qomType: str(o['qom-type']) ?? '' }])),
+    objects: opts('-object').flatMap((o) => {
+      const id = str(o['id'])
+      const qomType = str(o['qom-type']) ?? ''
+      return id === undefined ? [] : [{ id, qomType, ...(qomType === 'throttle-group' ? { limits: fullLimits(isRecord(o['limits']) ? o['limits'] : {}) } : {}) }]
+    }),
     vnc: vnc === undefined ? 'absent' : vnc['password'] === 'on' || vnc['password'] === true ? 'password' : 'no-password',
     spice: argv.includes('-spice'),
     ...(mib === undefined ? {} : { memoryBytes: mib * 1024 * 1024 })
