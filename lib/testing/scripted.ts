@@ -115,9 +115,51 @@ const HANDLERS = (o: ScriptedOptions): Readonly<Record<string, Handler>> => ({ .
  * A scripted executor starting from `initial` (default: an empty pc machine, paused); seed it
  * from a runtime with `stateOfRuntime`.
  *
- * @example
- * const qemu = scriptedExecutor(right(stateOfRuntime(runtime)))
- * const outcome = await runPlan(plan, qemu.executor)()
+ * @example A hot-add run on the model, then what QEMU would hold
+ * ```ts
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { decodeDisk, decodeInstance, formatError, planDevices, planHotAdd, runPlan, toRuntime } from 'qemu-devplan'
+ * import { scriptedExecutor, stateOfRuntime } from 'qemu-devplan/testing'
+ *
+ * const runtime = pipe(
+ *   decodeInstance({
+ *     name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 512,
+ *     hvparams: { disk_type: 'scsi-hd' },
+ *     disks: [{ uuid: '932df160-7a22-4067-a566-7e0ca8386133', path: '/dev/vg/vm1-root' }]
+ *   }),
+ *   E.chain((instance) => pipe(planDevices(instance, { qemu: '7.2' }), E.chain((tree) => toRuntime(instance, tree, { qmpSocket: '/run/qemu/vm1.qmp' }))))
+ * )
+ * if (E.isLeft(runtime)) throw new Error(formatError(runtime.left))
+ * const state = stateOfRuntime(runtime.right)
+ * if (E.isLeft(state)) throw new Error(formatError(state.left))
+ * const qemu = scriptedExecutor(state.right)
+ * const plan = pipe(decodeDisk({ uuid: '3c9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', path: '/dev/vg/vm1-data' }), E.chain((disk) => planHotAdd(runtime.right, { disk })))
+ * if (E.isLeft(plan)) throw new Error(formatError(plan.left))
+ * const outcome = await runPlan(plan.right, qemu.executor)()
+ * console.log(E.isRight(outcome) ? outcome.right._tag : outcome) // Done
+ * console.log(qemu.state().devices.flatMap((d) => (d.id === undefined ? [] : [d.id])).join(' '))
+ * // scsi disk-932df160-7a22-4067 balloon0 disk-3c9d1e7a-5b2f-4a8c
+ * ```
+ *
+ * @example A mirror job that fails on its target, in simulated time
+ * ```ts
+ * import { scriptedExecutor, stateOfArgv } from 'qemu-devplan/testing'
+ *
+ * const qemu = scriptedExecutor(stateOfArgv([
+ *   '-object', '{"qom-type":"throttle-group","id":"throttle-d0","limits":{}}',
+ *   '-blockdev', '{"driver":"file","node-name":"d0-a-p","filename":"/img/a.qcow2"}',
+ *   '-blockdev', '{"driver":"qcow2","node-name":"d0-a","file":"d0-a-p","backing":null}',
+ *   '-blockdev', '{"driver":"throttle","node-name":"d0","throttle-group":"throttle-d0","file":"d0-a"}',
+ *   '-blockdev', '{"driver":"file","node-name":"t-p","filename":"/img/b.qcow2"}',
+ *   '-blockdev', '{"driver":"qcow2","node-name":"t","file":"t-p","backing":null}'
+ * ]))
+ * qemu.failJob('m1', 'No space left on device')
+ * qemu.execute({ execute: 'blockdev-mirror', arguments: { 'job-id': 'm1', device: 'd0', target: 't', replaces: 'd0-a', sync: 'full' } })
+ * qemu.advance(100)
+ * console.log(JSON.stringify(qemu.execute({ execute: 'query-jobs' })))
+ * // {"_tag":"Return","value":[{"current-progress":0,"status":"concluded","total-progress":1048576,"type":"mirror","id":"m1","error":"No space left on device"}]}
+ * ```
  *
  * @since 0.3.0
  * @category executor

@@ -157,7 +157,9 @@ test('scsi-hd disks, a NIC and the CD-ROM: adds, faults, stale plans, removals, 
       const disk = async (n: number) => right(decodeDisk({ uuid: uuid(n), path: await makeImage(tmp.path, `d${n}.qcow2`, 'qcow2'), format: 'qcow2' }))
       const add1 = right(planHotAdd(runtime, { disk: await disk(1) }, TIMEOUT))
       let rt = (await both('hot-add scsi-hd', add1, 'Done')).runtime
-      await both('the same hot-add again (its nodes exist)', add1, 'RolledBack')
+      // Its throttle group exists (object-add already done), a node does not go twice; the undo's
+      // object-del then meets the group the first disk's filter still names: left over, on both.
+      await both('the same hot-add again (its nodes exist)', add1, 'RollbackIncomplete')
       rt = (await both('hot-add a virtio NIC', right(planHotAdd(rt, { nic: right(decodeNic({ uuid: uuid(50), mac: 'aa:00:00:00:50:01', backend: { type: 'user' } })) }, TIMEOUT)), 'Done')).runtime
       const beforeD2 = rt
       const add2 = right(planHotAdd(rt, { disk: await disk(2) }, TIMEOUT))
@@ -216,7 +218,7 @@ test('virtio-blk disks and NICs on pci.0: adds, pending removals, slot conflicts
       // A lost reply to a PCI device_add: the rollback's device_del stays pending, so every step is left over.
       const add3 = right(planHotAdd(rt, { disk: await disk(3) }, TIMEOUT))
       const lostAdd = await both('hot-add virtio-blk, the reply to device_add lost', add3, 'RollbackIncomplete', lost(add3.steps.length - 1))
-      assert.equal(lostAdd._tag === 'RollbackIncomplete' ? lostAdd.leftovers.map((l) => l.step) : [], [2, 1, 0])
+      assert.equal(lostAdd._tag === 'RollbackIncomplete' ? lostAdd.leftovers.map((l) => l.step) : [], add3.steps.map((_, i) => i).reverse())
       // Only the model has a guest to let go: released, its device is gone and a re-run finishes.
       assert.ok(sx.release(id))
       assert.not.ok(sx.state().devices.some((d) => d.id === id))
