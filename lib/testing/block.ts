@@ -40,7 +40,7 @@ const addNode = (s: Draft<ScriptedState>, o: Args, monitor: boolean, fresh: Scri
   if (given === undefined && monitor) return generic("'node-name' must be specified for the root node")
   if (given !== undefined && typeof given !== 'string') return generic("Invalid parameter type for 'node-name', expected: string")
   const children: Array<{ role: string; node: string }> = []
-  for (const role of ['file', 'backing']) {
+  for (const role of ['file', 'backing', 'image']) {
     const c = o[role]
     if (typeof c === 'string') {
       const child = s.nodes.find((n) => n.name === c) ?? fresh.find((n) => n.name === c)

@@ -20,6 +20,9 @@ const isRecord = (u: unknown): u is Args => typeof u === 'object' && u !== null 
 const node = (s: S, name: string): ScriptedNode | undefined => s.nodes.find((n) => n.name === name)
 const child = (n: ScriptedNode | undefined, role: string): string | undefined => n?.children.find((c) => c.role === role)?.node
 
+/** The child a filter passes through: `file`, or a blkdebug's `image`. */
+const filtered = (n: ScriptedNode): string | undefined => (FILTERS.includes(n.driver) ? child(n, 'file') ?? child(n, 'image') : undefined)
+
 /** QEMU's lookup by device or node name. */
 export const lookup = (s: S, device: string | undefined, nodeName: string | undefined): ScriptedNode | QmpReply =>
   s.nodes.find((n) => n.name === nodeName || n.name === device) ?? generic(`Cannot find device='${device ?? ''}' nor node-name='${nodeName ?? ''}'`)
@@ -30,7 +33,7 @@ export const isNode = (u: ScriptedNode | QmpReply): u is ScriptedNode => !('_tag
 export const sizeOf = (s: S, name: string, ctx: Pick<Ctx, 'imageBytes'>): number => {
   const n = node(s, name)
   if (n?.sizeBytes !== undefined) return n.sizeBytes
-  const below = n !== undefined && FILTERS.includes(n.driver) ? child(n, 'file') : undefined
+  const below = n === undefined ? undefined : filtered(n)
   return below === undefined ? ctx.imageBytes : sizeOf(s, below, ctx)
 }
 
@@ -38,7 +41,7 @@ export const sizeOf = (s: S, name: string, ctx: Pick<Ctx, 'imageBytes'>): number
 const depth = (s: S, name: string, seen = 0): number => {
   const n = node(s, name)
   if (n === undefined || seen > 64) return 0
-  const next = FILTERS.includes(n.driver) ? child(n, 'file') : child(n, 'backing')
+  const next = FILTERS.includes(n.driver) ? filtered(n) : child(n, 'backing')
   return next === undefined ? 0 : 1 + depth(s, next, seen + 1)
 }
 
@@ -59,7 +62,7 @@ const resize: Handler = (d, a) => {
   for (let n: ScriptedNode | undefined = target, hops = 0; n !== undefined && hops < 64; hops++) {
     const draft = d.nodes.find((x) => x.name === n?.name)
     if (draft !== undefined) draft.sizeBytes = size
-    n = FILTERS.includes(n.driver) ? node(d, child(n, 'file') ?? '') : undefined
+    n = node(d, filtered(n) ?? '')
   }
   return ok()
 }

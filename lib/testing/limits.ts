@@ -92,7 +92,8 @@ export const objectProperty = (set: boolean): ((...p: Parameters<Handler>) => Qm
   const limits = obj.limits
   const key = member(property)
   if (limits === undefined || (property !== 'limits' && key === undefined)) return generic(`Property '${obj.qomType}.${property}' not found`)
-  if (!set) return ok(key === undefined ? limits : limits[key])
+  // A copy: the draft is revoked once the command is done.
+  if (!set) return ok(key === undefined ? { ...limits } : limits[key])
   const next = merged(key === undefined ? a['value'] : { [key]: a['value'] }, limits)
   if (!isLimits(next)) return next
   obj.limits = next

@@ -196,7 +196,7 @@ const blockdevNodes = (o: Readonly<Record<string, unknown>>, monitor: boolean, o
   const driver = str(o['driver'])
   if (name === undefined || driver === undefined) return undefined
   const children: Array<{ role: string; node: string }> = []
-  for (const role of ['file', 'backing']) {
+  for (const role of ['file', 'backing', 'image']) {
     const c = o[role]
     const child = typeof c === 'string' ? c : isRecord(c) ? blockdevNodes(c, false, out) : undefined
     if (child !== undefined) children.push({ role, node: child })

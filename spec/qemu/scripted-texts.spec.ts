@@ -4,15 +4,21 @@
  * commands walk through what the model claims to know: block nodes and their parents and inline
  * children, device ids, buses, PCI slots and SCSI targets, pending PCI unplugs, netdevs, fds,
  * trays and media, objects, chardevs, passwords, the balloon, cont and stop, and qom-get/qom-list.
+ * A second walk (spec/qemu/scripted-graph.ts) reconfigures a running disk graph: throttle limits,
+ * resize, snapshots and transactions, mirror and backup jobs with their events.
  */
 import * as assert from 'uvu/assert'
-import { scriptedExecutor, stateOfArgv } from '../../lib/testing/index.js'
+import { scriptedExecutor, stateOfArgv, type ScriptedExecutor } from '../../lib/testing/index.js'
 import type { QmpReply } from '../../lib/index.js'
-import { makeImage, qemuPath, qemuSuite, qemuVersion, tempDir, withQemu } from './harness.js'
+import { makeImage, qemuPath, qemuSuite, qemuVersion, tempDir, withQemu, type Vm } from './harness.js'
+import { graphArgv, graphScript, lever, type Images } from './scripted-graph.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 
 const test = qemuSuite('the scripted executor answers as QEMU does')
 
 type Cmd = readonly [string, Readonly<Record<string, unknown>>?]
+const execFileP = promisify(execFile)
 
 const script = (img: string, img2: string, iso: string): ReadonlyArray<Cmd> => {
   const file = (name: string, filename: string, ro = false) => ['blockdev-add', { driver: 'file', 'node-name': name, filename, 'read-only': ro }] as const
@@ -154,11 +160,55 @@ const script = (img: string, img2: string, iso: string): ReadonlyArray<Cmd> => {
   ]
 }
 
-// Values are compared where the model claims them: qom-get and query-balloon.
-const show = (execute: string, r: QmpReply): string =>
-  r._tag === 'Error' ? `${r.class}: ${r.desc}` : execute === 'qom-get' || execute === 'query-balloon' ? `ok ${JSON.stringify(r.value)}` : 'ok'
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
+const rows = (u: unknown): ReadonlyArray<Readonly<Record<string, unknown>>> => (Array.isArray(u) ? u.filter(isRecord) : [])
+const sorted = (u: unknown): unknown => (Array.isArray(u) ? u.map(sorted) : isRecord(u) ? Object.fromEntries(Object.entries(u).sort(([p], [q]) => (p < q ? -1 : 1)).map(([k, v]) => [k, sorted(v)])) : u)
+/** What the model claims of a node: driver, read-only, backing depth, and the size of a format or filter node (a file node's is its file's). */
+const nodeRow = (n: Readonly<Record<string, unknown>>): string => {
+  const size = isRecord(n['image']) && n['drv'] !== 'file' && n['drv'] !== 'blkdebug' ? ` ${String(n['image']['virtual-size'])}` : ''
+  return `${String(n['node-name'])} ${String(n['drv'])} ro=${String(n['ro'])} depth=${String(n['backing_file_depth'])}${size}`
+}
+// Values are compared where the model claims them.
+const show = (execute: string, r: QmpReply): string => {
+  if (r._tag === 'Error') return `${r.class}: ${r.desc}`
+  if (execute === 'qom-get' || execute === 'query-balloon' || execute === 'query-jobs') return `ok ${JSON.stringify(sorted(r.value))}`
+  if (execute === 'query-named-block-nodes') return `ok ${rows(r.value).map(nodeRow).sort().join(', ')}`
+  if (execute === 'query-block') return `ok ${rows(r.value).map((b) => `${String(b['qdev'])}:${isRecord(b['inserted']) ? String(b['inserted']['node-name']) : '-'}`).join(', ')}`
+  return 'ok'
+}
 type Ev = { readonly event: string; readonly data: unknown }
 const plain = (e: Ev): string => JSON.stringify({ event: e.event, data: e.data ?? null })
+/** QEMU sends a BLOCK_JOB_ERROR per failed request, the model one: runs of the same event count once. */
+const runs = (evs: ReadonlyArray<string>): ReadonlyArray<string> => evs.filter((e, i) => i === 0 || evs[i - 1] !== e || !e.includes('BLOCK_JOB_ERROR'))
+
+/** Runs `script` on both, command by command; the differences, stopping at the first in the events. */
+const walk = async (vm: Vm, sx: ScriptedExecutor, script: ReadonlyArray<Cmd>): Promise<string> => {
+  const differences: string[] = []
+  for (const entry of script) {
+    const [execute, args] = entry
+    if (lever(sx, entry)) continue
+    const command = args === undefined ? { execute } : { execute, arguments: args }
+    const modelEvents = sx.events().length
+    const real = show(execute, await vm.qmp.execute(execute, args))
+    const model = show(execute, sx.execute(command))
+    // A job's own steps come in simulated time on the model, at once (a 1 MiB image) on QEMU.
+    sx.advance(1000)
+    // Events follow their reply closely (DEVICE_DELETED of a SCSI device, a tray moving, a job's steps).
+    const want = sx.events().length - modelEvents
+    for (let t = 0; t < 20 && runs(vm.qmp.events().map(plain)).length < sx.events().length; t++) await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, want === 0 ? 10 : 25))
+    if (real !== model) differences.push(`${JSON.stringify(command)}\n    QEMU:  ${real}\n    model: ${model}`)
+    const evQ = runs(vm.qmp.events().map(plain))
+    const evS = sx.events().map(plain)
+    if (JSON.stringify(evQ) !== JSON.stringify(evS)) {
+      differences.push(`${JSON.stringify(command)}: events\n    QEMU:  ${evQ.slice(modelEvents).join(' ')}\n    model: ${evS.slice(modelEvents).join(' ')}`)
+      break
+    }
+  }
+  return differences.join('\n')
+}
+
+const QEMU_ARGV = (d: string): ReadonlyArray<string> => [qemuPath(), '-machine', 'pc,accel=tcg', '-nodefaults', '-m', '64', '-S', '-display', 'none', '-qmp', `unix:${d}/qmp.sock,server=on,wait=off`]
 
 test('every reply and event of a walk through the modelled commands is QEMU\'s', async () => {
   const tmp = await tempDir()
@@ -171,8 +221,7 @@ test('every reply and event of a walk through the modelled commands is QEMU\'s',
     const bd = (o: object): ReadonlyArray<string> => ['-blockdev', JSON.stringify(o)]
     const dev = (o: object): ReadonlyArray<string> => ['-device', JSON.stringify(o)]
     const argv = [
-      qemuPath(), '-machine', 'pc,accel=tcg', '-nodefaults', '-m', '64', '-S', '-display', 'none',
-      '-qmp', `unix:${d}/qmp.sock,server=on,wait=off`,
+      ...QEMU_ARGV(d),
       ...dev({ driver: 'virtio-scsi-pci', id: 'scsi', bus: 'pci.0', addr: '0x6' }),
       ...bd({ driver: 'file', 'node-name': 'i-file', filename: iso, 'read-only': true }), ...bd({ driver: 'raw', 'node-name': 'i', file: 'i-file', 'read-only': true }),
       ...dev({ driver: 'ide-cd', id: 'icd', bus: 'ide.1', unit: 0, drive: 'i' }),
@@ -184,25 +233,29 @@ test('every reply and event of a walk through the modelled commands is QEMU\'s',
     ]
     const sx = scriptedExecutor(stateOfArgv(argv), { qemu: qemuVersion })
     await withQemu(argv, async (vm) => {
-      const differences: string[] = []
-      for (const [execute, args] of script(img1, img2, iso)) {
-        const command = args === undefined ? { execute } : { execute, arguments: args }
-        const modelEvents = sx.events().length
-        const real = show(execute, await vm.qmp.execute(execute, args))
-        const model = show(execute, sx.execute(command))
-        // Events follow their reply closely (DEVICE_DELETED of a SCSI device, a tray moving).
-        const want = sx.events().length - modelEvents
-        for (let t = 0; t < 20 && vm.qmp.events().length < sx.events().length; t++) await new Promise((r) => setTimeout(r, 25))
-        await new Promise((r) => setTimeout(r, want === 0 ? 10 : 25))
-        if (real !== model) differences.push(`${JSON.stringify(command)}\n    QEMU:  ${real}\n    model: ${model}`)
-        const evQ = vm.qmp.events().map(plain)
-        const evS = sx.events().map(plain)
-        if (JSON.stringify(evQ) !== JSON.stringify(evS)) {
-          differences.push(`${JSON.stringify(command)}: events\n    QEMU:  ${evQ.slice(modelEvents).join(' ')}\n    model: ${evS.slice(modelEvents).join(' ')}`)
-          break
-        }
-      }
-      assert.is(differences.join('\n'), '', `the model differs from ${qemuPath()}:\n${differences.join('\n')}`)
+      const differences = await walk(vm, sx, script(img1, img2, iso))
+      assert.is(differences, '', `the model differs from ${qemuPath()}:\n${differences}`)
+    }, { dir: d })
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('every reply and event of limits, resizes, snapshots, transactions and block jobs is QEMU\'s', async () => {
+  const tmp = await tempDir()
+  try {
+    const d = tmp.path
+    const q = async (n: string): Promise<string> => makeImage(d, `${n}.qcow2`, 'qcow2')
+    const img: Images = {
+      a: await q('a'), b: await q('b'), c: await q('c'), d: await q('d'), e: await q('e'), f: await q('f'), u: await q('u'), w: await q('w'),
+      g: await makeImage(d, 'g.qcow2', 'qcow2', 1, { path: await q('gb'), format: 'qcow2' }), r: await makeImage(d, 'r.raw', 'raw')
+    }
+    await execFileP('qemu-io', ['-f', 'qcow2', '-c', 'write -P 7 0 512k', img.a])
+    const argv = [...QEMU_ARGV(d), ...graphArgv(img)]
+    const sx = scriptedExecutor(stateOfArgv(argv), { qemu: qemuVersion })
+    await withQemu(argv, async (vm) => {
+      const differences = await walk(vm, sx, graphScript(img))
+      assert.is(differences, '', `the model differs from ${qemuPath()}:\n${differences}`)
     }, { dir: d })
   } finally {
     await tmp.cleanup()
