@@ -83,7 +83,7 @@ test('a mirror run by a plan: ready and concluded in simulated time, then the fi
   assert.equal(statuses, ['created', 'running', 'ready', 'BLOCK_JOB_READY', 'waiting', 'pending', 'BLOCK_JOB_COMPLETED', 'concluded', 'null'])
 })
 
-test('failJob: the mirror fails instead of getting ready; the rollback's cancel meets a job already concluded (left over), and query-jobs shows the error', async () => {
+test('failJob: the mirror fails instead of getting ready; the cancel of the rollback meets a job already concluded (left over), and query-jobs shows the error', async () => {
   const sx = scriptedExecutor(stateOfArgv(argv))
   sx.failJob('m1', 'No space left on device')
   const failed = await run(mirrorPlan(), sx)
