@@ -4,5 +4,6 @@
  *
  * @since 0.3.0
  */
-export { scriptedExecutor, type ScriptedExecutor, type ScriptedOptions, type Fault, type SentCommand } from './scripted.js'
+export { scriptedExecutor } from './scripted.js'
+export type { ScriptedExecutor, ScriptedOptions, Fault, SentCommand } from './types.js'
 export { emptyState, stateOfArgv, stateOfRuntime, type ScriptedState, type ScriptedDevice, type ScriptedNode, type ScriptedJob, type ScriptedObject } from './state.js'

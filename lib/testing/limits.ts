@@ -9,6 +9,7 @@ import type { QmpReply } from '../qmp/executor.js'
 import { generic, isReply, need, notFound, ok, type Handler } from './context.js'
 
 type Limits = { readonly [key: string]: number }
+const KEYS: ReadonlyArray<string> = THROTTLE_KEYS
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
 
@@ -44,7 +45,7 @@ const invalid = (l: Limits): string | undefined => {
 /** `given` merged into `base`, or QEMU's refusal. */
 const merged = (given: unknown, base?: Limits): Limits | QmpReply => {
   if (!isRecord(given)) return generic("Invalid parameter type for 'limits', expected: object") // not measured
-  const unknown = Object.keys(given).find((k) => !(THROTTLE_KEYS as ReadonlyArray<string>).includes(k))
+  const unknown = Object.keys(given).find((k) => !KEYS.includes(k))
   if (unknown !== undefined) return generic(`Parameter 'limits.${unknown}' is unexpected`)
   const l = fullLimits(given, base)
   const bad = invalid(l)
@@ -77,7 +78,7 @@ const objectDel: Handler = (d, a) => {
 /** The legacy names a throttle group also answers to (`x-iops-total`…). */
 const member = (property: string): string | undefined => {
   const k = property.replace(/^x-/, '')
-  return property.startsWith('x-') && (THROTTLE_KEYS as ReadonlyArray<string>).includes(k) ? k : undefined
+  return property.startsWith('x-') && KEYS.includes(k) ? k : undefined
 }
 
 /** `qom-get`/`qom-set` under `/objects/`; `undefined` for any other path (a device's, handled elsewhere). */
