@@ -3,7 +3,8 @@
  * - every `@example` in lib/ is a whole program that imports from `qemu-devplan` (resolved to
  *   this checkout, as spec/readme.spec.ts does for the README): all of them typecheck together
  *   under the project's compiler options, then each one runs and must exit 0;
- * - typedoc converts and validates lib/index.ts (the options of typedoc.json) without a warning,
+ * - typedoc converts and validates its entry points (lib/index.ts, lib/testing/index.ts; the options
+ *   of typedoc.json) without a warning,
  *   and every export it documents, namespace members included, is in one of the seven categories;
  * - the main entry points each carry an example.
  */
@@ -99,14 +100,15 @@ test('every @example in lib/ typechecks as a program importing qemu-devplan, and
   const dir = mkdtempSync(join(root, 'spec', '.docs-'))
   try {
     const entry = JSON.stringify(join(root, 'lib/index.js'))
+    const testing = JSON.stringify(join(root, 'lib/testing/index.js'))
     const files = examples.map((ex, i) => {
       const where = `${ex.file}:${ex.line}`
       const imports = [...ex.code.matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '')
       for (const spec of imports) {
-        assert.ok(spec === 'qemu-devplan' || /^(fp-ts|io-ts|immer)(\/|$)/.test(spec) || spec.startsWith('node:'), `${where}: an example imports from the package root (or fp-ts, io-ts, immer, node:), not ${spec}`)
+        assert.ok(spec === 'qemu-devplan' || spec === 'qemu-devplan/testing' || /^(fp-ts|io-ts|immer)(\/|$)/.test(spec) || spec.startsWith('node:'), `${where}: an example imports from the package root (or fp-ts, io-ts, immer, node:), not ${spec}`)
       }
       const file = join(dir, `example-${i}.ts`)
-      const code = ex.code.replace(/from\s+['"]qemu-devplan['"]/g, `from ${entry}`)
+      const code = ex.code.replace(/from\s+['"]qemu-devplan['"]/g, `from ${entry}`).replace(/from\s+['"]qemu-devplan\/testing['"]/g, `from ${testing}`)
       writeFileSync(file, `${code}\n${/^\s*(import|export)\s/m.test(code) ? '' : 'export {}\n'}`)
       return { ...ex, where, path: file }
     })

@@ -57,4 +57,33 @@ test('require("qemu-devplan") (CommonJS build) exports the same API and renders 
   assert.equal(argvOf(cjs as unknown as Api), argvOf(esm))
 })
 
+const TESTING = ['scriptedExecutor', 'stateOfRuntime', 'stateOfArgv', 'emptyState']
+
+test('qemu-devplan/testing: a subpath of its own in both builds, kept out of the root', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as Record<string, unknown>
+  const exp = (pkg['exports'] as Record<string, Record<string, Record<string, string>>>)['./testing']
+  for (const cond of ['import', 'require'] as const) {
+    for (const f of ['types', 'default'] as const) assert.ok(existsSync(new URL(exp?.[cond]?.[f] ?? 'missing', root)), `./testing ${cond}.${f}`)
+  }
+  const esm = (await import(`${PKG}/testing`)) as Record<string, unknown>
+  const cjs = require(`${PKG}/testing`) as Record<string, unknown>
+  assert.ok(require.resolve(`${PKG}/testing`).includes('/dist/cjs/testing/'))
+  for (const name of TESTING) {
+    assert.type(esm[name], 'function', `ESM testing export ${name}`)
+    assert.type(cjs[name], 'function', `CJS testing export ${name}`)
+  }
+  const rootApi = (await import(PKG)) as Record<string, unknown>
+  for (const name of TESTING) assert.is(rootApi[name], undefined, `${name} is not in the root`)
+  // Both builds model the same QEMU.
+  const add = { execute: 'device_add', arguments: { driver: 'e1000', id: 'e', bus: 'pci.0', addr: '0x0' } }
+  const answer = (m: Record<string, unknown>): unknown => {
+    const make = m['scriptedExecutor']
+    const sx: unknown = typeof make === 'function' ? Reflect.apply(make, undefined, []) : undefined
+    const execute = typeof sx === 'object' && sx !== null ? Reflect.get(sx, 'execute') : undefined
+    return typeof execute === 'function' ? Reflect.apply(execute, undefined, [add]) : 'no execute'
+  }
+  assert.equal(answer(cjs), answer(esm))
+  assert.equal(answer(esm), { _tag: 'Error', class: 'GenericError', desc: 'PCI: slot 0 function 0 not available for e1000, in use by i440FX,id=(null)' })
+})
+
 test.run()

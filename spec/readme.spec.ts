@@ -39,4 +39,23 @@ test('the README\'s live migration block is examples/migrate.ts\'s code, which a
   assert.is(block, code)
 })
 
+test('the README example of "Testing your code without QEMU" runs as written', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### Testing your code without QEMU'))
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  assert.ok(block !== undefined, 'the section has a ```ts block')
+  const dir = mkdtempSync(join(root, 'spec', '.readme-'))
+  try {
+    const file = join(dir, 'testing.ts')
+    const code = (block ?? '')
+      .replace("from 'qemu-devplan/testing'", `from ${JSON.stringify(join(root, 'lib/testing/index.js'))}`)
+      .replace("from 'qemu-devplan'", `from ${JSON.stringify(join(root, 'lib/index.js'))}`)
+    writeFileSync(file, code)
+    const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', cwd: root })
+    assert.is(out, 'RolledBack Done Pending Done, 0 nodes left\n')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test.run()
