@@ -127,7 +127,7 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
         after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
-        warnings: [...(qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
+        warnings: [...(disk.warnings ?? []), ...(qemu === undefined ? [] : graphWarnings(dev.graph, disk.from === 'source' ? 'disk.source' : 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
       }
     })
   )
