@@ -125,7 +125,7 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     const r = http === undefined ? E.map((remote: RemoteSource): ImageSource => ({ _tag: 'remote', remote }))(parseUri(d.uri)) : E.map((u: { readonly driver: 'http' | 'https'; readonly url: string }): ImageSource => ({ _tag: 'url', ...u }))(http)
     if (E.isLeft(r)) errors.push({ path: `${at}.uri`, value: d.uri, message: r.left })
     else source = r.right
-    if (http !== undefined) readOnlyCurl('uri')
+    if (http !== undefined && E.isRight(http)) readOnlyCurl('uri')
     const w = uriWarning(d.uri)
     if (w !== undefined) warnings.push(ignored(`${at}.uri`, d.uri, w))
   } else if (d.path === '') {

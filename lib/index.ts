@@ -29,7 +29,7 @@ export { decodeHvinfo, encodeHvinfo, type HvinfoOrder } from './runtime/hvinfo.j
 export { CATALOG, driverInfo, isDriver, type Driver, type DriverInfo, type DeviceRole, type BusKind } from './devices/catalog.js'
 export type { BlockdevOptions, BlockGraph, FormatNode, FilterNode, ProtocolNode, ImageSource, ImageFormat, SourceObject } from './block/node.js'
 export { backingFilename } from './block/filename.js'
-export { MASTER_KEY_ID, type SourceInput } from './block/source.js'
+export { MASTER_KEY_ID, type SecretInput, type SourceInput } from './block/source.js'
 export type { ObjectOptions, ThrottleGroupObject, SecretObject, TlsCredsObject } from './block/object.js'
 export { THROTTLE_KEYS, type ThrottleKey, type ThrottleLimits } from './block/throttle.js'
 export type { BusState } from './bus/state.js'

@@ -16,7 +16,7 @@ import * as t from 'io-ts'
 import { absolutePath, boundedArray, closed, intIn, matching, oneOf, text, withDefault } from '../codecs.js'
 import type { ImageSource, SourceObject } from './node.js'
 import type { SecretObject } from './object.js'
-import type { InetAddress, RemoteSource, SocketAddress } from './uri.js'
+import type { InetAddress, IscsiHeaderDigest, RemoteSource, SocketAddress } from './uri.js'
 
 /**
  * The id of the host's master key secret (`target.host.secretMasterKey`): the `keyid` of every
@@ -68,8 +68,14 @@ const socketAddress = (defaultPort: string): t.Type<SocketAddress, unknown, unkn
     unix: closed({ type: oneOf('unix', ['unix'] as const), path: absolutePath }, 'UnixSocketAddress')
   })
 
-/** A secret as given: a file QEMU reads, or data the caller encrypted under the master key. */
-type SecretInput = { readonly file: string; readonly format: 'raw' | 'base64' } | { readonly data: string; readonly iv: string; readonly format: 'base64' }
+/**
+ * A secret as given: a file QEMU reads (`format` of its content), or data the caller encrypted
+ * under the host's master key (AES-256-CBC, base64, with its base64 IV).
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export type SecretInput = { readonly file: string; readonly format: 'raw' | 'base64' } | { readonly data: string; readonly iv: string; readonly format: 'base64' }
 
 const FileSecret = closed({ file: absolutePath, format: withDefault(oneOf('SecretFormat', ['raw', 'base64'] as const), 'raw') }, 'FileSecret')
 const DataSecret = closed({ data: base64, iv: base64, format: withDefault(oneOf('SecretFormat', ['base64'] as const), 'base64') }, 'EncryptedSecret')
@@ -85,7 +91,11 @@ const Secret = new t.Type<SecretInput, unknown, unknown>(
         : t.failure(u, c, 'expected a secret: {"file": "/…", "format"?: "raw"|"base64"} or {"data": "<base64 ciphertext>", "iv": "<base64>"} encrypted under the host master key (never the secret in clear)'),
   t.identity
 )
-const OptionalSecret = withDefault(t.union([Secret, t.null]), null)
+/** A member that may be absent or `null`: the codec's own errors, not one per union member. */
+const nullable = <A>(codec: t.Type<A, unknown, unknown>): t.Type<A | null, unknown, unknown> =>
+  new t.Type<A | null, unknown, unknown>(codec.name, (u): u is A | null => u === null || codec.is(u), (u, c) => (u === undefined || u === null ? t.success(null) : codec.validate(u, c)), t.identity)
+
+const OptionalSecret = nullable(Secret)
 
 const Rbd = closed(
   {
@@ -120,7 +130,7 @@ const Nbd = closed(
     driver: oneOf('driver', ['nbd'] as const),
     server: socketAddress('10809'),
     export: withDefault(text, ''),
-    tls: withDefault(t.union([Tls, t.null]), null)
+    tls: nullable(Tls)
   },
   'NbdSource'
 )
@@ -160,12 +170,43 @@ const Http = closed({ driver: oneOf('driver', ['http'] as const), url: httpUrl('
 const Https = closed({ driver: oneOf('driver', ['https'] as const), url: httpUrl('https'), sslverify: withDefault(t.boolean, true) }, 'HttpsSource')
 
 /**
- * A decoded `source`: one of the network drivers, its members checked.
+ * A decoded `source`: one of the network drivers, its members checked and defaults filled
+ * (`""`, `null`: not given).
  *
  * @since 0.3.0
  * @category decode
  */
-export type SourceInput = t.TypeOf<typeof Rbd> | t.TypeOf<typeof Gluster> | t.TypeOf<typeof Nbd> | t.TypeOf<typeof Iscsi> | t.TypeOf<typeof Http> | t.TypeOf<typeof Https>
+export type SourceInput =
+  | {
+      readonly driver: 'rbd'
+      readonly pool: string
+      readonly namespace: string
+      readonly image: string
+      readonly snapshot: string
+      readonly conf: string
+      readonly user: string
+      readonly server: ReadonlyArray<InetAddress>
+      readonly key: SecretInput | null
+    }
+  | { readonly driver: 'gluster'; readonly volume: string; readonly path: string; readonly server: ReadonlyArray<SocketAddress> }
+  | {
+      readonly driver: 'nbd'
+      readonly server: SocketAddress
+      readonly export: string
+      readonly tls: { readonly dir: string; readonly hostname: string; readonly 'verify-peer': boolean } | null
+    }
+  | {
+      readonly driver: 'iscsi'
+      readonly portal: string
+      readonly target: string
+      readonly lun: number
+      readonly user: string
+      readonly password: SecretInput | null
+      readonly 'initiator-name': string
+      readonly 'header-digest': '' | IscsiHeaderDigest
+    }
+  | { readonly driver: 'http'; readonly url: string }
+  | { readonly driver: 'https'; readonly url: string; readonly sslverify: boolean }
 
 /**
  * io-ts codec of a disk's `source`, told apart by `driver`.
