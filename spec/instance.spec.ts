@@ -296,7 +296,7 @@ test('bad userspace URIs are refused at disks[i].uri with the value', () => {
     'gluster+unix:///volume/img',
     'gluster://host/volume/img?transport=ib',
     'http://user:pw@host/image.raw',
-    'https:///image.raw',
+    'http://',
     'nbd://',
     'nbd+unix:///export',
     'iscsi://user:secret@host/iqn.2000-01.com.example:t/0',
