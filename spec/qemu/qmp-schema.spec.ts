@@ -174,7 +174,16 @@ const DISK_SOURCES: ReadonlyArray<Readonly<Record<string, unknown>>> = [
   { uri: 'nbd://nbd.example.com' },
   { uri: 'nbd+unix:///vm1-export?socket=/run/nbd.sock' },
   { uri: 'iscsi://san.example.com:3260/iqn.2001-04.com.example:storage.vm1/1' },
-  { uri: 'iscsi://san.example.com/iqn.2001-04.com.example:storage.vm1/0', mode: 'ro' }
+  { uri: 'iscsi://san.example.com/iqn.2001-04.com.example:storage.vm1/0', mode: 'ro' },
+  // Since 0.3.0: typed sources, with secrets and TLS credentials as objects, and curl disks.
+  { source: { driver: 'rbd', pool: 'rbd', image: 'vm1 disk', user: 'admin', conf: '/etc/ceph/ceph.conf', server: [{ host: 'mon1', port: 6789 }, { host: 'mon2', port: 6789 }], key: { file: '/etc/ceph/key', format: 'base64' } } },
+  { source: { driver: 'rbd', pool: 'rbd', namespace: 'ns', image: 'a', key: { data: 'c2VjcmV0', iv: 'aXYxMjM0NTY3ODkwMTIzNA==' } } },
+  { source: { driver: 'gluster', volume: 'vol0', path: 'vm1.img', server: [{ type: 'inet', host: 'gl1', port: 24007 }, { type: 'unix', path: '/run/gd.sock' }] } },
+  { uri: 'gluster+rdma://gl1.example.com/vol0/vm1.img' },
+  { source: { driver: 'nbd', server: { type: 'inet', host: 'nbd1', port: 10809 }, export: 'e', tls: { dir: '/etc/pki/qemu', hostname: 'nbd1.example.com' } } },
+  { source: { driver: 'iscsi', portal: 'san:3260', target: 'iqn.2001-04.com.example:s', lun: 1, user: 'u', password: { file: '/etc/iscsi/pw' }, 'initiator-name': 'iqn.2001-04.com.example:h', 'header-digest': 'crc32c-none' } },
+  { uri: 'http://images.example.com/vm1.raw', mode: 'ro' },
+  { source: { driver: 'https', url: 'https://images.example.com/vm1.qcow2', sslverify: false }, mode: 'ro', format: 'qcow2' }
 ]
 
 /**
@@ -587,7 +596,11 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
     if (!ok) missing.push(what)
   }
   for (const d of ['virtio-blk-pci', 'scsi-hd', 'scsi-cd', 'scsi-block', 'scsi-generic', 'virtio-net-pci', 'e1000', 'rtl8139', 'pcnet', 'ne2k_pci', 'i82551', 'i82557b', 'i82559er']) need(`device_add ${d}`, devices.has(d))
-  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'rbd', 'gluster', 'nbd', 'iscsi']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
+  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'rbd', 'gluster', 'nbd', 'iscsi', 'http', 'https', 'throttle']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
+  const objects = cmds.filter((c) => c.execute === 'object-add').map(args)
+  for (const o of ['throttle-group', 'secret', 'tls-creds-x509']) need(`object-add ${o}`, objects.some((b) => b['qom-type'] === o))
+  need('object-add secret with data, iv and keyid', objects.some((b) => b['qom-type'] === 'secret' && 'iv' in b && 'keyid' in b))
+  for (const k of ['key-secret', 'password-secret', 'tls-creds', 'header-digest', 'initiator-name', 'sslverify']) need(`blockdev-add with ${k}`, blockdevs.some((b) => k in b))
   for (const aio of ['threads', 'native', 'io_uring']) need(`aio ${aio}`, blockdevs.some((b) => b['aio'] === aio))
   for (const [direct, noFlush] of [[false, false], [true, false], [false, true]] as const) {
     need(`cache direct=${String(direct)} no-flush=${String(noFlush)}`, blockdevs.some((b) => isRecord(b['cache']) && b['cache']['direct'] === direct && b['cache']['no-flush'] === noFlush))
