@@ -243,9 +243,10 @@ const addAndRemove = (
  * (the nodes follow from link and hvparams) and no `netdev`.
  */
 const removeAsGaneti = (rt: Runtime, label: string): ReadonlyArray<Emitted> => {
+  // Ganeti records a disk by its link or uri; a typed source (this library's own) has neither.
   const legacy: Runtime = {
     ...rt,
-    disks: rt.disks.map((d) => ({ ...d, blockdev: undefined })),
+    disks: rt.disks.filter((d) => d.link !== '' || d.uri !== null).map((d) => ({ ...d, blockdev: undefined })),
     nics: rt.nics.map((n) => ({ ...n, netdev: undefined }))
   }
   const ids = [...legacy.disks, ...legacy.nics].flatMap((d) => (d.placed === undefined ? [] : [d.placed.id]))
