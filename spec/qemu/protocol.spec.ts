@@ -36,8 +36,11 @@ const unwrap = <A>(what: string, r: E.Either<DevplanError, A>): A => {
   return r.right
 }
 
-const instance = (disks: ReadonlyArray<Readonly<Record<string, unknown>>>): Instance =>
-  unwrap('decode', decodeInstance({ name: 'proto.example.com', uuid: UUID, memory: 64, hvparams: { kvm_path: qemuPath(), disk_iops_total: 500 }, disks: disks.map((d) => ({ uuid: DISK_UUID, ...d })) }))
+/** A target before JSON -blockdev: key=value options, no throttle filter. */
+const OLD = { major: 6, minor: 0, micro: 0 }
+
+const instance = (disks: ReadonlyArray<Readonly<Record<string, unknown>>>, hv: Readonly<Record<string, unknown>> = { disk_iops_total: 500 }): Instance =>
+  unwrap('decode', decodeInstance({ name: 'proto.example.com', uuid: UUID, memory: 64, hvparams: { kvm_path: qemuPath(), ...hv }, disks: disks.map((d) => ({ uuid: DISK_UUID, ...d })) }))
 
 const planOf = (disks: ReadonlyArray<Readonly<Record<string, unknown>>>): DeviceTree => unwrap('plan', planDevices(instance(disks), { qemu: qemuVersion }))
 
@@ -72,12 +75,15 @@ const hotAdd = async <T>(dir: string, disk: Readonly<Record<string, unknown>>, f
 const reachesDriver = async (name: string, disk: Readonly<Record<string, unknown>>, expected: RegExp, secrets: ReadonlyArray<string>, overQmp: RegExp = expected): Promise<void> => {
   const tmp = await tempDir()
   try {
-    const tree = planOf([disk])
-    const argv = argvOf(tree, tmp.path)
-    for (const s of secrets) assert.not.ok(argv.join(' ').includes(s), `${name}: a secret in argv`)
-    const stderr = await startQemuExpectFailure(argv, { dir: tmp.path, connectTimeoutMs: 20_000 })
-    assert.match(stderr, expected, `${name} from argv: ${stderr}`)
-    assert.not.match(stderr, PARSE_ERROR, `${name} from argv: ${stderr}`)
+    // JSON options, and key=value ones (a 6.0 target: lists as server.0.host=…).
+    for (const qemu of [qemuVersion, OLD]) {
+      const tree = unwrap('plan', planDevices(instance([disk], qemu === OLD ? {} : { disk_iops_total: 500 }), { qemu }))
+      const argv = argvOf(tree, tmp.path)
+      for (const s of secrets) assert.not.ok(argv.join(' ').includes(s), `${name}: a secret in argv`)
+      const stderr = await startQemuExpectFailure(argv, { dir: tmp.path, connectTimeoutMs: 20_000 })
+      assert.match(stderr, expected, `${name} from argv (target ${qemu.major}.${qemu.minor}): ${stderr}`)
+      assert.not.match(stderr, PARSE_ERROR, `${name} from argv: ${stderr}`)
+    }
     await hotAdd(tmp.path, disk, async (_vm, r) => {
       assert.ok(r.failed !== undefined, `${name}: the hot-add passed: ${r.sent.join(', ')}`)
       assert.match(r.at ?? '', /^blockdev-add .* \((rbd|gluster|iscsi)\)$/, `${name}: failed at ${r.at ?? ''}: ${r.failed ?? ''}`)
