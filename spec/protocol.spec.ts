@@ -191,6 +191,22 @@ test('recorded runtime keeps the secret and TLS objects and decodes them again; 
   assert.ok(secretAt >= 0 && secretAt < nodeAt, titles.join('\n'))
 })
 
+test('hot-add of an encrypted secret needs an instance started with the master key', () => {
+  const disk = decodeDisk({ uuid: 'a0000001-0000-4000-8000-000000000001', source: { ...RBD, key: { data: 'c2VjcmV0', iv: 'aXYxMjM0NTY3ODkwMTIzNA==' } } })
+  if (E.isLeft(disk)) return fail(formatError(disk.left))
+  for (const [host, ok] of [[{}, false], [{ secretMasterKey: '/etc/devplan/master.key' }, true]] as const) {
+    const inst = decodeInstance(spec({}, 0, 0))
+    if (E.isLeft(inst)) return fail(formatError(inst.left))
+    const tree = planDevices(inst.right, { qemu: '7.2', host })
+    if (E.isLeft(tree)) return fail(formatError(tree.left))
+    const rt = toRuntime(inst.right, tree.right, { qmpSocket: '/run/q.sock' })
+    if (E.isLeft(rt)) return fail(formatError(rt.left))
+    const add = planHotAdd(rt.right, { disk: disk.right })
+    assert.is(E.isRight(add), ok, E.isLeft(add) ? formatError(add.left) : 'planned')
+    if (E.isLeft(add)) assert.match(formatError(add.left), /^disk\.source: .*master key/m)
+  }
+})
+
 test('backingFilename: a plain path for local images, json:{format over protocol} without ids for network ones', () => {
   assert.is(backingFilename(graph({ path: '/srv/vm1/d.qcow2', format: 'qcow2' })), '/srv/vm1/d.qcow2')
   assert.is(backingFilename(graph({ path: '/dev/vg/lv' })), '/dev/vg/lv')

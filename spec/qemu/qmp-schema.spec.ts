@@ -141,7 +141,8 @@ const constructorCommands = (): ReadonlyArray<Emitted> =>
 const bareRuntime = (hvparams: Readonly<Record<string, string | number | boolean>>): Runtime => {
   const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), ...hvparams }
   const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128, hvparams: hv }))
-  const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
+  // With the host's master key: a hot-added secret may then be encrypted data.
+  const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion, host: { chrootDir: '', poolUser: '', secretMasterKey: '/etc/qemu-devplan/master.key' } }))
   // Stamped as this library records it, so that hot-add plans know the QEMU they are for.
   const stamp = { format: 1, writer: 'qemu-devplan/spec', qemu: `${qemuVersion.major}.${qemuVersion.minor}.${qemuVersion.micro}` }
   return runtimeOf({ cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp })
