@@ -12,6 +12,7 @@
  * No secret is in the argv: the rbd key and the iSCSI password are files QEMU reads.
  */
 import { execFile, spawn } from 'node:child_process'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import * as http from 'node:http'
@@ -96,6 +97,17 @@ const reachesDriver = async (name: string, disk: Readonly<Record<string, unknown
   }
 }
 
+/** Whether `data` decrypts under `key` with valid padding (as QEMU checks it). */
+const decrypts = (key: Buffer, iv: Buffer, data: string): boolean => {
+  try {
+    const d = createDecipheriv('aes-256-cbc', key, iv)
+    Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()])
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A cephx key as Ceph stores it (type 1, no creation time, 16 bytes), base64: what a keyring holds. */
 const CEPH_KEY = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0]), Buffer.from(Array.from({ length: 16 }, (_, i) => i * 7))]).toString('base64')
 
@@ -109,6 +121,54 @@ test('rbd: monitors, user, conf, the key from a secret file; the driver\'s own c
     await writeFile(key, CEPH_KEY)
     const disk = { source: { driver: 'rbd', pool: 'rbd', image: 'vm1 disk:0@x', user: 'admin', conf, server: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.2', port: '3300' }], key: { file: key, format: 'base64' } } }
     await reachesDriver('rbd', disk, /error connecting: Connection timed out/, [CEPH_KEY])
+  } finally {
+    await tmp.cleanup()
+  }
+})
+
+test('rbd with the key as data encrypted under the host master key (AES-256-CBC made here): QEMU decrypts it and reaches the monitors', async () => {
+  const tmp = await tempDir()
+  try {
+    const conf = join(tmp.path, 'ceph.conf')
+    await writeFile(conf, '[global]\nmon_host = 127.0.0.1:1\nclient_mount_timeout = 2\n')
+    const masterKey = randomBytes(32)
+    const masterFile = join(tmp.path, 'master.key')
+    await writeFile(masterFile, masterKey)
+    // The secret's plaintext is the key's bytes (what a base64 key file decodes to).
+    const iv = randomBytes(16)
+    const cipher = createCipheriv('aes-256-cbc', masterKey, iv)
+    const data = Buffer.concat([cipher.update(Buffer.from(CEPH_KEY, 'base64')), cipher.final()]).toString('base64')
+    const disk = { source: { driver: 'rbd', pool: 'rbd', image: 'img', user: 'admin', conf, key: { data, iv: iv.toString('base64') } } }
+    const host = { chrootDir: '', poolUser: '', secretMasterKey: masterFile }
+    const tree = unwrap('plan', planDevices(instance([disk]), { qemu: qemuVersion, host }))
+    const argv = argvOf(tree, tmp.path)
+    assert.not.ok(argv.join(' ').includes(CEPH_KEY), 'the key in clear in argv')
+    const stderr = await startQemuExpectFailure(argv, { dir: tmp.path, connectTimeoutMs: 20_000 })
+    assert.match(stderr, /error connecting: Connection timed out/, stderr)
+    // A wrong IV garbles only the first block: the padding still checks out and Ceph gets a
+    // wrong key ("Invalid argument"). QEMU cannot tell; only the caller's IV can be right.
+    const wrongIv = unwrap('plan', planDevices(instance([{ source: { ...disk.source, key: { data, iv: randomBytes(16).toString('base64') } } }]), { qemu: qemuVersion, host }))
+    const garbled = await startQemuExpectFailure(argvOf(wrongIv, tmp.path), { dir: tmp.path, connectTimeoutMs: 20_000 })
+    assert.match(garbled, /error connecting: Invalid argument/, garbled)
+    // Another master key garbles every block, the padding too: QEMU refuses the secret at start.
+    let otherKey = randomBytes(32)
+    while (decrypts(otherKey, iv, data)) otherKey = randomBytes(32)
+    const otherFile = join(tmp.path, 'other.key')
+    await writeFile(otherFile, otherKey)
+    const other = unwrap('plan', planDevices(instance([disk]), { qemu: qemuVersion, host: { ...host, secretMasterKey: otherFile } }))
+    const bad = await startQemuExpectFailure(argvOf(other, tmp.path), { dir: tmp.path, connectTimeoutMs: 20_000 })
+    assert.match(bad, /Incorrect number of padding bytes/, bad)
+    // Hot-added into an instance started with the master key: object-add decrypts it there.
+    const bare = instance([])
+    const started = unwrap('plan', planDevices(bare, { qemu: qemuVersion, host }))
+    const rt = unwrap('toRuntime', toRuntime(bare, started, { qmpSocket: join(tmp.path, 'hot.qmp') }))
+    const plan = unwrap('planHotAdd', planHotAdd(rt, { disk: unwrap('decodeDisk', decodeDisk({ uuid: DISK_UUID, ...disk })) }))
+    await withQemu(renderArgv(started, { qmpSocket: join(tmp.path, 'hot.qmp'), accel: 'tcg' }), async (vm) => {
+      const r = await runSteps(vm, plan)
+      assert.ok(r.sent.includes(`object-add secret ${DISK_ID}-secret`), r.sent.join(', '))
+      assert.match(r.at ?? '', /^blockdev-add .* \(rbd\)$/, `${r.at ?? ''}: ${r.failed ?? ''}`)
+      assert.match(r.failed ?? '', /error connecting: Connection timed out/)
+    }, { dir: tmp.path })
   } finally {
     await tmp.cleanup()
   }
@@ -211,7 +271,7 @@ test('nbd over TLS: a tls-creds-x509 client object; qemu-nbd with certificates m
       // The wrong name for the certificate: the TLS handshake is really checked.
       const wrong = planOf([{ source: { driver: 'nbd', server: { type: 'unix', path: socket }, export: 'e0', tls: { dir: pki.client, hostname: 'nbd.example.org' } } }])
       const stderr = await startQemuExpectFailure(argvOf(wrong, tmp.path), { dir: tmp.path })
-      assert.match(stderr, /certificate does not match the hostname nbd\.example\.org|hostname/i, stderr)
+      assert.match(stderr, /Certificate does not match the hostname nbd\.example\.org/, stderr)
     })
   } finally {
     await tmp.cleanup()
