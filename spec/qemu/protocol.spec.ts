@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as assert from 'uvu/assert'
-import { decodeDisk, decodeInstance, formatError, planDevices, planHotAdd, renderArgv, toRuntime, type DeviceTree, type DevplanError, type Instance, type QmpPlan } from '../../lib/index.js'
+import { backingFilename, decodeDisk, decodeInstance, formatError, planDevices, planHotAdd, renderArgv, toRuntime, type DeviceTree, type DevplanError, type Instance, type QmpPlan } from '../../lib/index.js'
 import { makeImage, namedNodes, qemuPath, qemuSuite, qemuVersion, startQemuExpectFailure, tempDir, withQemu, type Vm } from './harness.js'
 
 const execFileP = promisify(execFile)
@@ -97,15 +97,18 @@ const reachesDriver = async (name: string, disk: Readonly<Record<string, unknown
   }
 }
 
-/** Whether `data` decrypts under `key` with valid padding (as QEMU checks it). */
+const isRecordOf = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/**
+ * Whether QEMU might take `data` as decrypted under `key`: it reads the last byte as the
+ * padding count and checks nothing else (measured on 7.2 with qemu-img: 17 of 200 random master
+ * keys were taken, with counts 0 to 16; counts from 19 up were refused; PKCS#7 would check every
+ * padding byte). Conservative: any count up to the data's length counts as taken.
+ */
 const decrypts = (key: Buffer, iv: Buffer, data: string): boolean => {
-  try {
-    const d = createDecipheriv('aes-256-cbc', key, iv)
-    Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()])
-    return true
-  } catch {
-    return false
-  }
+  const d = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false)
+  const plain = Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()])
+  return (plain[plain.length - 1] ?? 0) <= plain.length
 }
 
 /** A cephx key as Ceph stores it (type 1, no creation time, 16 bytes), base64: what a keyring holds. */
@@ -343,6 +346,16 @@ test('http and https disks: read-only on every node, the throttle filter include
         })
       }
       assert.ok(requests.some((r) => r.startsWith('GET bytes=')), `ranges were read: ${requests.join(', ')}`)
+      // The json: pseudo-filename names the same image to qemu-img, and serves as an overlay's
+      // backing file (what planSnapshot writes into a header).
+      const filename = backingFilename(planOf([disks[0] ?? {}]).disks[0]?.graph ?? { top: '', nodes: [] }) ?? ''
+      assert.match(filename, /^json:\{"driver":"raw","file":\{"driver":"http","url":"http:/)
+      const info: unknown = JSON.parse((await execFileP('qemu-img', ['info', '--output=json', filename])).stdout)
+      assert.is(isRecordOf(info) ? info['virtual-size'] : undefined, body.length)
+      const overlay = join(tmp.path, 'overlay.qcow2')
+      await execFileP('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', filename, '-F', 'raw', overlay])
+      const chain: unknown = JSON.parse((await execFileP('qemu-img', ['info', '--output=json', '--backing-chain', overlay])).stdout)
+      assert.ok(Array.isArray(chain) && chain.length === 2, JSON.stringify(chain))
     } finally {
       await plain.close()
       await tls.close()
