@@ -207,6 +207,28 @@ test('hot-add of an encrypted secret needs an instance started with the master k
   }
 })
 
+test('key=value targets (before 6.2): objects and lists as dotted keys, commas doubled', () => {
+  const argv = argvOf({ source: { driver: 'nbd', server: { type: 'unix', path: '/s' }, tls: { dir: '/p,x' } } }, '6.0')
+  assert.ok(argv.includes(`tls-creds-x509,id=${ID}-tls,dir=/p,,x,endpoint=client,verify-peer=on`), argv.join(' '))
+  const rbd = argvOf({ source: RBD }, '6.0').find((w) => w.startsWith('driver=rbd')) ?? ''
+  assert.match(rbd, /server\.0\.host=mon1\.example\.org,server\.0\.port=6789,server\.1\.host=fd00::2/)
+  assert.match(rbd, /auth-client-required\.0=cephx,auth-client-required\.1=none/)
+})
+
+test('a runtime record without nodes (as Ganeti writes them) of an http disk rebuilds read-only', () => {
+  const inst = decodeInstance(spec({}, 0, 0, { disks: [{ uuid: GANETI_UUID, uri: 'http://h/i.raw', mode: 'ro' }] }))
+  if (E.isLeft(inst)) return fail(formatError(inst.left))
+  const tree = planDevices(inst.right, { qemu: '7.2' })
+  if (E.isLeft(tree)) return fail(formatError(tree.left))
+  const rt = toRuntime(inst.right, tree.right, { qmpSocket: '/run/q.sock' })
+  if (E.isLeft(rt)) return fail(formatError(rt.left))
+  const legacy = { ...rt.right, disks: rt.right.disks.map(({ objects: _objects, ...d }) => ({ ...d, blockdev: undefined, rest: { ...d.rest, mode: 'rw' } })) }
+  const argv = runtimeArgv(legacy)
+  if (E.isLeft(argv)) return fail(formatError(argv.left))
+  const nodes = argv.right.filter((w) => w.includes('"node-name"')).map((w): unknown => JSON.parse(w))
+  assert.ok(nodes.length >= 2 && nodes.every((n) => typeof n === 'object' && n !== null && Reflect.get(n, 'read-only') === true), JSON.stringify(nodes))
+})
+
 test('backingFilename: a plain path for local images, json:{format over protocol} without ids for network ones', () => {
   assert.is(backingFilename(graph({ path: '/srv/vm1/d.qcow2', format: 'qcow2' })), '/srv/vm1/d.qcow2')
   assert.is(backingFilename(graph({ path: '/dev/vg/lv' })), '/dev/vg/lv')
