@@ -7,11 +7,21 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import type { ImageFormat, ImageSource } from './block/node.js'
-import { parseUri } from './block/uri.js'
+import { parseHttpUri, parseUri, uriWarning, type RemoteSource } from './block/uri.js'
+import { SourceCodec, sourceFaults, sourceImage, type SourceInput } from './block/source.js'
+import { ignored, type PlanWarning } from './warnings.js'
 import { DISK_TEMPLATES } from './block/cache.js'
 import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
 import type { DevplanError, FieldError } from './errors.js'
 import { deviceId } from './ids.js'
+
+/** A `source`, or `null` when the disk has none: one message, not one per union member. */
+const OptionalSource = new t.Type<SourceInput | null, unknown, unknown>(
+  'Source',
+  (u): u is SourceInput | null => u === null || SourceCodec.is(u),
+  (u, c) => (u === undefined || u === null ? t.success(null) : SourceCodec.validate(u, c)),
+  t.identity
+)
 
 const Format = oneOf('ImageFormat', ['raw', 'qcow2'] as const)
 
@@ -35,6 +45,8 @@ export const DiskInput = closed(
     uuid: DeviceUuid,
     path: withDefault(matching('"" or an absolute path', /^(|\/[^\0]*)$/), ''),
     uri: withDefault(text, ''),
+    // Since 0.3.0: a network image field by field (see lib/block/source.ts), instead of a uri.
+    source: OptionalSource,
     mode: withDefault(oneOf('DiskMode', ['rw', 'ro'] as const), 'rw'),
     format: withDefault(Format, 'raw'),
     kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), ''),
@@ -67,6 +79,10 @@ export interface Disk {
   readonly backing: ReadonlyArray<{ readonly source: ImageSource; readonly format: ImageFormat }>
   /** Ganeti's disk template (`dev_type`), `""` when not given: shared storage runs cache=none. */
   readonly devType: string
+  /** The spec's field the image came from: `path`, `uri` or (since 0.3.0) `source`. */
+  readonly from?: 'path' | 'uri' | 'source'
+  /** What the plan did differently from what was asked (`gluster+rdma` over tcp). Since 0.3.0. */
+  readonly warnings?: ReadonlyArray<PlanWarning>
 }
 
 /**
@@ -93,12 +109,27 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
   const errors: FieldError[] = []
   const id = deviceId('disk', d.uuid.toLowerCase())
   let source: ImageSource | undefined
-  if (d.uri !== '') {
-    const r = parseUri(d.uri)
+  const warnings: PlanWarning[] = []
+  const readOnlyCurl = (field: string): void => {
+    // curl cannot write ("curl driver does not support writes"): the mode must say so, rather
+    // than a rw disk silently becoming ro.
+    if (d.mode !== 'ro') errors.push({ path: `${at}.mode`, value: d.mode, message: `an http(s) image is read-only (QEMU's curl driver does not write): set mode "ro" for this ${field}` })
+  }
+  if (d.source !== null) {
+    if (d.uri !== '') errors.push({ path: `${at}.source`, value: d.source, message: 'give the image as a uri or as a source, not both' })
+    for (const [member, message] of sourceFaults(d.source)) errors.push({ path: `${at}.source.${member}`, value: Reflect.get(d.source, member), message })
+    if (d.source.driver === 'http' || d.source.driver === 'https') readOnlyCurl('source')
+    source = sourceImage(d.source, id)
+  } else if (d.uri !== '') {
+    const http = parseHttpUri(d.uri)
+    const r = http === undefined ? E.map((remote: RemoteSource): ImageSource => ({ _tag: 'remote', remote }))(parseUri(d.uri)) : E.map((u: { readonly driver: 'http' | 'https'; readonly url: string }): ImageSource => ({ _tag: 'url', ...u }))(http)
     if (E.isLeft(r)) errors.push({ path: `${at}.uri`, value: d.uri, message: r.left })
-    else source = { _tag: 'remote', remote: r.right }
+    else source = r.right
+    if (http !== undefined && E.isRight(http)) readOnlyCurl('uri')
+    const w = uriWarning(d.uri)
+    if (w !== undefined) warnings.push(ignored(`${at}.uri`, d.uri, w))
   } else if (d.path === '') {
-    errors.push({ path: `${at}.path`, value: d.path, message: 'a disk needs a path (or a uri)' })
+    errors.push({ path: `${at}.path`, value: d.path, message: 'a disk needs a path (or a uri, or a source)' })
   } else {
     source = localSource(d.path, d.kind)
   }
@@ -116,7 +147,9 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     link: d.path,
     format: d.format,
     backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format })),
-    devType: d.dev_type
+    devType: d.dev_type,
+    from: d.source !== null ? 'source' : d.uri !== '' ? 'uri' : 'path',
+    ...(warnings.length > 0 ? { warnings } : {})
   })
 }
 

@@ -267,7 +267,8 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         machineDevices: acc.machineDevs,
         machineOptions: acc.options,
         warnings: [
-          ...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)),
+          ...instance.disks.flatMap((d) => d.warnings ?? []),
+          ...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
           ...notModelled(instance.unmodelled),
           ...ignoredWarnings(instance),
           ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)

@@ -60,7 +60,8 @@ const HostInput = closed(
     chrootDir: withDefault(matching('"" or an absolute directory', /^(|\/[^\0,]*)$/), ''),
     poolUser: withDefault(matching('"" or a user name or uid:gid', /^(|[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10}:\d{1,10})$/), ''),
     spiceCertDir: withDefault(matching('"" or an absolute directory', /^(|\/[^\0]*)$/), ''),
-    interfaces: withDefault(Interfaces, {})
+    interfaces: withDefault(Interfaces, {}),
+    secretMasterKey: withDefault(matching('"" or an absolute path', /^(|\/[^\0]*)$/), '')
   },
   'HostFacts'
 )
@@ -94,7 +95,7 @@ export type TargetInput =
   | {
       readonly qemu: string
       readonly machine?: string
-      readonly host?: { readonly chrootDir?: string; readonly poolUser?: string; readonly spiceCertDir?: string; readonly interfaces?: Readonly<Record<string, string>> }
+      readonly host?: { readonly chrootDir?: string; readonly poolUser?: string; readonly spiceCertDir?: string; readonly interfaces?: Readonly<Record<string, string>>; readonly secretMasterKey?: string }
     }
 
 const underTarget = (e: DevplanError): DevplanError =>

@@ -9,7 +9,7 @@
 import type { DiskAio } from '../hvparams.js'
 import { backingNodeName, protocolNodeName } from '../ids.js'
 import type { CacheSettings } from './cache.js'
-import { throttleGroupId, type ObjectOptions } from './object.js'
+import { throttleGroupId, type ObjectOptions, type SecretObject, type TlsCredsObject } from './object.js'
 import type { ThrottleLimits } from './throttle.js'
 import type { RemoteSource } from './uri.js'
 
@@ -21,8 +21,17 @@ import type { RemoteSource } from './uri.js'
  */
 export type ImageSource =
   | { readonly _tag: 'local'; readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly path: string }
-  | { readonly _tag: 'url'; readonly driver: 'http' | 'https'; readonly url: string }
-  | { readonly _tag: 'remote'; readonly remote: RemoteSource }
+  | { readonly _tag: 'url'; readonly driver: 'http' | 'https'; readonly url: string; readonly sslverify?: boolean }
+  | { readonly _tag: 'remote'; readonly remote: RemoteSource; readonly objects?: ReadonlyArray<SourceObject> }
+
+/**
+ * An object a protocol node names: the secret of its key or password, the TLS credentials of an
+ * NBD client. Since 0.3.0.
+ *
+ * @since 0.3.0
+ * @category plan
+ */
+export type SourceObject = SecretObject | TlsCredsObject
 
 /**
  * The driver of a format node: `raw`, or `qcow2`, the only one that may have a backing chain.
@@ -53,7 +62,7 @@ export type NodeCommon = {
  */
 export type ProtocolNode =
   | ({ readonly driver: 'file' | 'host_device' | 'host_cdrom'; readonly filename: string; readonly aio?: DiskAio } & NodeCommon)
-  | ({ readonly driver: 'http' | 'https'; readonly url: string } & NodeCommon)
+  | ({ readonly driver: 'http' | 'https'; readonly url: string; readonly sslverify?: boolean } & NodeCommon)
   | (RemoteSource & NodeCommon)
 
 /**
@@ -165,7 +174,8 @@ const protocolNode = (name: string, source: ImageSource, spec: ImageSpec, readOn
         ...(spec.aio !== undefined ? { aio: spec.aio } : {})
       }
     case 'url':
-      return { driver: source.driver, ...common(name, spec, true), url: source.url }
+      // curl cannot write: read-only here, and (the disk's mode being ro) on every node above.
+      return { driver: source.driver, ...common(name, spec, true), url: source.url, ...(source.driver === 'https' && source.sslverify === false ? { sslverify: false } : {}) }
     case 'remote':
       return { ...source.remote, ...common(name, spec, readOnly) }
   }
@@ -217,10 +227,13 @@ export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
   )
   // Deepest image first, so every node exists before the node that references it.
   const images = chain.map((layer, i) => layerNodes(layer, chain[i + 1]?.format ?? null, spec)).reverse().flat()
-  if (spec.throttle === undefined) return { top, nodes: images }
+  // Only the spec's own image is remote (a backing chain is local): its secrets and TLS
+  // credentials come first, before anything that could name them.
+  const sourceObjects: ReadonlyArray<ObjectOptions> = spec.source._tag === 'remote' ? (spec.source.objects ?? []) : []
+  if (spec.throttle === undefined) return { top, nodes: images, ...(sourceObjects.length > 0 ? { objects: sourceObjects } : {}) }
   const group = throttleGroupId(top)
   const filter: FilterNode = { driver: 'throttle', ...common(top, spec, spec.readOnly), file: names(0).format, 'throttle-group': group }
-  return { top, nodes: [...images, filter], objects: [{ 'qom-type': 'throttle-group', id: group, limits: spec.throttle }] }
+  return { top, nodes: [...images, filter], objects: [...sourceObjects, { 'qom-type': 'throttle-group', id: group, limits: spec.throttle }] }
 }
 
 /**

@@ -18,16 +18,55 @@ export type SocketAddress =
   | { readonly type: 'unix'; readonly path: string }
 
 /**
- * A remote image QEMU opens itself.
+ * QAPI `InetSocketAddressBase`: a Ceph monitor, `{host, port}` without `type` (QEMU 7.2:
+ * "Parameter 'server[0].type' is unexpected").
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export type InetAddress = { readonly host: string; readonly port: string }
+
+/**
+ * The header digests of `iscsi` (QAPI `IscsiHeaderDigest`).
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export type IscsiHeaderDigest = 'crc32c' | 'none' | 'crc32c-none' | 'none-crc32c'
+
+/**
+ * A remote image QEMU opens itself. The members ending in `-secret` and `tls-creds` name QOM
+ * objects of the disk's graph (since 0.3.0): the secret itself never is a node option.
  *
  * @since 0.1.0
  * @category decode
  */
 export type RemoteSource =
-  | { readonly driver: 'rbd'; readonly pool: string; readonly image: string; readonly snapshot?: string; readonly user?: string; readonly conf?: string }
+  | {
+      readonly driver: 'rbd'
+      readonly pool: string
+      readonly namespace?: string
+      readonly image: string
+      readonly snapshot?: string
+      readonly user?: string
+      readonly conf?: string
+      readonly server?: ReadonlyArray<InetAddress>
+      readonly 'auth-client-required'?: ReadonlyArray<'cephx' | 'none'>
+      readonly 'key-secret'?: string
+    }
   | { readonly driver: 'gluster'; readonly volume: string; readonly path: string; readonly server: ReadonlyArray<SocketAddress> }
-  | { readonly driver: 'nbd'; readonly server: SocketAddress; readonly export?: string }
-  | { readonly driver: 'iscsi'; readonly transport: 'tcp'; readonly portal: string; readonly target: string; readonly lun: number }
+  | { readonly driver: 'nbd'; readonly server: SocketAddress; readonly export?: string; readonly 'tls-creds'?: string; readonly 'tls-hostname'?: string }
+  | {
+      readonly driver: 'iscsi'
+      readonly transport: 'tcp'
+      readonly portal: string
+      readonly target: string
+      readonly lun: number
+      readonly user?: string
+      readonly 'password-secret'?: string
+      readonly 'initiator-name'?: string
+      readonly 'header-digest'?: IscsiHeaderDigest
+    }
 
 const host = (h: string): string => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h)
 
@@ -75,7 +114,9 @@ const parseGluster = (url: URL): E.Either<string, RemoteSource> => {
     if (socket === null || !socket.startsWith('/')) return E.left('gluster+unix needs ?socket=<absolute path>')
     return E.right({ driver: 'gluster', volume, path, server: [{ type: 'unix', path: socket }] })
   }
-  if (transport !== 'tcp') return E.left(`gluster transport ${JSON.stringify(transport)} is not supported (use tcp or unix)`)
+  // QEMU maps rdma to tcp itself ("rdma feature is not supported, falling back to tcp"); the
+  // plan does the same and says so (see uriWarning).
+  if (transport !== 'tcp' && transport !== 'rdma') return E.left(`gluster transport ${JSON.stringify(transport)} is not supported (use tcp or unix; rdma is mapped to tcp)`)
   if (url.hostname === '') return E.left('gluster over tcp needs a host')
   return E.right({ driver: 'gluster', volume, path, server: [{ type: 'inet', host: host(url.hostname), port: url.port === '' ? '24007' : url.port }] })
 }
@@ -124,12 +165,13 @@ export const parseUri = (uri: string): E.Either<string, RemoteSource> => {
   try {
     url = new URL(uri)
   } catch {
-    return E.left('expected rbd:, gluster://, nbd://, nbd+unix:// or iscsi://')
+    return E.left('expected rbd:, gluster://, nbd://, nbd+unix://, iscsi:// or http(s)://')
   }
   switch (url.protocol) {
     case 'gluster:':
     case 'gluster+tcp:':
     case 'gluster+unix:':
+    case 'gluster+rdma:':
       return parseGluster(url)
     case 'nbd:':
     case 'nbd+tcp:':
@@ -138,6 +180,45 @@ export const parseUri = (uri: string): E.Either<string, RemoteSource> => {
     case 'iscsi:':
       return parseIscsi(url)
     default:
-      return E.left(`unsupported scheme ${JSON.stringify(url.protocol)}: expected rbd:, gluster://, nbd://, nbd+unix:// or iscsi://`)
+      return E.left(`unsupported scheme ${JSON.stringify(url.protocol)}: expected rbd:, gluster://, nbd://, nbd+unix://, iscsi:// or http(s)://`)
   }
+}
+
+/**
+ * What a URI asks for that QEMU does not do and the plan maps: `gluster+rdma://` (or
+ * `?transport=rdma`) is opened over tcp, as QEMU itself does. `undefined` for any other input.
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export const uriWarning = (uri: string): string | undefined => {
+  if (typeof uri !== 'string' || !/^gluster(\+[a-z]+)?:/i.test(uri)) return undefined
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return undefined
+  }
+  const rdma = url.protocol === 'gluster+rdma:' || (url.protocol === 'gluster:' && url.searchParams.get('transport') === 'rdma')
+  return rdma ? 'QEMU has no rdma transport for gluster: the server is reached over tcp (type inet), as QEMU does itself ("rdma feature is not supported, falling back to tcp")' : undefined
+}
+
+/**
+ * A disk URI QEMU reads with curl: `http://` or `https://`, without credentials (they would be
+ * in the command line). `undefined` for any other scheme, `Left` for a bad http(s) URI.
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export const parseHttpUri = (uri: string): E.Either<string, { readonly driver: 'http' | 'https'; readonly url: string }> | undefined => {
+  if (typeof uri !== 'string' || !/^https?:/i.test(uri)) return undefined
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return E.left('expected http(s)://<host>[:<port>]/<path>')
+  }
+  if (url.username !== '' || url.password !== '') return E.left('credentials in an http(s) URI would appear in the command line; they are not supported')
+  if (url.hostname === '') return E.left('expected http(s)://<host>[:<port>]/<path>')
+  return E.right({ driver: url.protocol === 'https:' ? 'https' : 'http', url: uri })
 }

@@ -119,6 +119,8 @@ export interface MachineOptions {
   /** The sound card's audio backend (`-audiodev`). */
   readonly audio: Audiodev | undefined
   readonly confinement: Confinement
+  /** The host's master key file (`target.host.secretMasterKey`), the `keyid` of encrypted secrets. Since 0.3.0. */
+  readonly masterKey?: string | undefined
 }
 
 /**

@@ -44,6 +44,12 @@ export interface HostFacts {
    * when it is 0 and the interface has both) on the node; the caller does the same.
    */
   readonly interfaces?: Readonly<Record<string, string>>
+  /**
+   * The file of the host's 32-byte master key (raw), rendered once as `-object secret` with id
+   * `devplan-master-key`: the key under which the caller encrypted every secret it gives as
+   * `data` with an `iv` (libvirt's scheme). Since 0.3.0.
+   */
+  readonly secretMasterKey?: string
 }
 
 /**
@@ -51,7 +57,7 @@ export interface HostFacts {
  *
  * @since 0.2.0
  */
-export const NO_HOST: Required<HostFacts> = { chrootDir: '', poolUser: '', spiceCertDir: '', interfaces: {} }
+export const NO_HOST: Required<HostFacts> = { chrootDir: '', poolUser: '', spiceCertDir: '', interfaces: {}, secretMasterKey: '' }
 
 const VGA_DRIVER: Readonly<Record<Exclude<VgaType, '' | 'none'>, Driver>> = {
   std: 'VGA',
@@ -203,6 +209,13 @@ const confinementOf = (h: Hvparams, host: HostFacts): E.Either<ReadonlyArray<Fie
 
 const positive = (n: number): number | undefined => (n > 0 ? n : undefined)
 
+/** An encrypted secret is useless without the key it was encrypted under: the host must say where it is. */
+const masterKeyErrors = (inst: Instance, host: HostFacts): ReadonlyArray<FieldError> => {
+  const encrypted = inst.disks.findIndex((d) => d.source._tag === 'remote' && (d.source.objects ?? []).some((o) => o['qom-type'] === 'secret' && 'data' in o))
+  if (encrypted < 0 || (host.secretMasterKey ?? '') !== '') return []
+  return [{ path: 'target.host.secretMasterKey', value: '', message: `disks[${encrypted}] gives a secret as encrypted data: say where the host's master key file is (its -object secret has id "devplan-master-key")` }]
+}
+
 /**
  * The machine options of an instance.
  *
@@ -212,9 +225,10 @@ export const machineOptions = (inst: Instance, host: HostFacts): E.Either<Devpla
   const h = inst.hvparams
   const confined = confinementOf(h, host)
   const spiced = spiceOf(inst, host)
+  const keyed = masterKeyErrors(inst, host)
   return pipe(
-    E.isLeft(confined) || E.isLeft(spiced)
-      ? E.left([...(E.isLeft(confined) ? confined.left : []), ...(E.isLeft(spiced) ? spiced.left : [])])
+    E.isLeft(confined) || E.isLeft(spiced) || keyed.length > 0
+      ? E.left([...(E.isLeft(confined) ? confined.left : []), ...(E.isLeft(spiced) ? spiced.left : []), ...keyed])
       : E.right({ confinement: confined.right, spice: spiced.right }),
     E.bimap(invalidInput, ({ confinement, spice }): MachineOptions => {
       const sockets = positive(h.cpu_sockets)
@@ -233,7 +247,8 @@ export const machineOptions = (inst: Instance, host: HostFacts): E.Either<Devpla
         vnc: vncOf(inst),
         spice,
         audio: audiodevOf(h),
-        confinement
+        confinement,
+        masterKey: host.secretMasterKey === undefined || host.secretMasterKey === '' ? undefined : host.secretMasterKey
       }
     })
   )

@@ -6,7 +6,9 @@
  * @since 0.2.0
  */
 import { lifecycle } from '../qemu-changes.js'
-import { escapeValue, toKeyval, type JsonObject } from '../qemu-opts.js'
+import { escapeValue, toJson, toKeyval, type JsonObject } from '../qemu-opts.js'
+import { MASTER_KEY_ID } from '../block/source.js'
+import { features } from '../qemu-version.js'
 import { audiodevArgs } from './sound.js'
 import type { QemuVersion } from '../qemu-version.js'
 import { QGA_CHARDEV, SERIAL_CHARDEV, VDAGENT_CHARDEV, VNC_TLS_ID, type MachineOptions, type Spice, type Vnc } from './options.js'
@@ -49,6 +51,10 @@ const confinementArgs = (m: MachineOptions, qemu: QemuVersion): ReadonlyArray<st
  * @since 0.2.0
  */
 export const machineHeadArgs = (m: MachineOptions, qemu: QemuVersion): ReadonlyArray<string> => [
+  // Before every disk's secrets, which name it as their keyid (and before any hot-added one).
+  ...(m.masterKey === undefined
+    ? []
+    : ['-object', features(qemu).jsonDevice ? toJson({ 'qom-type': 'secret', id: MASTER_KEY_ID, format: 'raw', file: m.masterKey }) : `secret,${toKeyval({ id: MASTER_KEY_ID, format: 'raw', file: m.masterKey })}`]),
   ...(m.cpu === undefined ? [] : ['-cpu', m.cpu]),
   ...(!m.acpi && lifecycle('noAcpi', qemu) === 'current' ? ['-no-acpi'] : []),
   ...(m.noReboot ? ['-no-reboot'] : []),

@@ -17,7 +17,8 @@ import { place } from '../bus/state.js'
 import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { deviceOptions, netdevOptions, type BlockDevice } from '../devices.js'
-import { fieldError, invalidInput, type DevplanError } from '../errors.js'
+import { fieldError, invalidInput, type DevplanError, type FieldError } from '../errors.js'
+import { MASTER_KEY_ID } from '../block/source.js'
 import { isRecord, optionsArg, prop, runtimeArg, totalE } from '../total.js'
 import { migrationRefusal } from './migration-status.js'
 import type { IoSpaceWarning } from '../warnings.js'
@@ -130,9 +131,21 @@ const addDiskSteps = (dev: BlockDevice, timeoutMs: number): ReadonlyArray<PlanSt
   commandStep(`device_add ${dev.driver} ${dev.id}`, deviceAdd(deviceOptions(dev)), undoDeviceAdd(dev.id, timeoutMs))
 ]
 
+/**
+ * An encrypted secret names the master key the instance started with: without it in the
+ * runtime's command line, `object-add` would fail ("No secret with id …") after nothing else.
+ */
+const masterKeyErrors = (rt: Runtime, disk: Disk): ReadonlyArray<FieldError> => {
+  const encrypted = disk.source._tag === 'remote' && (disk.source.objects ?? []).some((o) => o['qom-type'] === 'secret' && 'data' in o)
+  const started = rt.cmd.some((w) => typeof w === 'string' && (w.includes(`"id":"${MASTER_KEY_ID}"`) || w.includes(`id=${MASTER_KEY_ID},`)))
+  return encrypted && !started
+    ? [{ path: 'disk.source', value: disk.uuid, message: `a secret given as encrypted data needs the master key secret "${MASTER_KEY_ID}", which this instance was not started with (target.host.secretMasterKey): give the secret as a file instead, or restart the instance with the master key` }]
+    : []
+}
+
 const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qemu: QemuVersion | undefined): E.Either<DevplanError, QmpPlan> => {
   const driver = diskDriver(h.disk_type)
-  const errors = [...passthroughErrors(disk, driver, 'disk'), ...unthrottledErrors(h, qemu, driver)]
+  const errors = [...passthroughErrors(disk, driver, 'disk'), ...unthrottledErrors(h, qemu, driver), ...masterKeyErrors(rt, disk)]
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'disk', disk.uuid, disk.id, driver),
@@ -145,7 +158,7 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
         after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
-        warnings: [...(qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
+        warnings: [...(disk.warnings ?? []), ...(qemu === undefined ? [] : graphWarnings(dev.graph, disk.from === 'source' ? 'disk.source' : 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
       }
     })
   )

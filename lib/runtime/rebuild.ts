@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { deviceArgs } from '../argv.js'
 import type { BlockGraph, ImageSource } from '../block/node.js'
-import { parseUri } from '../block/uri.js'
+import { parseHttpUri, parseUri } from '../block/uri.js'
 import { diskCacheFor } from '../block/cache.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
 import { parseStructured } from '../qemu-opts.js'
@@ -81,7 +81,12 @@ const kindOf = (devType: unknown): '' | 'file' | 'block' =>
  */
 export const derivedDisk = (d: RuntimeDisk, placed: Placed, at: string): E.Either<DevplanError, Disk> => {
   let source: ImageSource
-  if (d.uri !== null && d.uri !== '') {
+  // An http(s) image is recorded by its URL, as uri or (a typed source, a CD-ROM) as link.
+  const http = (d.uri === null || d.uri === '' ? undefined : parseHttpUri(d.uri)) ?? (d.uri === null || d.uri === '' ? parseHttpUri(d.link) : undefined)
+  if (http !== undefined) {
+    if (E.isLeft(http)) return E.left(fieldError(`${at}.uri`, d.uri, http.left))
+    source = { _tag: 'url', ...http.right }
+  } else if (d.uri !== null && d.uri !== '') {
     const r = parseUri(d.uri)
     if (E.isLeft(r)) return E.left(fieldError(`${at}.uri`, d.uri, r.left))
     source = { _tag: 'remote', remote: r.right }
@@ -90,7 +95,7 @@ export const derivedDisk = (d: RuntimeDisk, placed: Placed, at: string): E.Eithe
   } else {
     return E.left(fieldError(`${at}.link`, d.link, 'a disk without recorded nodes needs its link path (or a userspace uri)'))
   }
-  return E.right({ uuid: d.uuid, id: placed.id, name: '', readOnly: d.rest['mode'] === 'ro', source, uri: d.uri, link: d.link, format: 'raw', backing: [], devType: devTypeOf(d) })
+  return E.right({ uuid: d.uuid, id: placed.id, name: '', readOnly: d.rest['mode'] === 'ro' || source._tag === 'url', source, uri: d.uri, link: d.link, format: 'raw', backing: [], devType: devTypeOf(d) })
 }
 
 /**

@@ -162,7 +162,8 @@ const constructorCommands = (): ReadonlyArray<Emitted> =>
 const bareRuntime = (hvparams: Readonly<Record<string, string | number | boolean>>): Runtime => {
   const hv = { kernel_path: '/boot/vmlinuz', kvm_path: qemuPath(), ...hvparams }
   const inst = right(`instance ${JSON.stringify(hv)}`, decodeInstance({ name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128, hvparams: hv }))
-  const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion }))
+  // With the host's master key: a hot-added secret may then be encrypted data.
+  const tree = right('planDevices', planDevices(inst, { qemu: qemuVersion, host: { chrootDir: '', poolUser: '', secretMasterKey: '/etc/qemu-devplan/master.key' } }))
   // Stamped as this library records it, so that hot-add plans know the QEMU they are for.
   const stamp = { format: 1, writer: 'qemu-devplan/spec', qemu: `${qemuVersion.major}.${qemuVersion.minor}.${qemuVersion.micro}` }
   return runtimeOf({ cmd: renderArgv(tree, { qmpSocket: '/run/vm1.qmp', accel: 'tcg' }), nics: [], hvparams: hv, disks: [], stamp })
@@ -195,7 +196,16 @@ const DISK_SOURCES: ReadonlyArray<Readonly<Record<string, unknown>>> = [
   { uri: 'nbd://nbd.example.com' },
   { uri: 'nbd+unix:///vm1-export?socket=/run/nbd.sock' },
   { uri: 'iscsi://san.example.com:3260/iqn.2001-04.com.example:storage.vm1/1' },
-  { uri: 'iscsi://san.example.com/iqn.2001-04.com.example:storage.vm1/0', mode: 'ro' }
+  { uri: 'iscsi://san.example.com/iqn.2001-04.com.example:storage.vm1/0', mode: 'ro' },
+  // Since 0.3.0: typed sources, with secrets and TLS credentials as objects, and curl disks.
+  { source: { driver: 'rbd', pool: 'rbd', image: 'vm1 disk', user: 'admin', conf: '/etc/ceph/ceph.conf', server: [{ host: 'mon1', port: 6789 }, { host: 'mon2', port: 6789 }], key: { file: '/etc/ceph/key', format: 'base64' } } },
+  { source: { driver: 'rbd', pool: 'rbd', namespace: 'ns', image: 'a', key: { data: 'c2VjcmV0', iv: 'aXYxMjM0NTY3ODkwMTIzNA==' } } },
+  { source: { driver: 'gluster', volume: 'vol0', path: 'vm1.img', server: [{ type: 'inet', host: 'gl1', port: 24007 }, { type: 'unix', path: '/run/gd.sock' }] } },
+  { uri: 'gluster+rdma://gl1.example.com/vol0/vm1.img' },
+  { source: { driver: 'nbd', server: { type: 'inet', host: 'nbd1', port: 10809 }, export: 'e', tls: { dir: '/etc/pki/qemu', hostname: 'nbd1.example.com' } } },
+  { source: { driver: 'iscsi', portal: 'san:3260', target: 'iqn.2001-04.com.example:s', lun: 1, user: 'u', password: { file: '/etc/iscsi/pw' }, 'initiator-name': 'iqn.2001-04.com.example:h', 'header-digest': 'crc32c-none' } },
+  { uri: 'http://images.example.com/vm1.raw', mode: 'ro' },
+  { source: { driver: 'https', url: 'https://images.example.com/vm1.qcow2', sslverify: false }, mode: 'ro', format: 'qcow2' }
 ]
 
 /**
@@ -255,9 +265,10 @@ const addAndRemove = (
  * (the nodes follow from link and hvparams) and no `netdev`.
  */
 const removeAsGaneti = (rt: Runtime, label: string): ReadonlyArray<Emitted> => {
+  // Ganeti records a disk by its link or uri; a typed source (this library's own) has neither.
   const legacy: Runtime = {
     ...rt,
-    disks: rt.disks.map((d) => ({ ...d, blockdev: undefined })),
+    disks: rt.disks.filter((d) => d.link !== '' || d.uri !== null).map((d) => ({ ...d, blockdev: undefined })),
     nics: rt.nics.map((n) => ({ ...n, netdev: undefined }))
   }
   const ids = [...legacy.disks, ...legacy.nics].flatMap((d) => (d.placed === undefined ? [] : [d.placed.id]))
@@ -659,7 +670,11 @@ test('the plans cover each disk frontend, block driver, cache/aio setting, NIC b
     if (!ok) missing.push(what)
   }
   for (const d of ['virtio-blk-pci', 'scsi-hd', 'scsi-cd', 'scsi-block', 'scsi-generic', 'virtio-net-pci', 'e1000', 'rtl8139', 'pcnet', 'ne2k_pci', 'i82551', 'i82557b', 'i82559er']) need(`device_add ${d}`, devices.has(d))
-  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'throttle', 'rbd', 'gluster', 'nbd', 'iscsi']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
+  for (const d of ['file', 'host_device', 'raw', 'qcow2', 'rbd', 'gluster', 'nbd', 'iscsi', 'http', 'https', 'throttle']) need(`blockdev-add ${d}`, blockdevs.some((b) => b['driver'] === d))
+  const objects = cmds.filter((c) => c.execute === 'object-add').map(args)
+  for (const o of ['throttle-group', 'secret', 'tls-creds-x509']) need(`object-add ${o}`, objects.some((b) => b['qom-type'] === o))
+  need('object-add secret with data, iv and keyid', objects.some((b) => b['qom-type'] === 'secret' && 'iv' in b && 'keyid' in b))
+  for (const k of ['key-secret', 'password-secret', 'tls-creds', 'header-digest', 'initiator-name', 'sslverify']) need(`blockdev-add with ${k}`, blockdevs.some((b) => k in b))
   for (const aio of ['threads', 'native', 'io_uring']) need(`aio ${aio}`, blockdevs.some((b) => b['aio'] === aio))
   for (const [direct, noFlush] of [[false, false], [true, false], [false, true]] as const) {
     need(`cache direct=${String(direct)} no-flush=${String(noFlush)}`, blockdevs.some((b) => isRecord(b['cache']) && b['cache']['direct'] === direct && b['cache']['no-flush'] === noFlush))
