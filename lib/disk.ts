@@ -11,7 +11,7 @@ import { parseHttpUri, parseUri, uriWarning, type RemoteSource } from './block/u
 import { SourceCodec, sourceFaults, sourceImage, type SourceInput } from './block/source.js'
 import { ignored, type PlanWarning } from './warnings.js'
 import { DISK_TEMPLATES } from './block/cache.js'
-import { absolutePath, boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
+import { boundedArray, closed, decodeOne, DeviceUuid, matching, numberOrNull, oneOf, text, withDefault } from './codecs.js'
 import type { DevplanError, FieldError } from './errors.js'
 import { deviceId } from './ids.js'
 
@@ -27,7 +27,9 @@ const Format = oneOf('ImageFormat', ['raw', 'qcow2'] as const)
 
 const ImageRef = closed(
   {
-    path: absolutePath,
+    path: withDefault(matching('"" or an absolute path', /^(|\/[^\0]*)$/), ''),
+    // Since 0.3.0: a backing image over the network, as a disk's own `source`.
+    source: OptionalSource,
     format: withDefault(Format, 'raw'),
     kind: withDefault(oneOf('ImageKind', ['', 'file', 'block'] as const), '')
   },
@@ -136,6 +138,13 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
   if (d.backing.length > 0 && d.format !== 'qcow2') {
     errors.push({ path: `${at}.backing`, value: d.backing, message: `only a qcow2 image has a backing chain (format is ${JSON.stringify(d.format)})` })
   }
+  d.backing.forEach((b, i) => {
+    const here = `${at}.backing[${i}]`
+    if ((b.path === '') === (b.source === null)) errors.push({ path: here, value: b, message: 'a backing image is a path or a source, exactly one of them' })
+    if (b.source !== null) for (const [member, message] of sourceFaults(b.source)) errors.push({ path: `${here}.source.${member}`, value: Reflect.get(b.source, member), message })
+    // Only the last image of a chain may be raw: a raw node takes no backing.
+    if (b.format === 'raw' && i < d.backing.length - 1) errors.push({ path: `${here}.format`, value: b.format, message: 'a raw image has no backing image of its own: only the last of the chain may be raw' })
+  })
   if (errors.length > 0 || source === undefined) return E.left(errors)
   return E.right({
     uuid: d.uuid.toLowerCase(),
@@ -146,7 +155,8 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     uri: d.uri === '' ? null : d.uri,
     link: d.path,
     format: d.format,
-    backing: d.backing.map((b) => ({ source: localSource(b.path, b.kind), format: b.format })),
+    // A backing image's objects (its secret, its TLS credentials) are named after its layer.
+    backing: d.backing.map((b, i) => ({ source: b.source === null ? localSource(b.path, b.kind) : sourceImage(b.source, `${id}-b${i + 1}`), format: b.format })),
     devType: d.dev_type,
     from: d.source !== null ? 'source' : d.uri !== '' ? 'uri' : 'path',
     ...(warnings.length > 0 ? { warnings } : {})

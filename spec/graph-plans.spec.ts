@@ -90,6 +90,32 @@ test('planMirror and planClone: the job steps in order, and what they record', (
   assert.equal(paths(planClone(rt, { id: id(1), path: '/x' }, { jobTimeoutMs: 0 })), ['options.jobTimeoutMs'])
 })
 
+test('a backing chain over the network: each layer its own source, its objects named after the layer; inconsistent chains named', () => {
+  const inst = right(
+    decodeInstance({
+      name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128,
+      disks: [{ uuid: uuid(3), path: '/srv/top.qcow2', format: 'qcow2', backing: [
+        { source: { driver: 'nbd', server: { type: 'inet', host: 'nbd.example.org', port: 10809 }, export: 'mid' }, format: 'qcow2' },
+        { source: { driver: 'rbd', pool: 'p', image: 'base', user: 'admin', key: { file: '/etc/ceph/key' } }, format: 'raw' }
+      ] }]
+    })
+  )
+  const g = right(planDevices(inst, { qemu: '7.2' })).disks[0]?.graph
+  const d = id(3)
+  assert.equal(g?.nodes.map((n) => `${n['node-name']} ${n.driver}${n['read-only'] === true ? ' ro' : ''}`), [`${d}-b2-p rbd ro`, `${d}-b2 raw ro`, `${d}-b1-p nbd ro`, `${d}-b1 qcow2 ro`, `${d}-a-p file`, `${d}-a qcow2`, `${d} throttle`])
+  assert.equal(g?.objects?.map((o) => o.id), [`${d}-b2-secret`, `throttle-${d}`])
+  const bad = decodeInstance({
+    name: 'vm1', uuid: '7f3c2a9e-52d1-4c6b-9b0e-2f1d8a6c4e10', memory: 128,
+    disks: [{ uuid: uuid(3), path: '/srv/top.qcow2', format: 'qcow2', backing: [
+      { path: '/srv/raw-in-the-middle', format: 'raw' },
+      { path: '/srv/b', source: { driver: 'nbd', server: { type: 'unix', path: '/run/nbd' } }, format: 'qcow2' },
+      { format: 'qcow2' },
+      { source: { driver: 'iscsi', portal: 'h', target: 'iqn.x', lun: 0, user: 'u' } }
+    ] }]
+  })
+  assert.equal([...paths(bad)].sort(), ['disks[0].backing[0].format', 'disks[0].backing[1]', 'disks[0].backing[2]', 'disks[0].backing[3].source.password'].sort())
+})
+
 test('a migration in progress refuses every graph plan, naming it', () => {
   const during = { migration: 'active' }
   for (const r of [planThrottle(rt, id(1), {}, during), planResize(rt, id(1), 1 << 30, during), planSnapshot(rt, [{ id: id(1), path: '/o' }], during), planMirror(rt, { id: id(1), path: '/m' }, during), planClone(rt, { id: id(1), path: '/c' }, during)]) {

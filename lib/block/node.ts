@@ -229,7 +229,7 @@ export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
   const images = chain.map((layer, i) => layerNodes(layer, chain[i + 1]?.format ?? null, spec)).reverse().flat()
   // Only the spec's own image is remote (a backing chain is local): its secrets and TLS
   // credentials come first, before anything that could name them.
-  const sourceObjects: ReadonlyArray<ObjectOptions> = spec.source._tag === 'remote' ? (spec.source.objects ?? []) : []
+  const sourceObjects: ReadonlyArray<ObjectOptions> = [spec.source, ...spec.backing.map((b) => b.source)].flatMap((s) => (s._tag === 'remote' ? (s.objects ?? []) : []))
   if (spec.throttle === undefined) return { top, nodes: images, ...(sourceObjects.length > 0 ? { objects: sourceObjects } : {}) }
   const group = throttleGroupId(top)
   const filter: FilterNode = { driver: 'throttle', ...common(top, spec, spec.readOnly), file: names(0).format, 'throttle-group': group }
