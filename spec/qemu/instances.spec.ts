@@ -8,6 +8,7 @@
  * Also here: an NBD disk served by qemu-nbd, an http CD-ROM served from this process, and the
  * example instance that `npm start` prints.
  */
+import { rangeHandler } from './http-range.js'
 import { execFile, spawn } from 'node:child_process'
 import { constants, existsSync, openSync, closeSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -619,28 +620,7 @@ interface IsoServer {
 const serveFile = async (file: string, urlPath: string): Promise<IsoServer> => {
   const body = await readFile(file)
   const requests: string[] = []
-  const server = http.createServer((req, res) => {
-    requests.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers.range ?? ''}`.trim())
-    if (req.url !== urlPath || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(req.url !== urlPath ? 404 : 405).end()
-      return
-    }
-    const common = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' }
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
-    if (m === null) {
-      res.writeHead(200, { ...common, 'Content-Length': body.length })
-      res.end(req.method === 'HEAD' ? undefined : body)
-      return
-    }
-    const start = Number(m[1])
-    const end = Math.min(m[2] === '' || m[2] === undefined ? body.length - 1 : Number(m[2]), body.length - 1)
-    if (start > end) {
-      res.writeHead(416, { ...common, 'Content-Range': `bytes */${body.length}` }).end()
-      return
-    }
-    res.writeHead(206, { ...common, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${body.length}` })
-    res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1))
-  })
+  const server = http.createServer(rangeHandler(body, urlPath, requests))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {

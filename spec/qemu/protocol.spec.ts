@@ -11,6 +11,7 @@
  *
  * No secret is in the argv: the rbd key and the iSCSI password are files QEMU reads.
  */
+import { rangeHandler } from './http-range.js'
 import { execFile, spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -284,29 +285,6 @@ test('nbd over TLS: a tls-creds-x509 client object; qemu-nbd with certificates m
 // ---------------------------------------------------------------------------------------------
 // http and https, served with HEAD and single ranges, as the curl driver reads.
 
-const rangeHandler = (body: Buffer, requests: string[]) => (req: http.IncomingMessage, res: http.ServerResponse): void => {
-  requests.push(`${req.method ?? ''} ${req.headers.range ?? ''}`.trim())
-  if (req.url !== '/img.raw' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-    res.writeHead(404).end()
-    return
-  }
-  const common = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' }
-  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
-  if (m === null) {
-    res.writeHead(200, { ...common, 'Content-Length': body.length })
-    res.end(req.method === 'HEAD' ? undefined : body)
-    return
-  }
-  const start = Number(m[1])
-  const end = Math.min(m[2] === '' || m[2] === undefined ? body.length - 1 : Number(m[2]), body.length - 1)
-  if (start > end) {
-    res.writeHead(416, { ...common, 'Content-Range': `bytes */${body.length}` }).end()
-    return
-  }
-  res.writeHead(206, { ...common, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${body.length}` })
-  res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1))
-}
-
 const listen = async (server: http.Server | https.Server): Promise<{ readonly port: number; readonly close: () => Promise<void> }> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
@@ -326,8 +304,8 @@ test('http and https disks: read-only on every node, the throttle filter include
     const pki = await makeCerts(tmp.path)
     const body = Buffer.alloc(1024 * 1024, 7)
     const requests: string[] = []
-    const plain = await listen(http.createServer(rangeHandler(body, requests)))
-    const tls = await listen(https.createServer({ key: await readFile(join(pki.server, 'server-key.pem')), cert: await readFile(join(pki.server, 'server-cert.pem')) }, rangeHandler(body, requests)))
+    const plain = await listen(http.createServer(rangeHandler(body, '/img.raw', requests)))
+    const tls = await listen(https.createServer({ key: await readFile(join(pki.server, 'server-key.pem')), cert: await readFile(join(pki.server, 'server-cert.pem')) }, rangeHandler(body, '/img.raw', requests)))
     try {
       const disks = [
         { uri: `http://127.0.0.1:${plain.port}/img.raw`, mode: 'ro' },
@@ -345,7 +323,7 @@ test('http and https disks: read-only on every node, the throttle filter include
           assert.ok((await nodeDrivers(vm)).filter((n) => n.name.startsWith(DISK_ID)).every((n) => n.ro))
         })
       }
-      assert.ok(requests.some((r) => r.startsWith('GET bytes=')), `ranges were read: ${requests.join(', ')}`)
+      assert.ok(requests.some((r) => /^GET \S+ bytes=/.test(r)), `ranges were read: ${requests.join(', ')}`)
       // The json: pseudo-filename names the same image to qemu-img, and serves as an overlay's
       // backing file (what planSnapshot writes into a header).
       const filename = backingFilename(planOf([disks[0] ?? {}]).disks[0]?.graph ?? { top: '', nodes: [] }) ?? ''
