@@ -94,7 +94,9 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
  * for (const step of plan.right.steps) console.log(step.description)
  * // device_del disk-932df160-7a22-4067, then wait for its DEVICE_DELETED
  * // blockdev-del disk-932df160-7a22-4067
- * // blockdev-del disk-932df160-7a22-4067-file
+ * // blockdev-del disk-932df160-7a22-4067-a
+ * // blockdev-del disk-932df160-7a22-4067-a-p
+ * // object-del throttle-disk-932df160-7a22-4067
  * ```
  *
  * @since 0.1.0
