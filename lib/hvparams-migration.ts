@@ -145,8 +145,15 @@ export const decodeMigrationSettings = (hvparams: unknown, path = 'hvparams'): E
 const settingsOf = (hvparams: unknown, path: string): E.Either<DevplanError, MigrationSettings> => {
   if (!isObject(hvparams)) return E.left(invalidInput([{ path, value: hvparams, message: 'expected an hvparams dict' }]))
   const picked = Object.fromEntries(Object.keys(MIGRATION_HVPARAMS).map((k) => [k, Object.prototype.hasOwnProperty.call(hvparams, k) ? hvparams[k] : undefined]))
+  // The dict is the instance's whole hvparams, so other keys are fine; a migration_* this
+  // library does not know is a typo, which must not pass for a default.
+  const typos = Object.keys(hvparams).filter((k) => k.startsWith('migration_') && !Object.prototype.hasOwnProperty.call(MIGRATION_HVPARAMS, k))
   const d = Settings.decode(picked)
-  if (E.isLeft(d)) return E.left(invalidInput(fromValidationErrors(d.left).map((e) => ({ ...e, path: e.path === '' ? path : `${path}.${e.path}` }))))
+  const errors = [
+    ...typos.map((k) => ({ path: `${path}.${k}`, value: hvparams[k], message: `is not a migration hvparam (known: ${Object.keys(MIGRATION_HVPARAMS).join(', ')})` })),
+    ...(E.isLeft(d) ? fromValidationErrors(d.left).map((e) => ({ ...e, path: e.path === '' ? path : `${path}.${e.path}` })) : [])
+  ]
+  if (errors.length > 0 || E.isLeft(d)) return E.left(invalidInput(errors))
   const s = d.right
   return E.right({ port: s.migration_port, bandwidthMiB: s.migration_bandwidth, downtimeMs: s.migration_downtime, mode: s.migration_mode, caps: s.migration_caps })
 }

@@ -36,7 +36,7 @@ test('planThrottle sends every member once, 0 and 1 where not given, and records
 test('limits QEMU would refuse are field errors, all of them at once', () => {
   const all = paths(decodeLimits({ 'iops-total': 5, 'iops-read': 5, 'bps-read-max': 10, 'bps-write': 9, 'bps-write-max': 5, 'iops-write-max-length': 3, nope: 1, 'bps-total': -1 }))
   for (const p of ['limits.nope', 'limits.bps-total', 'limits.iops-read', 'limits.bps-read-max', 'limits.bps-write-max', 'limits.iops-write-max-length']) assert.ok(all.includes(p), `${p} in ${JSON.stringify(all)}`)
-  assert.equal(paths(planThrottle(rt, id(1), 'fast')), ['limits'])
+  assert.equal(paths(planThrottle(rt, id(1), 'fast' as never)), ['limits'])
   assert.equal(paths(planThrottle(rt, 'disk-nope', {})), ['UnknownDevice'])
 })
 
@@ -53,7 +53,7 @@ test('planResize grows the top node, records the size in MiB, and refuses sizes 
   const plan = right(planResize(rt, id(2), 2 * 1024 ** 3))
   assert.equal(stepCommand(plan.steps[0] ?? { _tag: "wait", description: "", until: [], failOn: [], timeoutMs: 0 }), { execute: 'block_resize', arguments: { 'node-name': id(2), size: 2 * 1024 ** 3 } })
   assert.is(plan.after.disks[1]?.rest['size'], 2048)
-  for (const size of [0, -512, 1000, 1.5, '1G', 2 ** 60 * 16]) assert.equal(paths(planResize(rt, id(2), size)), ['size'], String(size))
+  for (const size of [0, -512, 1000, 1.5, '1G', 2 ** 60 * 16]) assert.equal(paths(planResize(rt, id(2), size as never)), ['size'], String(size))
 })
 
 test('planSnapshot: overlays <id>-s1 with backing null, one blockdev-snapshot or a transaction, the next number the second time', () => {
@@ -71,7 +71,7 @@ test('planSnapshot: overlays <id>-s1 with backing null, one blockdev-snapshot or
 
 test('planSnapshot names every bad request', () => {
   assert.equal(paths(planSnapshot(rt, [])), ['requests'])
-  assert.equal([...paths(planSnapshot(rt, [{ id: id(1), path: 'relative' }, { id: 'disk-nope', path: '/x' }, { id: id(1), path: '/y' }, { id: id(1), path: '/z', extra: 1 }]))].sort(), ['requests[0].path', 'requests[1].id', 'requests[3].extra'].sort())
+  assert.equal([...paths(planSnapshot(rt, [{ id: id(1), path: 'relative' }, { id: 'disk-nope', path: '/x' }, { id: id(1), path: '/y' }, { id: id(1), path: '/z', extra: 1 } as never]))].sort(), ['requests[0].path', 'requests[1].id', 'requests[3].extra'].sort())
   assert.equal(paths(planSnapshot(rt, [{ id: id(1), path: '/a' }, { id: id(1), path: '/b' }])), ['requests[1].id'])
   // A disk without the filtered graph (a target before 6.2) cannot be reconfigured live.
   const old = runtimeFor('6.0')
@@ -86,7 +86,7 @@ test('planMirror and planClone: the job steps in order, and what they record', (
   const c = right(planClone(rt, { id: id(2), path: '/srv/copy.qcow2', format: 'qcow2' }))
   assert.equal(c.steps.map((s) => (s._tag === 'wait' ? 'wait' : stepCommand(s)?.execute)), ['blockdev-add', 'blockdev-add', 'blockdev-backup', 'wait', 'query-jobs', 'job-dismiss', 'blockdev-del', 'blockdev-del'])
   assert.is(c.after, rt)
-  assert.equal(paths(planMirror(rt, { id: id(1), path: '/x', format: 'vmdk' })), ['request.format'])
+  assert.equal(paths(planMirror(rt, { id: id(1), path: '/x', format: 'vmdk' } as never)), ['request.format'])
   assert.equal(paths(planClone(rt, { id: id(1), path: '/x' }, { jobTimeoutMs: 0 })), ['options.jobTimeoutMs'])
 })
 

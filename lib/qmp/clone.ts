@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
 import { addNodeSteps, deleteNodeSteps } from './chain.js'
-import { planCopy, type JobOptions } from './copy-target.js'
+import { planCopy, type CopyRequestInput, type JobOptions } from './copy-target.js'
 import { blockdevBackup } from './graph-commands.js'
 import { cancelJob, concludeJob } from './job.js'
 import { commandStep, type QmpPlan } from './plan.js'
@@ -26,7 +26,7 @@ import { commandStep, type QmpPlan } from './plan.js'
  * @since 0.3.0
  * @category hotplug
  */
-export const planClone = (runtime: Runtime, request: unknown, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
+export const planClone = (runtime: Runtime, request: CopyRequestInput, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
   planCopy(runtime, request, options, 'c', (t, timeoutMs, cancelMs) => {
     const job = `clone-${t.chain.id}`
     return {

@@ -32,6 +32,20 @@ export interface CopyRequest {
   readonly format: ImageFormat
 }
 
+/**
+ * A {@link CopyRequest} as a caller writes it: `kind` and `format` may be left out (`""`, `raw`).
+ * Checked again when decoded, for callers without the types.
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export interface CopyRequestInput {
+  readonly id: string
+  readonly path: string
+  readonly kind?: CopyRequest['kind']
+  readonly format?: ImageFormat
+}
+
 const CopyRequestCodec: t.Type<CopyRequest, unknown, unknown> = closed(
   {
     id: t.string,
@@ -112,7 +126,7 @@ export interface JobOptions {
  */
 export const planCopy = (
   runtime: Runtime,
-  request: unknown,
+  request: CopyRequestInput,
   options: JobOptions | undefined,
   tag: string,
   build: (t: CopyTarget, timeoutMs: number, cancelMs: number) => QmpPlan

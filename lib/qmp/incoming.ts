@@ -43,7 +43,7 @@ export interface IncomingOptions {
   /** The instance's hvparams whose `migration_port` and `migration_caps` apply (Ganeti reads the current config); default: the runtime's. */
   readonly hvparams?: unknown
   /** The version of the target's QEMU (the one that will run this argv). */
-  readonly target: QemuVersion
+  readonly target: QemuVersion | string
   /** The source's QEMU version; default: the runtime's stamp. */
   readonly source?: QemuVersion
   /** For a runtime Ganeti wrote (its NIC backends, its chroot). */

@@ -69,7 +69,7 @@ export type MigrateInput = MigrateOptions & Destination
  */
 export interface MigrateOptions {
   /** The target's QEMU version: the runtime must be one it can run (machine type, devices). */
-  readonly target: QemuVersion
+  readonly target: QemuVersion | string
   /** The source's QEMU version; default: the runtime's stamp (a runtime Ganeti wrote has none). */
   readonly source?: QemuVersion
   /** The instance's hvparams whose `migration_*` apply (Ganeti reads the current config); default: the runtime's. */

@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import { decodeMigrationSettings, type MigrationCapability, type MigrationSettings } from '../hvparams-migration.js'
-import { isVersionShape, type QemuVersion } from '../qemu-version.js'
+import { isVersionShape, parseVersion, type QemuVersion } from '../qemu-version.js'
 import type { RebuildOptions } from '../runtime/rebuild.js'
 import type { Runtime } from '../runtime/types.js'
 import { isRecord, prop, totalOr } from '../total.js'
@@ -131,8 +131,11 @@ export const timeoutArg = (v: unknown, path: string, fallback: number): E.Either
  * @since 0.3.0
  * @category runtime
  */
-export const versionArg = (v: unknown, path: string): E.Either<DevplanError, QemuVersion> =>
-  isVersionShape(v) ? E.right(v) : E.left(fieldError(path, v, 'expected a QEMU version { major, minor, micro }, such as parseVersion("7.2.0") gives'))
+export const versionArg = (v: unknown, path: string): E.Either<DevplanError, QemuVersion> => {
+  // A version as text ("7.2", "10.0.2"), as a target's `qemu` takes it, or as parseVersion gives it.
+  const parsed = typeof v === 'string' ? parseVersion(v) : isVersionShape(v) ? v : undefined
+  return parsed !== undefined ? E.right(parsed) : E.left(fieldError(path, v, 'expected a QEMU version: "7.2" or { major, minor, micro }, such as parseVersion("7.2.0") gives'))
+}
 
 /**
  * Rebuild options, when given, are an object.

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { DevplanError } from '../errors.js'
 import type { Runtime } from '../runtime/types.js'
 import { addNodeSteps, deleteNodeSteps, withDisk } from './chain.js'
-import { planCopy, type CopyTarget, type JobOptions } from './copy-target.js'
+import { planCopy, type CopyTarget, type CopyRequestInput, type JobOptions } from './copy-target.js'
 import { jobStatus } from './event.js'
 import { blockdevMirror, jobComplete, jobDismiss, queryJobs } from './graph-commands.js'
 import { cancelJob, concludeJob, JOB_GONE, JOB_PAST, waitReady } from './job.js'
@@ -50,7 +50,7 @@ const mirrorBack = (t: CopyTarget, job: string, timeoutMs: number): Undo => {
  * @since 0.3.0
  * @category hotplug
  */
-export const planMirror = (runtime: Runtime, request: unknown, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
+export const planMirror = (runtime: Runtime, request: CopyRequestInput, options?: JobOptions): E.Either<DevplanError, QmpPlan> =>
   planCopy(runtime, request, options, 'm', (t, timeoutMs, cancelMs) => {
     const { chain } = t
     const job = `mirror-${chain.id}`

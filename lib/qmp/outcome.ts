@@ -24,6 +24,8 @@ export type StepError =
   | { readonly _tag: 'EventFailure'; readonly event: string; readonly data: unknown }
   /** A command succeeded but its reply fails the step's {@link ReplyCheck} (since 0.3.0). */
   | { readonly _tag: 'CheckFailed'; readonly message: string }
+  /** What `runPlan` was given is not a plan, or one of its steps is not a step (since 0.3.0): nothing of it was sent. */
+  | { readonly _tag: 'InvalidPlan'; readonly message: string }
 
 /**
  * One exchange with QEMU, for the caller's log. Safe to print: `command` is what was sent with

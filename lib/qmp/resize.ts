@@ -27,7 +27,7 @@ const MIB = 1024 * 1024
  * @since 0.3.0
  * @category hotplug
  */
-export const planResize = (runtime: Runtime, id: string, size: unknown, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
+export const planResize = (runtime: Runtime, id: string, size: number, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => optionsArg('options', options)),

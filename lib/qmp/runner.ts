@@ -12,6 +12,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { Runtime } from '../runtime/types.js'
+import { showValue } from '../errors.js'
+import { isRecord, prop, totalOr } from '../total.js'
 import { checkReply } from './check.js'
 import { PERIPHERAL, qomList } from './commands.js'
 import { deviceDeleted, unplugRefused } from './event.js'
@@ -104,8 +106,25 @@ const forwardUnplug = async (x: Executor, s: UnplugStep, i: number, log: LogEntr
   }
 }
 
-const forward = (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> =>
-  s._tag === 'command' ? forwardCommand(x, s, i, log) : s._tag === 'wait' ? forwardWait(x, s, i, log) : forwardUnplug(x, s, i, log)
+/**
+ * What is wrong with a step a JavaScript caller built, if anything: the runner sends nothing it
+ * cannot read as one of the three step kinds.
+ */
+const malformed = (s: unknown): string | undefined => {
+  const tag = prop(s, '_tag')
+  const command = prop(s, 'command')
+  const sends = isRecord(command) && typeof prop(command, 'execute') === 'string'
+  if (tag === 'command') return sends && Array.isArray(prop(s, 'alreadyDone')) ? undefined : 'a command step needs a command {execute, arguments?} and its alreadyDone list'
+  if (tag === 'unplug') return sends && typeof prop(s, 'id') === 'string' && Array.isArray(prop(s, 'alreadyDone')) && Array.isArray(prop(s, 'stillPending')) && isRecord(prop(s, 'undo')) ? undefined : 'an unplug step needs its id, command, alreadyDone, stillPending and undo'
+  if (tag === 'wait') return Array.isArray(prop(s, 'until')) && Array.isArray(prop(s, 'failOn')) && typeof prop(s, 'timeoutMs') === 'number' ? undefined : 'a wait step needs until, failOn and timeoutMs'
+  return `${showValue(s)} is not a plan step (command, unplug or wait)`
+}
+
+const forward = (x: Executor, s: PlanStep, i: number, log: LogEntry[]): Promise<Forward> => {
+  const wrong = totalOr('it cannot be read', () => malformed(s))
+  if (wrong !== undefined) return Promise.resolve({ _tag: 'failed', error: { _tag: 'InvalidPlan', message: `step ${i}: ${wrong}` } })
+  return s._tag === 'command' ? forwardCommand(x, s, i, log) : s._tag === 'wait' ? forwardWait(x, s, i, log) : forwardUnplug(x, s, i, log)
+}
 
 /**
  * Before an unplug's device is re-created, QEMU must have let go of it: re-adding while the
@@ -226,6 +245,11 @@ export const runPlan =
   <R = Runtime>(plan: QmpPlan<R>, executor: Executor): TE.TaskEither<never, RunOutcome<R>> =>
   async () => {
     const log: LogEntry[] = []
+    // What is not a plan sends nothing, and its outcome says why (the record is whatever it holds).
+    if (!totalOr(false, () => isRecord(plan) && Array.isArray(plan.steps))) {
+      const before = totalOr(undefined, () => prop(plan, 'before')) as R
+      return E.right({ _tag: 'RolledBack', failedStep: 0, error: { _tag: 'InvalidPlan', message: `expected a QmpPlan {title, steps, before, after, warnings}, got ${totalOr('a value that cannot be shown', () => showValue(plan))}` }, runtime: before, log })
+    }
     for (let i = 0; i < plan.steps.length; i++) {
       const s = plan.steps[i]
       if (s === undefined) continue

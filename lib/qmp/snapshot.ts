@@ -20,6 +20,19 @@ import { jobStatus } from './event.js'
 import { blockdevSnapshot, jobComplete, snapshotTransaction } from './graph-commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
 
+/**
+ * A {@link SnapshotRequest} as a caller writes it: `kind` may be left out. Checked again when
+ * decoded, for callers without the types.
+ *
+ * @since 0.3.0
+ * @category decode
+ */
+export interface SnapshotRequestInput {
+  readonly id: string
+  readonly path: string
+  readonly kind?: SnapshotRequest['kind']
+}
+
 const SnapshotRequestCodec: t.Type<SnapshotRequest, unknown, unknown> = closed(
   {
     id: t.string,
@@ -107,7 +120,7 @@ const snapshotted = (p: Planned): ReadonlyArray<BlockdevOptions> => {
  * @since 0.3.0
  * @category hotplug
  */
-export const planSnapshot = (runtime: Runtime, requests: ReadonlyArray<unknown>, options?: SnapshotOptions): E.Either<DevplanError, QmpPlan> =>
+export const planSnapshot = (runtime: Runtime, requests: ReadonlyArray<SnapshotRequestInput>, options?: SnapshotOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => (Array.isArray(requests) && requests.length > 0 ? E.right(requests) : E.left(fieldError('requests', requests, 'expected a non-empty list of {id, path, kind?}')))),

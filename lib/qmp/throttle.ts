@@ -50,7 +50,7 @@ const limitsFrom = (u: unknown, at: string): E.Either<DevplanError, ThrottleLimi
  * @since 0.3.0
  * @category hotplug
  */
-export const planThrottle = (runtime: Runtime, id: string, limits: unknown, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
+export const planThrottle = (runtime: Runtime, id: string, limits: ThrottleLimits, options?: { readonly migration?: string }): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => optionsArg('options', options)),

@@ -40,7 +40,8 @@ const addNode = (s: Draft<ScriptedState>, o: Args, monitor: boolean, fresh: Scri
   if (given === undefined && monitor) return generic("'node-name' must be specified for the root node")
   if (given !== undefined && typeof given !== 'string') return generic("Invalid parameter type for 'node-name', expected: string")
   const children: Array<{ role: string; node: string }> = []
-  for (const role of ['file', 'backing', 'image']) {
+  // `image` names a child only for blkdebug; rbd's `image` is the name of the Ceph image.
+  for (const role of driver === 'blkdebug' ? ['file', 'backing', 'image'] : ['file', 'backing']) {
     const c = o[role]
     if (typeof c === 'string') {
       const child = s.nodes.find((n) => n.name === c) ?? fresh.find((n) => n.name === c)

@@ -13,6 +13,7 @@
  *
  * @since 0.3.0
  */
+import { isRecord, totalOr } from '../total.js'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { produce } from '../immer.js'
@@ -81,7 +82,10 @@ const HANDLERS = (o: ScriptedOptions): Readonly<Record<string, Handler>> => ({ .
  * @since 0.3.0
  * @category executor
  */
-export const scriptedExecutor = (initial: ScriptedState = emptyState(), options: ScriptedOptions = {}): ScriptedExecutor => {
+export const scriptedExecutor = (given: ScriptedState = emptyState(), givenOptions: ScriptedOptions = {}): ScriptedExecutor => {
+  // A JavaScript caller's odd values get the documented fallbacks: an empty pc, QEMU 7.2's answers.
+  const initial = totalOr(emptyState(), () => (isRecord(given) && Array.isArray(given.devices) && Array.isArray(given.nodes) ? given : emptyState()))
+  const options: ScriptedOptions = totalOr({}, () => (isRecord(givenOptions) ? { ...givenOptions } : {}))
   const qemu = options.qemu ?? { major: 7, minor: 2, micro: 0 }
   const handlers = HANDLERS(options)
   let current = initial

@@ -13,6 +13,7 @@ import { parseStructured } from '../qemu-opts.js'
 import { runtimeArgv, type RebuildOptions } from '../runtime/rebuild.js'
 import type { Runtime } from '../runtime/types.js'
 import { fullLimits } from './limits.js'
+import { totalOr } from '../total.js'
 
 /**
  * A device as the scripted QEMU holds it. `unplug` is set once `device_del` was accepted for a
@@ -150,7 +151,10 @@ const BUILTINS: Readonly<Record<ScriptedState['machine'], ReadonlyArray<Scripted
  * @since 0.3.0
  * @category executor
  */
-export const emptyState = (machine: ScriptedState['machine'] = 'pc'): ScriptedState => ({
+export const emptyState = (machine: ScriptedState['machine'] = 'pc'): ScriptedState => emptyOf(machine === 'q35' ? 'q35' : 'pc')
+
+// A machine that is neither (a JavaScript caller's value) is read as pc: the documented fallback.
+const emptyOf = (machine: ScriptedState['machine']): ScriptedState => ({
   machine,
   status: 'prelaunch',
   devices: BUILTINS[machine],
@@ -251,7 +255,9 @@ export const deviceOf = (o: Readonly<Record<string, unknown>>, bus: string): Scr
  * @since 0.3.0
  * @category executor
  */
-export const stateOfArgv = (argv: ReadonlyArray<string>): ScriptedState => {
+export const stateOfArgv = (given: ReadonlyArray<string>): ScriptedState => {
+  // What is not a list of words reads as an empty command line: the documented fallback.
+  const argv: ReadonlyArray<string> = totalOr([], () => (Array.isArray(given) ? given.filter((w): w is string => typeof w === 'string') : []))
   const opts = (flag: string): ReadonlyArray<Readonly<Record<string, unknown>>> =>
     argv.flatMap((w, i) => {
       const v = argv[i + 1]

@@ -261,4 +261,15 @@ test('a completed migration whose query-migrate was lost is never undone by resu
   if (o?._tag === 'RollbackIncomplete') assert.equal(o.leftovers.map((l) => l.step), [3, 2])
 })
 
+test('a target version as text is read as a target spec reads it; a migration_* typo is refused, not taken for a default', () => {
+  const rt = runtimeFor()
+  const viaText = right(planMigrate(rt, { uri: 'tcp:127.0.0.1:8102', target: '7.2' }))
+  const viaShape = right(planMigrate(rt, { uri: 'tcp:127.0.0.1:8102', target: V72 }))
+  assert.equal(viaText.steps, viaShape.steps)
+  const typo = left(planMigrate(rt, { uri: 'tcp:127.0.0.1:8102', target: V72, hvparams: { migration_bandwith: 1000 } }))
+  assert.is(typo._tag, 'InvalidInput')
+  if (typo._tag === 'InvalidInput') assert.equal(typo.errors.map((e) => e.path), ['input.hvparams.migration_bandwith'])
+  assert.is(left(planMigrate(rt, { uri: 'tcp:127.0.0.1:8102', target: 'seven' })). _tag, 'InvalidInput')
+})
+
 test.run()
