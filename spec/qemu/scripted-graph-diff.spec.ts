@@ -47,7 +47,15 @@ test('limits, a resize, a snapshot transaction, a mirror and a clone: with a fau
       await faults('planMirror', mirror)
       rt = (await both('planMirror', mirror, 'Done')).runtime
       const clone = right(planClone(rt, { id: d2, path: await makeImage(tmp.path, 'c.qcow2', 'qcow2', 16), format: 'qcow2' }, { jobTimeoutMs: 30_000 }))
-      await faults('planClone', clone)
+      const start = clone.steps.findIndex((st) => st._tag === 'command' && st.command.execute === 'blockdev-backup')
+      for (let k = 0; k < forward(clone); k++) {
+        await both(`planClone, command ${k} refused`, clone, 'RolledBack', refused(k))
+        if (k !== start) await both(`planClone, the reply to command ${k} lost`, clone, 'RolledBack', lost(k))
+      }
+      // Not compared: a lost reply to blockdev-backup. A backup ends by itself, and QEMU's may end
+      // before the rollback's cancel arrives (then "cannot accept command verb 'cancel'") or not,
+      // by its own timing, which no model can know. spec/qemu/graph-jobs.spec.ts checks that case
+      // against QEMU alone: it rolls back either way.
       await both('planClone', clone, 'Done')
     }, { dir: tmp.path })
   } finally {
