@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { emptyBusState, occupy, type BusState } from '../bus/state.js'
+import { emptyBusState, occupy, occupyAll, type BusState } from '../bus/state.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import { describeMachine } from '../machine/machines.js'
 import { missingFunctionZero } from '../bus/ports.js'
@@ -155,6 +155,6 @@ const busStateOf = (rt: Runtime): E.Either<DevplanError, BusState> =>
       const started: BusState = fromCmd.ports === undefined ? fromCmd : { ...fromCmd, ports: { ...fromCmd.ports, grow: false } }
       const gap = started.ports === undefined ? undefined : missingFunctionZero(started.ports)[0]
       if (gap !== undefined) return E.left(gap)
-      return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(started))
+      return occupyAll(recorded)(started)
     })
   )
