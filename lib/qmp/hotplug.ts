@@ -11,8 +11,6 @@
 import { objectAdd, objectDel } from './graph-commands.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import type { Draft } from 'immer'
-import { produce } from '../immer.js'
 import { place } from '../bus/state.js'
 import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
@@ -29,7 +27,7 @@ import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrot
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
 import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
 import { diskRecord, nicRecord } from '../runtime/devices.js'
-import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
+import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import { commandStep, type PlanStep, type QmpPlan, type Undo } from './plan.js'
 import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
@@ -113,8 +111,9 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
   if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
   // A uuid recorded under another id (a legacy one) is the same device: decodeRuntime would
   // refuse the runtime this plan produces.
-  const uuids = [...rt.disks.map((d) => d.uuid), ...rt.nics.map((n) => n.uuid)]
-  if (uuids.some((u) => u.toLowerCase() === uuid.toLowerCase())) {
+  const wanted = uuid.toLowerCase()
+  const same = (u: string): boolean => u.toLowerCase() === wanted
+  if (rt.disks.some((d) => same(d.uuid)) || rt.nics.some((n) => same(n.uuid))) {
     return E.left(invalidInput([{ path: `${kind}.uuid`, value: uuid, message: 'is the uuid of a device the instance has already' }]))
   }
   return E.right(undefined)
@@ -144,7 +143,8 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
         title: `hot-add disk ${disk.id}`,
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
-        after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
+        // A plain spread: a draft would walk every recorded disk when it is finalized.
+        after: { ...rt, disks: [...rt.disks, diskRecord(disk, hvinfo, dev.graph)] },
         warnings: [...(qemu === undefined ? [] : graphWarnings(dev.graph, 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
       }
     })
@@ -199,7 +199,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         before: rt,
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
         // names, which netdev_add consumes: a restart or migration gets fresh fds.
-        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) }),
+        after: { ...rt, nics: [...rt.nics, nicRecord(nic, hvinfo, netdevOptions(dev))] },
         // The runtime's hvparams decide, as at start: what Ganeti ignores there is ignored here.
         warnings: [...nicWarnings(h), ...(s.ports !== undefined && driverInfo(driver)?.ioBar === true ? [ioBarHotAdd(driver)] : [])]
       }

@@ -7,7 +7,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
 import { notHotpluggable } from '../devices/catalog.js'
 import { deviceOptions, type BlockDevice, type NicDevice } from '../devices.js'
@@ -108,6 +107,12 @@ export const planHotRemove = (runtime: Runtime, deviceId: string, options?: Hotp
     E.chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
   )
 
+/**
+ * The array without its i-th element, as a new array: a plain filter, not a draft's splice, which
+ * would proxy every element after it.
+ */
+const without = <A>(as: ReadonlyArray<A>, i: number): ReadonlyArray<A> => as.filter((_, j) => j !== i)
+
 const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions): E.Either<DevplanError, QmpPlan> => {
   return pipe(
     notMigrating(deviceId, options),
@@ -125,14 +130,14 @@ const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions)
       if (why !== undefined) return unsupported(deviceId, why)
       const removal = (kind: 'disk' | 'nic', steps: ReadonlyArray<PlanStep>, after: Runtime): QmpPlan => ({ title: `hot-remove ${kind} ${deviceId}`, steps, before: runtime, after, warnings: [] })
       if (disk !== undefined) {
-        return E.map((dev: BlockDevice) => removal('disk', removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.disks.splice(di, 1) })))(
+        return E.map((dev: BlockDevice) => removal('disk', removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)), { ...runtime, disks: without(runtime.disks, di) }))(
           runtimeBlockDevice(disk, `disks[${di}]`, h)
         )
       }
       const ni = runtime.nics.findIndex((n) => n.placed?.id === deviceId)
       const nic = runtime.nics[ni]
       if (nic !== undefined) {
-        return E.map((dev: NicDevice) => removal('nic', removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.nics.splice(ni, 1) })))(
+        return E.map((dev: NicDevice) => removal('nic', removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)), { ...runtime, nics: without(runtime.nics, ni) }))(
           runtimeNicDevice(nic, ni, h, ganetiTap)
         )
       }
