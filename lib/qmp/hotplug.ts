@@ -25,7 +25,7 @@ import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, nicWarnings, type Nic } from '../nic.js'
 import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from '../devices/build.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
-import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
+import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeHasId } from '../runtime/bus.js'
 import { diskRecord, nicRecord } from '../runtime/devices.js'
 import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
@@ -108,7 +108,7 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
   if (CATALOG[driver].sits === 'scsi' && !hasScsiController(rt)) {
     return unsupported(id, `${driver} needs the SCSI controller (id "${SCSI_CONTROLLER_ID}"), and this instance was started without one`)
   }
-  if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
+  if (runtimeHasId(rt, id)) return E.left({ _tag: 'DuplicateId', id })
   // A uuid recorded under another id (a legacy one) is the same device: decodeRuntime would
   // refuse the runtime this plan produces.
   const wanted = uuid.toLowerCase()

@@ -116,15 +116,30 @@ const cmdDevicesOf = (rt: Runtime): ReadonlyArray<ReadDevice> => {
  * @since 0.1.0
  */
 export const runtimeIds = (rt: Runtime): ReadonlySet<string> => {
-  // Loops, not flatMap: V8's flatMap costs more than the rest of a hot-add on a big runtime.
   const ids = new Set<string>()
-  for (const d of rt.disks) if (d.placed !== undefined) ids.add(d.placed.id)
-  for (const n of rt.nics) if (n.placed !== undefined) ids.add(n.placed.id)
-  for (const d of runtimeCmdDevices(rt)) if (d.id !== undefined) ids.add(d.id)
+  eachRuntimeId(rt, (id) => { ids.add(id) })
+  return ids
+}
+
+/**
+ * Whether the runtime knows a device id ({@link runtimeIds} has it), without building the set.
+ *
+ * @since 0.3.0
+ */
+export const runtimeHasId = (rt: Runtime, id: string): boolean => {
+  let found = false
+  eachRuntimeId(rt, (known) => { found ||= known === id })
+  return found
+}
+
+const eachRuntimeId = (rt: Runtime, f: (id: string) => void): void => {
+  // Loops, not flatMap: V8's flatMap costs more than the rest of a hot-add on a big runtime.
+  for (const d of rt.disks) if (d.placed !== undefined) f(d.placed.id)
+  for (const n of rt.nics) if (n.placed !== undefined) f(n.placed.id)
+  for (const d of runtimeCmdDevices(rt)) if (d.id !== undefined) f(d.id)
   // kvm_extra's own -device ids are taken too, though their places are not the library's. A
   // file without typed devices has them anywhere in kvm_cmd; a typed one in its kvm_extra words.
-  for (const d of cmdDevices(rt.stamp?.devices === undefined ? rt.cmd : extraWords(rt))) if (d.id !== undefined) ids.add(d.id)
-  return ids
+  for (const d of cmdDevices(rt.stamp?.devices === undefined ? rt.cmd : extraWords(rt))) if (d.id !== undefined) f(d.id)
 }
 
 /** The kvm_extra words this library rendered last on the command line. */

@@ -13,16 +13,17 @@ import type { CmdWord } from './types.js'
 type Cmd = ReadonlyArray<CmdWord>
 
 /** `-localtime` → `-rtc base=localtime` (QEMU removed `-localtime`). */
-const localtime = (cmd: Cmd): Cmd =>
-  cmd.flatMap((w) => (w === '-localtime' ? ['-rtc', 'base=localtime'] : [w]))
+const localtime = (cmd: Cmd): Cmd => (cmd.includes('-localtime') ? cmd.flatMap((w) => (w === '-localtime' ? ['-rtc', 'base=localtime'] : [w])) : cmd)
 
 /**
  * Applies `f` to every `flag value` pair, left to right; a trailing flag, or one whose value
- * is a number (never an option value Ganeti wrote), stays as it is.
+ * is a number (never an option value Ganeti wrote), stays as it is. A command without the flag
+ * is returned as it is: most rewrites find nothing to do, and a copy each costs a pass.
  */
 const eachPair =
   (flag: string, f: (value: string) => Cmd) =>
   (cmd: Cmd): Cmd => {
+    if (!cmd.includes(flag)) return cmd
     const out: CmdWord[] = []
     for (let i = 0; i < cmd.length; i++) {
       const w = cmd[i] ?? ''
@@ -147,6 +148,7 @@ const USB_DEVICES: ReadonlyMap<string, string> = new Map([
  * `host:`, from hvparams `usb_devices`) are left as they are.
  */
 const usbdevice = (cmd: Cmd): Cmd => {
+  if (!cmd.includes('-usbdevice')) return cmd
   let usb = cmd.includes('-usb')
   const out: CmdWord[] = []
   for (let i = 0; i < cmd.length; i++) {
@@ -213,7 +215,7 @@ const soundhw = (cmd: Cmd): Cmd => {
 }
 
 /** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
-const noAcpi = (cmd: Cmd): Cmd => cmd.flatMap((w) => (w === '-no-acpi' ? ['-machine', 'acpi=off'] : [w]))
+const noAcpi = (cmd: Cmd): Cmd => (cmd.includes('-no-acpi') ? cmd.flatMap((w) => (w === '-no-acpi' ? ['-machine', 'acpi=off'] : [w])) : cmd)
 
 const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i) => w === b[i])
 
@@ -238,7 +240,10 @@ const MAX_ROUNDS = 16
  * @since 0.1.0
  */
 export const fixCmd = (cmd: Cmd): Cmd => {
-  let current = cmd
+  // A rewrite that finds nothing returns its input, where a full pass drops holes (flatMap) and
+  // makes null and undefined '' (eachPair): do both first (a decoded runtime has neither).
+  const words: ReadonlyArray<CmdWord | undefined | null> = cmd
+  let current: Cmd = words.includes(undefined) || words.includes(null) ? words.flatMap((w) => [w ?? '']) : cmd
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const ganeti = vncTls(balloon(localtime(current)))
     const next = noAcpi(soundhw(usbdevice(spiceBooleans(chardevBooleans(compatSocket('-monitor')(compatSocket('-serial')(vncBooleans(ganeti))))))))
