@@ -13,7 +13,18 @@ import type { CmdWord } from './types.js'
 type Cmd = ReadonlyArray<CmdWord>
 
 /** `-localtime` → `-rtc base=localtime` (QEMU removed `-localtime`). */
-const localtime = (cmd: Cmd): Cmd => (cmd.includes('-localtime') ? cmd.flatMap((w) => (w === '-localtime' ? ['-rtc', 'base=localtime'] : [w])) : cmd)
+const localtime = (cmd: Cmd): Cmd => replaceWord(cmd, '-localtime', ['-rtc', 'base=localtime'])
+
+/** Every `word` of the command replaced by the words `by`; the command itself when it has none. */
+const replaceWord = (cmd: Cmd, word: string, by: ReadonlyArray<string>): Cmd => {
+  if (!cmd.includes(word)) return cmd
+  const out: CmdWord[] = []
+  for (const w of cmd) {
+    if (w === word) out.push(...by)
+    else out.push(w)
+  }
+  return out
+}
 
 /**
  * Applies `f` to every `flag value` pair, left to right; a trailing flag, or one whose value
@@ -215,7 +226,7 @@ const soundhw = (cmd: Cmd): Cmd => {
 }
 
 /** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
-const noAcpi = (cmd: Cmd): Cmd => (cmd.includes('-no-acpi') ? cmd.flatMap((w) => (w === '-no-acpi' ? ['-machine', 'acpi=off'] : [w])) : cmd)
+const noAcpi = (cmd: Cmd): Cmd => replaceWord(cmd, '-no-acpi', ['-machine', 'acpi=off'])
 
 const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i) => w === b[i])
 

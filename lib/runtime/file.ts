@@ -8,7 +8,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import { decodeCmdDevices, decodeLayout } from './cmd-devices.js'
 import type { JsonObject } from '../qemu-opts.js'
@@ -82,8 +81,16 @@ export const readStamp = (u: JsonObject): E.Either<DevplanError, RuntimeStamp> =
 }
 
 /** Each element of an array through `f`, stopping at the first problem. */
-const traverse = <A>(items: ReadonlyArray<unknown>, f: (u: unknown, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> =>
-  RA.traverseWithIndex(E.Applicative)((i: number, u: unknown) => f(u, i))(items)
+const traverse = <A>(items: ReadonlyArray<unknown>, f: (u: unknown, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
+  // A loop, not RA.traverseWithIndex, which copies the array so far at every element.
+  const out: A[] = []
+  for (let i = 0; i < items.length; i++) {
+    const r = f(items[i], i)
+    if (E.isLeft(r)) return r
+    out.push(r.right)
+  }
+  return E.right(out)
+}
 
 const boundedArray = (u: unknown, path: string, max: number, what: string): E.Either<DevplanError, ReadonlyArray<unknown>> =>
   !Array.isArray(u) ? fail(path, u, `expected ${what}`) : u.length > max ? fail(path, `(${u.length} entries)`, `at most ${max} entries`) : E.right(u)

@@ -176,8 +176,16 @@ export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j =
  *
  * @since 0.1.0
  */
-export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject =>
-  Object.fromEntries(Object.entries(o).filter(([k]) => !keys.has(k)))
+export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject => {
+  const out: { [key: string]: Json } = {}
+  for (const [k, v] of Object.entries(o)) {
+    if (keys.has(k)) continue
+    // An own __proto__ key stays a key, as fromEntries would keep it, never a prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else out[k] = v
+  }
+  return out
+}
 
 /** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
 const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/
