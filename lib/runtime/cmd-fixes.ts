@@ -35,16 +35,23 @@ const eachPair =
   (flag: string, f: (value: string) => Cmd) =>
   (cmd: Cmd): Cmd => {
     if (!cmd.includes(flag)) return cmd
-    const out: CmdWord[] = []
+    // Copied from the first pair `f` changes on; until then the words are the command's own.
+    let out: CmdWord[] | undefined
     for (let i = 0; i < cmd.length; i++) {
       const w = cmd[i] ?? ''
       const value = cmd[i + 1]
       if (w === flag && typeof value === 'string') {
-        out.push(...f(value))
+        const by = f(value)
+        if (out === undefined && by.length === 2 && by[0] === w && by[1] === value) {
+          i++
+          continue
+        }
+        out ??= cmd.slice(0, i)
+        out.push(...by)
         i++
-      } else out.push(w)
+      } else if (out !== undefined) out.push(w)
     }
-    return out
+    return out ?? cmd
   }
 
 /**
@@ -228,7 +235,7 @@ const soundhw = (cmd: Cmd): Cmd => {
 /** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
 const noAcpi = (cmd: Cmd): Cmd => replaceWord(cmd, '-no-acpi', ['-machine', 'acpi=off'])
 
-const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i) => w === b[i])
+const same = (a: Cmd, b: Cmd): boolean => a === b || (a.length === b.length && a.every((w, i) => w === b[i]))
 
 /** More rounds than any rewrite chain can take (each round removes an old option). */
 const MAX_ROUNDS = 16

@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { produce } from '../immer.js'
 import { PCI_BUS } from '../bus/pci.js'
 import { pciAddress } from '../bus/address.js'
 import { encodeHvinfo } from './hvinfo.js'
@@ -55,7 +54,7 @@ const typeParam = (hvparams: JsonObject, key: 'disk_type' | 'nic_type'): E.Eithe
  */
 const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObject, at: string): E.Either<DevplanError, JsonObject> => {
   if ('hvinfo' in dict) return E.right(dict)
-  if (!('pci' in dict)) return E.right(produce(dict, (d) => { d['hvinfo'] = {} }))
+  if (!('pci' in dict)) return E.right({ ...dict, hvinfo: {} })
   const uuid = dict['uuid']
   if (typeof uuid !== 'string') return fail(`${at}.uuid`, uuid, 'expected the device uuid (the legacy id is made from it)')
   const pci = dict['pci']
@@ -68,7 +67,7 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
 }
 
 const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>
-  updateHvinfo('uuid' in nic ? nic : produce(nic, (d) => { d['uuid'] = placeholderUuid(i) }), 'nic', hvparams, `nics[${i}]`)
+  updateHvinfo('uuid' in nic ? nic : { ...nic, uuid: placeholderUuid(i) }, 'nic', hvparams, `nics[${i}]`)
 
 const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> =>
   E.map((dict: JsonObject) => (dict === entry[0] ? entry : ([dict, entry[1], entry[2]] as const)))(updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`))
