@@ -32,6 +32,7 @@ import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarn
 import { splitWords } from './shell.js'
 
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
+import { flatMapArray } from './arrays.js'
 
 
 type Step<A> = BusStep<A>
@@ -267,7 +268,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         machineDevices: acc.machineDevs,
         machineOptions: acc.options,
         warnings: [
-          ...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)),
+          ...flatMapArray(acc.disks, (d, i) => graphWarnings(d.graph, `disks[${i}].uri`, target.qemu)),
           ...notModelled(instance.unmodelled),
           ...ignoredWarnings(instance),
           ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
