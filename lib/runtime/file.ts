@@ -153,12 +153,16 @@ export const readRuntimeJson = (u: unknown): E.Either<DevplanError, RuntimeJson>
   }
   const cmd = readCmd(cmdU)
   if (E.isLeft(cmd)) return cmd
-  const nics = E.chain((a: ReadonlyArray<unknown>) => traverse(a, readNic))(boundedArray(nicsU, 'nics', MAX_DEVICES, 'kvm_nics, a list of NIC dicts'))
+  // Plain checks, not E.chain: fp-ts's dual wrapper copies its arguments on every call.
+  const nicList = boundedArray(nicsU, 'nics', MAX_DEVICES, 'kvm_nics, a list of NIC dicts')
+  if (E.isLeft(nicList)) return nicList
+  const nics = traverse(nicList.right, readNic)
   if (E.isLeft(nics)) return nics
   const hv = toJsonObject(hvU, 'hvparams', 'the hvparams dict')
   if (E.isLeft(hv)) return E.left(fromField(hv.left))
-  const disks =
-    u.length === 3 ? E.right([]) : E.chain((a: ReadonlyArray<unknown>) => traverse(a, readDisk))(boundedArray(disksU, 'disks', MAX_DEVICES, 'kvm_disks, a list of [disk_dict, link, uri]'))
+  const diskList = u.length === 3 ? E.right([]) : boundedArray(disksU, 'disks', MAX_DEVICES, 'kvm_disks, a list of [disk_dict, link, uri]')
+  if (E.isLeft(diskList)) return diskList
+  const disks = traverse(diskList.right, readDisk)
   if (E.isLeft(disks)) return disks
   const base = [cmd.right, nics.right, hv.right, disks.right] as const
   return E.right(stamp === undefined ? base : [...base, stamp])

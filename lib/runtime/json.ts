@@ -159,10 +159,11 @@ export const toJson = (u: unknown, path: string): E.Either<FieldError, Json> => 
  *
  * @since 0.1.0
  */
-export const toJsonObject = (u: unknown, path: string, what = 'an object'): E.Either<FieldError, JsonObject> =>
-  isPlainObject(u)
-    ? E.map((j: Json) => j as JsonObject)(toJson(u, path))
-    : problem(path, u, `expected ${what}`)
+export const toJsonObject = (u: unknown, path: string, what = 'an object'): E.Either<FieldError, JsonObject> => {
+  if (!isPlainObject(u)) return problem(path, u, `expected ${what}`)
+  const r = toJson(u, path)
+  return E.isLeft(r) ? r : E.right(r.right as JsonObject)
+}
 
 /**
  * Whether a JSON value is an object (not an array, not null).
@@ -176,7 +177,7 @@ export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j =
  *
  * @since 0.1.0
  */
-export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject => {
+export const omit = (o: JsonObject, keys: ReadonlySet<string>): { [key: string]: Json } => {
   const out: { [key: string]: Json } = {}
   for (const [k, v] of Object.entries(o)) {
     if (keys.has(k)) continue

@@ -63,7 +63,10 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
   if (E.isLeft(type)) return type
   // Python appends the new key last; Ganeti's upgrade writes addr before bus.
   const hvinfo = encodeHvinfo({ driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), address: pciAddress(PCI_BUS, pci) }, 'addr-bus')
-  return E.right({ ...omit(dict, PCI_KEY), hvinfo })
+  // omit gives a fresh object: hvinfo goes last onto it, as the spread put it.
+  const upgraded = omit(dict, PCI_KEY)
+  upgraded['hvinfo'] = hvinfo
+  return E.right(upgraded)
 }
 
 const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>
