@@ -92,19 +92,20 @@ const vncTls = eachPair('-vnc', (value) => {
  * hold one), so `unix:/a,,b,server` is `["unix:/a,,b", "server"]`. Joined again with `,`.
  */
 const splitOpts = (value: string): ReadonlyArray<string> => {
+  // By indexOf, not character by character: a `,,` is skipped over, a lone `,` ends a part.
   const parts: string[] = []
-  let cur = ''
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
-    if (c === ',' && value[i + 1] === ',') {
-      cur += ',,'
-      i++
-    } else if (c === ',') {
-      parts.push(cur)
-      cur = ''
-    } else cur += c
+  let start = 0
+  let i = value.indexOf(',')
+  while (i !== -1) {
+    if (value.charAt(i + 1) === ',') {
+      i = value.indexOf(',', i + 2)
+      continue
+    }
+    parts.push(value.slice(start, i))
+    start = i + 1
+    i = value.indexOf(',', start)
   }
-  parts.push(cur)
+  parts.push(value.slice(start))
   return parts
 }
 
