@@ -94,6 +94,9 @@ interface Found {
 
 const found = (value: unknown, message: string, key?: string | number): E.Either<Found, never> => E.left({ keys: key === undefined ? [] : [key], value, message })
 
+/** {@link FORBIDDEN_KEYS}, compared directly: a copy asks it of every key of a file. */
+const forbidden = (key: string): boolean => key === '__proto__' || key === 'constructor' || key === 'prototype'
+
 const copy = (u: unknown, depth: number): E.Either<Found, Json> => {
   switch (typeof u) {
     case 'string':
@@ -123,7 +126,7 @@ const copy = (u: unknown, depth: number): E.Either<Found, Json> => {
       // Own data properties, assigned: no key reaching a setter (__proto__'s) gets this far.
       const out: { [key: string]: Json } = {}
       for (const key of Object.keys(u)) {
-        if (FORBIDDEN_KEYS.has(key)) return found(u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`, key)
+        if (forbidden(key)) return found(u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`, key)
         const r = copy(u[key], depth + 1)
         if (E.isLeft(r)) {
           r.left.keys.push(key)
@@ -179,8 +182,10 @@ export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j =
  */
 export const omit = (o: JsonObject, keys: ReadonlySet<string>): { [key: string]: Json } => {
   const out: { [key: string]: Json } = {}
-  for (const [k, v] of Object.entries(o)) {
-    if (keys.has(k)) continue
+  for (const k of Object.keys(o)) {
+    const v = o[k]
+    // A JSON object holds no undefined; JSON would drop the key all the same.
+    if (v === undefined || keys.has(k)) continue
     // An own __proto__ key stays a key, as fromEntries would keep it, never a prototype.
     if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
     else out[k] = v

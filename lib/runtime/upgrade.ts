@@ -72,8 +72,11 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
 const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>
   updateHvinfo('uuid' in nic ? nic : { ...nic, uuid: placeholderUuid(i) }, 'nic', hvparams, `nics[${i}]`)
 
-const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> =>
-  E.map((dict: JsonObject) => (dict === entry[0] ? entry : ([dict, entry[1], entry[2]] as const)))(updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`))
+const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> => {
+  const dict = updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`)
+  if (E.isLeft(dict)) return dict
+  return E.right(dict.right === entry[0] ? entry : ([dict.right, entry[1], entry[2]] as const))
+}
 
 const all = <A>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
   const out: A[] = []
