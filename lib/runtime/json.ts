@@ -113,7 +113,13 @@ const copy = (u: unknown, depth: number): E.Either<Found, Json> => {
         for (let i = 0; i < u.length; i++) {
           // A sparse array has holes JSON cannot hold.
           if (!Object.prototype.hasOwnProperty.call(u, i)) return found(undefined, 'expected a JSON value (the array has a hole)', i)
-          const r = copy(u[i], depth + 1)
+          const v: unknown = u[i]
+          // Strings, booleans and null are copied as they are, without a Right each.
+          if (typeof v === 'string' || typeof v === 'boolean' || v === null) {
+            out.push(v)
+            continue
+          }
+          const r = copy(v, depth + 1)
           if (E.isLeft(r)) {
             r.left.keys.push(i)
             return r
@@ -127,7 +133,12 @@ const copy = (u: unknown, depth: number): E.Either<Found, Json> => {
       const out: { [key: string]: Json } = {}
       for (const key of Object.keys(u)) {
         if (forbidden(key)) return found(u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`, key)
-        const r = copy(u[key], depth + 1)
+        const v = u[key]
+        if (typeof v === 'string' || typeof v === 'boolean' || v === null) {
+          out[key] = v
+          continue
+        }
+        const r = copy(v, depth + 1)
         if (E.isLeft(r)) {
           r.left.keys.push(key)
           return r
