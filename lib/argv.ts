@@ -15,7 +15,7 @@ import { quoteWord } from './shell.js'
 import { describeMachine } from './machine/machines.js'
 import { hotplugGlobal } from './bus/ports.js'
 import { isRenderOptions, isTreeShape, prop, totalOr } from './total.js'
-import { flatMapArray } from './arrays.js'
+import { flatMapArray } from './hot.js'
 
 /**
  * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator

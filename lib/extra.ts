@@ -17,7 +17,7 @@ import { parsePciAddr, showPciAddr } from './bus/address.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
-import { flatMapArray } from './arrays.js'
+import { flatMapArray } from './hot.js'
 
 /**
  * What `kvm_extra` must leave alone: the reservation boundary, the `pci.0` slots of the plan,

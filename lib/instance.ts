@@ -14,7 +14,7 @@ import { HvparamsCodec, IGNORED_HVPARAMS, type Hvparams } from './hvparams.js'
 import { diskDriver } from './devices/drivers.js'
 import { ipFamily } from './ip.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
-import { flatMapArray } from './arrays.js'
+import { chain, flatMapArray } from './hot.js'
 
 const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', UUID_PATTERN)
 const Hostname = matching('an instance name (letters, digits, ".", "_", "-", at most 253)', /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/)
@@ -204,7 +204,7 @@ export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance>
     pipe(
       InstanceInput.decode(input),
       E.mapLeft(fromValidationErrors),
-      E.chain((i) => {
+      chain((i) => {
         const disks = collect(i.disks, (d, n) => toDisk(d, `disks[${n}]`))
         const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
         const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]

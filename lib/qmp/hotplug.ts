@@ -31,6 +31,7 @@ import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import { commandStep, type PlanStep, type QmpPlan, type Undo } from './plan.js'
 import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
+import { chain } from '../hot.js'
 
 /**
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
@@ -112,7 +113,14 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
   // A uuid recorded under another id (a legacy one) is the same device: decodeRuntime would
   // refuse the runtime this plan produces.
   const wanted = uuid.toLowerCase()
-  const same = (u: string): boolean => u.toLowerCase() === wanted
+  // An ASCII first character lowercases on its own: one that differs rules a uuid out without
+  // lowercasing all of it (200 recorded devices, 200 lowercasings per hot-add otherwise).
+  const first = wanted.charCodeAt(0)
+  const same = (u: string): boolean => {
+    const c = u.charCodeAt(0)
+    if (c < 128 && (c >= 65 && c <= 90 ? c + 32 : c) !== first) return false
+    return u.toLowerCase() === wanted
+  }
   if (rt.disks.some((d) => same(d.uuid)) || rt.nics.some((n) => same(n.uuid))) {
     return E.left(invalidInput([{ path: `${kind}.uuid`, value: uuid, message: 'is the uuid of a device the instance has already' }]))
   }
@@ -135,8 +143,8 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'disk', disk.uuid, disk.id, driver),
-    E.chain(() => runtimeBusState(rt)),
-    E.chain(place(driver, disk.id)),
+    chain(() => runtimeBusState(rt)),
+    chain(place(driver, disk.id)),
     E.map(([hvinfo]) => {
       const dev = diskDevice(disk, hvinfo, h, qemu)
       return {
@@ -180,8 +188,8 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'nic', nic.uuid, nic.id, driver),
-    E.chain(() => runtimeBusState(rt)),
-    E.chain(place(driver, nic.id)),
+    chain(() => runtimeBusState(rt)),
+    chain(place(driver, nic.id)),
     E.map(([hvinfo, s]) => {
       const dev = nicDevice(nic, hvinfo, h)
       const b = nic.backend
@@ -244,18 +252,18 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
 export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => requestArg(request)),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) =>
+    chain(() => requestArg(request)),
+    chain(() => optionsArg('options', options)),
+    chain((o) =>
       // Past the shape checks, a throw comes from inside a hand-built disk or NIC far more often
       // than from a decoded runtime: the request is named.
       totalE('request', () =>
         pipe(
           notMigrating('disk' in request ? request.disk.id : request.nic.id, o),
-          E.chain(() => unplugTimeout(o)),
+          chain(() => unplugTimeout(o)),
           E.bindTo('timeoutMs'),
           E.apS('h', runtimeHvparams(runtime)),
-          E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
+          chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
         )
       )
     )

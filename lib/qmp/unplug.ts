@@ -22,6 +22,7 @@ import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_T
 import { objectAdd, objectDel } from './graph-commands.js'
 import { notMigrating, unplugTimeout, type HotplugOptions } from './hotplug.js'
 import { commandStep, type PlanStep, type QmpPlan } from './plan.js'
+import { chain } from '../hot.js'
 
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
 
@@ -102,9 +103,9 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
 export const planHotRemove = (runtime: Runtime, deviceId: string, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => (typeof deviceId === 'string' ? E.right(true) : E.left(fieldError('deviceId', deviceId, 'expected the id of a device of the runtime')))),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
+    chain(() => (typeof deviceId === 'string' ? E.right(true) : E.left(fieldError('deviceId', deviceId, 'expected the id of a device of the runtime')))),
+    chain(() => optionsArg('options', options)),
+    chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
   )
 
 /**
@@ -116,10 +117,10 @@ const without = <A>(as: ReadonlyArray<A>, i: number): ReadonlyArray<A> => as.fil
 const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions): E.Either<DevplanError, QmpPlan> => {
   return pipe(
     notMigrating(deviceId, options),
-    E.chain(() => unplugTimeout(options)),
+    chain(() => unplugTimeout(options)),
     E.bindTo('timeoutMs'),
     E.apS('h', runtimeHvparams(runtime)),
-    E.chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
+    chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
       // A rollback re-creates the device as it was, boot order included.
       const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
       const di = runtime.disks.findIndex((d) => d.placed?.id === deviceId)

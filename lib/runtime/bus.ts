@@ -17,6 +17,7 @@ import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
 import type { CmdWord, Runtime } from './types.js'
 import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
+import { chain } from '../hot.js'
 
 /**
  * The hvparams a runtime runs with ({@link Runtime.params}, decoded when it was read).
@@ -27,7 +28,7 @@ import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
 export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
   pipe(
     runtimeArg('runtime', rt),
-    E.chain(() => rt.params)
+    chain(() => rt.params)
   )
 
 /**
@@ -160,7 +161,7 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
 const busStateOf = (rt: Runtime): E.Either<DevplanError, BusState> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) => {
+    chain((h) => {
       const machine = describeMachine(runtimeMachine(rt, h))
       if (machine === undefined) return E.left(fieldError('hvparams.machine_version', h.machine_version, 'expected a pc (i440fx) or q35 machine type'))
       const empty = emptyBusState(machine, h.kvm_pci_reservations, h.scsi_controller_type)

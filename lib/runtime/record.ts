@@ -17,7 +17,7 @@ import { RUNTIME_FORMAT, RUNTIME_WRITER } from './file.js'
 import { decodeRuntimeParams } from './params.js'
 import type { CmdDevice, Runtime } from './types.js'
 import { instanceArg, optionsArg, renderOptionsArg, totalE, treeArg } from '../total.js'
-import { flatMapArray } from '../arrays.js'
+import { chain, flatMapArray } from '../hot.js'
 
 /**
  * Options of {@link toRuntime}.
@@ -72,10 +72,10 @@ export interface RecordOptions {
 export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options?: RecordOptions): E.Either<DevplanError, Runtime> =>
   pipe(
     instanceArg('instance', instance),
-    E.chain(() => treeArg('tree', tree)),
-    E.chain(() => renderOptionsArg('render', render)),
-    E.chain(() => optionsArg<RecordOptions>('options', options)),
-    E.chain((o) => totalE('tree', () => recordOf(instance, tree, render, o)))
+    chain(() => treeArg('tree', tree)),
+    chain(() => renderOptionsArg('render', render)),
+    chain(() => optionsArg<RecordOptions>('options', options)),
+    chain((o) => totalE('tree', () => recordOf(instance, tree, render, o)))
   )
 
 const recordOf = (instance: Instance, tree: DeviceTree, render: RenderOptions, options: RecordOptions): E.Either<DevplanError, Runtime> => {

@@ -17,6 +17,7 @@ import type { JsonObject } from '../qemu-opts.js'
 import { fixCmd } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+import { chain } from '../hot.js'
 
 const PCI_KEY: ReadonlySet<string> = new Set(['pci'])
 
@@ -144,7 +145,7 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  */
 export const upgradeRuntime = (json: unknown): E.Either<DevplanError, RuntimeJson> => {
   try {
-    return E.chain(upgradeFile)(readRuntimeJson(json))
+    return chain(upgradeFile)(readRuntimeJson(json))
   } catch (e) {
     // Only a hostile value (a proxy, a throwing getter) can get here.
     return fail('', undefined, `cannot be read as a runtime file (${e instanceof Error ? e.message : 'unknown error'})`)
