@@ -15,6 +15,7 @@ import { quoteWord } from './shell.js'
 import { describeMachine } from './machine/machines.js'
 import { hotplugGlobal } from './bus/ports.js'
 import { isRenderOptions, isTreeShape, prop, totalOr } from './total.js'
+import { flatMapArray } from './hot.js'
 
 /**
  * What the command line needs beyond the tree: where the QMP socket goes, and the accelerator
@@ -81,8 +82,8 @@ export const deviceArgs = (qemu: QemuVersion, device: Device, bootindex?: number
       // JSON -blockdev predates JSON -device; keyval is kept for old targets all the same, so
       // one syntax is used per command line.
       return [
-        ...(device.graph.objects ?? []).flatMap((o) => ['-object', objectOption(f.jsonDevice, o)]),
-        ...device.graph.nodes.flatMap((n) => ['-blockdev', structured(f.jsonDevice)(n)]),
+        ...flatMapArray(device.graph.objects ?? [], (o) => ['-object', objectOption(f.jsonDevice, o)]),
+        ...flatMapArray(device.graph.nodes, (n) => ['-blockdev', structured(f.jsonDevice)(n)]),
         ...dev
       ]
   }
@@ -146,9 +147,9 @@ const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
   const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
   return {
     head: headArgs(tree, options),
-    controllers: [...tree.rootPorts, ...tree.controllers].flatMap(args),
-    records: [...tree.disks, ...tree.nics].flatMap(args),
-    devices: [...tree.cdroms, ...tree.floppies, ...tree.machineDevices].flatMap(args),
+    controllers: flatMapArray([...tree.rootPorts, ...tree.controllers], args),
+    records: flatMapArray([...tree.disks, ...tree.nics], args),
+    devices: flatMapArray([...tree.cdroms, ...tree.floppies, ...tree.machineDevices], args),
     tail: [...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)), ...bootArgs(tree), ...tree.extra]
   }
 }
@@ -161,7 +162,7 @@ const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
  */
 export const joinSections = (s: ArgvSections): ReadonlyArray<string> =>
   // A missing or foreign section adds nothing, and only strings are words of an argv.
-  totalOr([], () => (['head', 'controllers', 'records', 'devices', 'tail'] as const).flatMap((k) => words(prop(s, k))))
+  totalOr([], () => flatMapArray(['head', 'controllers', 'records', 'devices', 'tail'] as const, (k) => words(prop(s, k))))
 
 const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filter((w): w is string => typeof w === 'string') : [])
 

@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
 import { fromValidationErrors, invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
+import { chain } from './hot.js'
 
 /**
  * One of a fixed set of strings; the message lists what is allowed.
@@ -168,7 +169,7 @@ export const decodeOne =
       pipe(
         codec.decode(input),
         E.mapLeft((errs) => fromValidationErrors(errs).map((e) => ({ ...e, path: e.path === '' ? at : `${at}.${e.path}` }))),
-        E.chain((i) => convert(i, at)),
+        chain((i) => convert(i, at)),
         E.mapLeft(invalidInput)
       )
     )

@@ -8,7 +8,7 @@
 import type { BlockGraph } from './block/node.js'
 import { placedProperties, type Placed } from './bus/address.js'
 import type { NicBackend } from './nic.js'
-import type { JsonObject } from './qemu-opts.js'
+import type { Json, JsonObject } from './qemu-opts.js'
 import type { MachineOptions } from './machine/options.js'
 import type { PlanWarning } from './warnings.js'
 import type { QemuVersion } from './qemu-version.js'
@@ -193,28 +193,32 @@ export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
   totalOr({}, () => (isRecord(device) ? (deviceOptionsOf(device, typeof bootindex === 'number' ? bootindex : undefined) ?? {}) : {}))
 
 const deviceOptionsOf = (device: Device, bootindex: number | undefined): JsonObject | undefined => {
-  const boot = bootindex === undefined ? {} : { bootindex }
   const placed = placedProperties(device)
   switch (device.kind) {
     case 'scsi-controller':
       return placed
     case 'machine':
       return { ...placed, ...device.properties }
-    case 'nic':
-      return {
-        ...placed,
-        netdev: device.id,
-        mac: device.mac,
-        ...(device.queues > 1 ? { mq: true, vectors: 2 * device.queues + 2 } : {}),
-        ...boot
+    case 'nic': {
+      // Assigned in order onto one copy, not spread together: the same keys in the same order
+      // (an assignment to a key the copy has keeps its place, as a spread does).
+      const o: { [key: string]: Json } = { ...placed }
+      o['netdev'] = device.id
+      o['mac'] = device.mac
+      if (device.queues > 1) {
+        o['mq'] = true
+        o['vectors'] = 2 * device.queues + 2
       }
-    default:
-      return {
-        ...placed,
-        // A CD-ROM with an empty tray names no drive.
-        ...(device.graph.nodes.length === 0 ? {} : { drive: device.graph.top }),
-        ...(device.writeCache !== undefined ? { 'write-cache': device.writeCache } : {}),
-        ...boot
-      }
+      if (bootindex !== undefined) o['bootindex'] = bootindex
+      return o
+    }
+    default: {
+      const o: { [key: string]: Json } = { ...placed }
+      // A CD-ROM with an empty tray names no drive.
+      if (device.graph.nodes.length !== 0) o['drive'] = device.graph.top
+      if (device.writeCache !== undefined) o['write-cache'] = device.writeCache
+      if (bootindex !== undefined) o['bootindex'] = bootindex
+      return o
+    }
   }
 }

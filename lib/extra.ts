@@ -17,6 +17,7 @@ import { parsePciAddr, showPciAddr } from './bus/address.js'
 import { allDevices, type DeviceTree } from './devices.js'
 import { invalidInput, showValue, type DevplanError, type FieldError } from './errors.js'
 import { keyvalPairs, type KeyvalPair } from './qemu-opts.js'
+import { flatMapArray } from './hot.js'
 
 /**
  * What `kvm_extra` must leave alone: the reservation boundary, the `pci.0` slots of the plan,
@@ -273,8 +274,8 @@ export const extraDeviceErrors = (words: ReadonlyArray<string>, ctx: ExtraContex
 export const extraContext = (tree: DeviceTree, reservations: number): ExtraContext => {
   const devices = allDevices(tree)
   const fresh = Object.entries(pciRootBus(PC.root, PC.roleSlots, reservations).slots.taken).map(([slot, owner]): readonly [number, string] => [Number(slot), owner])
-  const placed = devices.flatMap((d): ReadonlyArray<readonly [number, string]> => (d.address._tag === 'pci' && busName(d.address.bus) === PCI_BUS ? [[d.address.slot, d.id]] : []))
-  const onBuses = devices.flatMap((d): ReadonlyArray<readonly [string, string]> => (busName(d.address.bus) === PCI_BUS ? [] : [[busName(d.address.bus), d.id]]))
+  const placed = flatMapArray(devices, (d): ReadonlyArray<readonly [number, string]> => (d.address._tag === 'pci' && busName(d.address.bus) === PCI_BUS ? [[d.address.slot, d.id]] : []))
+  const onBuses = flatMapArray(devices, (d): ReadonlyArray<readonly [string, string]> => (busName(d.address.bus) === PCI_BUS ? [] : [[busName(d.address.bus), d.id]]))
   const controllerBuses = tree.controllers.map((c): readonly [string, string] => [`${c.id}.0`, `the bus of ${c.id}, where disks are hot-added`])
   // q35: a spare port's bus is empty in the plan, but hot-adds go there.
   const portBuses = tree.rootPorts.map((p): readonly [string, string] => [p.id, `the bus of root port ${p.id}, kept for one planned or hot-added device`])

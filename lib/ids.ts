@@ -49,7 +49,13 @@ export const deviceId = (kind: IdKind, uuid: string): string => {
  * @since 0.1.0
  */
 export const legacyDeviceId = (kind: IdKind, uuid: string, slot: number): string =>
-  `hot${kind}-${uuid.split('-')[0] ?? ''}-pci-${slot}`
+  `hot${kind}-${firstGroup(uuid)}-pci-${slot}`
+
+/** What comes before the first `-` (all of it without one): `uuid.split('-')[0]`, without the array. */
+const firstGroup = (uuid: string): string => {
+  const dash = uuid.indexOf('-')
+  return dash < 0 ? uuid : uuid.slice(0, dash)
+}
 
 /**
  * The node-name of the protocol node under a format node.

@@ -14,6 +14,7 @@ import { HvparamsCodec, IGNORED_HVPARAMS, type Hvparams } from './hvparams.js'
 import { diskDriver } from './devices/drivers.js'
 import { ipFamily } from './ip.js'
 import { nicErrors, NicInput, toNic, type Nic } from './nic.js'
+import { chain, flatMapArray } from './hot.js'
 
 const UUID = matching('a UUID such as "932df160-7a22-4067-a566-7e0ca8386133"', UUID_PATTERN)
 const Hostname = matching('an instance name (letters, digits, ".", "_", "-", at most 253)', /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/)
@@ -54,10 +55,19 @@ export interface Instance {
 }
 
 const duplicates = <A>(items: ReadonlyArray<A>, key: (a: A) => string, path: (i: number) => string, what: string): ReadonlyArray<FieldError> =>
-  items.flatMap((a, i) => {
-    const first = items.findIndex((b) => key(b) === key(a))
-    return first < i ? [{ path: path(i), value: key(a), message: `${what} is the same as ${path(first)}'s` }] : []
+{
+  // The first index of each key, as findIndex would find it: one pass, not one per item.
+  const firsts = new Map<string, number>()
+  return flatMapArray(items, (a, i) => {
+    const k = key(a)
+    const first = firsts.get(k)
+    if (first === undefined) {
+      firsts.set(k, i)
+      return []
+    }
+    return [{ path: path(i), value: k, message: `${what} is the same as ${path(first)}'s` }]
   })
+}
 
 /** Rules that span fields; each error names the field a user would change. */
 const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
@@ -85,7 +95,7 @@ const crossFieldErrors = (inst: Instance): ReadonlyArray<FieldError> => {
   errors.push(...duplicates(inst.nics, (n) => n.id, (i) => `nics[${i}].uuid`, 'the device id it gives'))
   errors.push(...duplicates(inst.nics, (n) => n.mac, (i) => `nics[${i}].mac`, 'the MAC address'))
   // One fd can back one queue of one NIC only: QEMU would share the tap and confuse both.
-  const fds = inst.nics.flatMap((n, i) => (n.backend.type === 'tap' && 'fds' in n.backend ? [...n.backend.fds, ...n.backend.vhostfds].map((fd) => ({ fd, at: `nics[${i}].backend` })) : []))
+  const fds = flatMapArray(inst.nics, (n, i) => (n.backend.type === 'tap' && 'fds' in n.backend ? [...n.backend.fds, ...n.backend.vhostfds].map((fd) => ({ fd, at: `nics[${i}].backend` })) : []))
   errors.push(...duplicates(fds, (f) => String(f.fd), (i) => fds[i]?.at ?? '', 'an fd it uses'))
   return errors
 }
@@ -96,7 +106,7 @@ const IGNORED: ReadonlySet<string> = new Set(IGNORED_HVPARAMS)
 const unmodelledOf = (input: unknown): Instance['unmodelled'] => {
   const hv = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['hvparams'] : undefined
   if (typeof hv !== 'object' || hv === null) return []
-  return Object.entries(hv).flatMap(([hvparam, value]) => (IGNORED.has(hvparam) ? [{ hvparam, value }] : []))
+  return flatMapArray(Object.entries(hv), ([hvparam, value]) => (IGNORED.has(hvparam) ? [{ hvparam, value }] : []))
 }
 
 /** The machine hvparams that only make sense together. */
@@ -144,7 +154,7 @@ const spiceErrors = (inst: Instance): ReadonlyArray<FieldError> => {
       ['spice_streaming_video', h.spice_streaming_video !== ''],
       ['spice_use_tls', h.spice_use_tls]
     ] as const
-    return needBind.flatMap(([k, set]) => (set ? [{ path: `hvparams.${k}`, value: h[k], message: 'needs hvparams.spice_bind (SPICE is off)' }] : []))
+    return flatMapArray(needBind, ([k, set]) => (set ? [{ path: `hvparams.${k}`, value: h[k], message: 'needs hvparams.spice_bind (SPICE is off)' }] : []))
   }
   const errors: FieldError[] = []
   if (h.vnc_bind_address !== '') errors.push({ path: 'hvparams.spice_bind', value: bind, message: `SPICE and VNC (vnc_bind_address ${JSON.stringify(h.vnc_bind_address)}) cannot both be on, as in Ganeti: clear one of them` })
@@ -159,8 +169,8 @@ const spiceErrors = (inst: Instance): ReadonlyArray<FieldError> => {
 
 const collect = <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either<ReadonlyArray<FieldError>, B>): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<B>> => {
   const results = items.map(f)
-  const errors = results.flatMap((r) => (E.isLeft(r) ? r.left : []))
-  return errors.length > 0 ? E.left(errors) : E.right(results.flatMap((r) => (E.isRight(r) ? [r.right] : [])))
+  const errors = flatMapArray(results, (r) => (E.isLeft(r) ? r.left : []))
+  return errors.length > 0 ? E.left(errors) : E.right(flatMapArray(results, (r) => (E.isRight(r) ? [r.right] : [])))
 }
 
 /**
@@ -194,7 +204,7 @@ export const decodeInstance = (input: unknown): E.Either<DevplanError, Instance>
     pipe(
       InstanceInput.decode(input),
       E.mapLeft(fromValidationErrors),
-      E.chain((i) => {
+      chain((i) => {
         const disks = collect(i.disks, (d, n) => toDisk(d, `disks[${n}]`))
         const nics = collect(i.nics, (x, n) => toNic(x, `nics[${n}]`))
         const errors = [...(E.isLeft(disks) ? disks.left : []), ...(E.isLeft(nics) ? nics.left : [])]

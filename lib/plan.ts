@@ -32,6 +32,7 @@ import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarn
 import { splitWords } from './shell.js'
 
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
+import { chain, flatMapArray } from './hot.js'
 
 
 type Step<A> = BusStep<A>
@@ -189,8 +190,8 @@ const ioSpaceWarnings = (h: Hvparams, q35: boolean, nics: number): ReadonlyArray
 export const planDevices = (instance: Instance, target: TargetInput): E.Either<DevplanError, DeviceTree> =>
   pipe(
     instanceArg('instance', instance),
-    E.chain(() => toTarget(target)),
-    E.chain((t) => totalE('instance', () => planFor(instance, t)))
+    chain(() => toTarget(target)),
+    chain((t) => totalE('instance', () => planFor(instance, t)))
   )
 
 const planFor = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
@@ -229,18 +230,18 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
     E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
     E.apS('placed', controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))),
     E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
-    E.chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h, target.qemu))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
-    E.chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
-    E.chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
-    E.chain((acc) =>
+    chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h, target.qemu))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
+    chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
+    chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
+    chain((acc) =>
       pipe(
         traverseSteps(h.floppy_image_path === '' ? [] : [h.floppy_image_path], planFloppy(h))(acc.s),
         E.map(([floppies, s]) => ({ ...acc, floppies, s }))
       )
     ),
     // q35: the spare ports after every planned device's port, so that their count never moves one.
-    E.chain((acc) => pipe(spareStep(h.kvm_pcie_spare_ports)(acc.s), E.map(([, s]) => ({ ...acc, s })))),
-    E.chain((acc) =>
+    chain((acc) => pipe(spareStep(h.kvm_pcie_spare_ports)(acc.s), E.map(([, s]) => ({ ...acc, s })))),
+    chain((acc) =>
       pipe(
         machineDevices(h, description)(acc.s),
         E.map(([machineDevs, s]) => ({ ...acc, machineDevs, rootPorts: s.ports === undefined ? [] : portDevices(s.pci.bus, s.ports) }))
@@ -267,8 +268,8 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
         machineDevices: acc.machineDevs,
         machineOptions: acc.options,
         warnings: [
-          ...instance.disks.flatMap((d) => d.warnings ?? []),
-          ...acc.disks.flatMap((d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
+          ...flatMapArray(instance.disks, (d) => d.warnings ?? []),
+          ...flatMapArray(acc.disks, (d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
           ...notModelled(instance.unmodelled),
           ...ignoredWarnings(instance),
           ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
@@ -277,6 +278,6 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
     ),
     // Last, once every device has its place: kvm_extra must leave the plan's places alone, as
     // QEMU creates its key=value devices before the plan's JSON ones (see lib/extra.ts).
-    E.chain(checkExtra(h.kvm_pci_reservations))
+    chain(checkExtra(h.kvm_pci_reservations))
   )
 }

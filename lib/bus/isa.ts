@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
 import { allocate, emptySlots, take, type Slots } from './slots.js'
+import { chain } from '../hot.js'
 
 /**
  * The pc machine's ISA bus, which every `ne2k_isa` NIC names as its `bus`. It has no slots:
@@ -61,7 +62,7 @@ export const allocateIsa =
   (s: Slots): E.Either<DevplanError, readonly [IsaPlace, Slots]> =>
     pipe(
       allocate(owner)(s),
-      E.chain(([i, next]) => {
+      chain(([i, next]) => {
         const p = NE2K_ISA_PLACES[i]
         // The bus has exactly as many places as the table: a miss would be a bug, not a default.
         return p === undefined ? E.left<DevplanError, never>({ _tag: 'BusFull', bus: ISA_BUS, device: owner, capacity: NE2K_ISA_PLACES.length }) : E.right([p, next] as const)

@@ -13,6 +13,7 @@ import { pciAddress, type Address } from './address.js'
 import type { DevplanError } from '../errors.js'
 import type { MachineDevice } from '../devices.js'
 import { takeSlot, type PciBus } from './pci.js'
+import { chain } from '../hot.js'
 
 /**
  * The hvparam giving the number of spare root ports.
@@ -135,7 +136,7 @@ export const allocatePort =
  */
 export const addSpares = (count: number, pci: PciBus, ports: PortState): E.Either<DevplanError, readonly [PciBus, PortState]> =>
   Array.from({ length: count }).reduce<E.Either<DevplanError, readonly [PciBus, PortState]>>(
-    (acc) => pipe(acc, E.chain(([bus, p]) => pipe(newPort(bus, p), E.map(([, b, n]) => [b, n] as const)))),
+    (acc) => pipe(acc, chain(([bus, p]) => pipe(newPort(bus, p), E.map(([, b, n]) => [b, n] as const)))),
     E.right([pci, ports] as const)
   )
 

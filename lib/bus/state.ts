@@ -17,7 +17,7 @@ import { allocateIsa, ne2kIsaBus, takeIsa } from './isa.js'
 import { allocateControllerSlot, allocateSlot, pciRootBus, takeSlot, type PciBus } from './pci.js'
 import { allocatePort, emptyPorts, occupyBehindPort, occupyPort, type PortState } from './ports.js'
 import { allocateTarget, SCSI_BUS, scsiBus, takeTarget, type ScsiBus } from './scsi.js'
-import { allocate, emptySlots, take, type Slots } from './slots.js'
+import { allocate, emptySlots, take, takeAll, type Slots } from './slots.js'
 
 /**
  * @since 0.1.0
@@ -146,6 +146,48 @@ export const occupy =
   }
 
 /**
+ * Marks recorded places taken, in order, as {@link occupy} one by one would (the first error
+ * wins). A run of SCSI places, the most of a big runtime's records, takes its targets with one
+ * copy of the bus's slots, not one each.
+ *
+ * @since 0.3.0
+ */
+export const occupyAll =
+  (ps: ReadonlyArray<Placed>) =>
+  (s0: BusState): E.Either<DevplanError, BusState> => {
+    let s = s0
+    let i = 0
+    while (i < ps.length) {
+      const p = ps[i]
+      if (p === undefined) break
+      if (p.address._tag !== 'scsi') {
+        const next = occupy(p)(s)
+        if (E.isLeft(next)) return next
+        s = next.right
+        i++
+        continue
+      }
+      // The run of SCSI places from here: each is checked as occupy checks it, in order.
+      const targets: Array<readonly [number, string]> = []
+      for (; i < ps.length; i++) {
+        const q = ps[i]
+        if (q === undefined || q.address._tag !== 'scsi') break
+        const a = q.address
+        if (a.channel !== 0 || a.lun !== 0) {
+          const before = takeAll(targets)(s.scsi.targets)
+          if (E.isLeft(before)) return before
+          return E.left({ _tag: 'Unsupported', device: q.id, reason: `SCSI channel ${a.channel} lun ${a.lun}: only channel 0, lun 0 are planned` })
+        }
+        targets.push([a.target, q.id])
+      }
+      const taken = takeAll(targets)(s.scsi.targets)
+      if (E.isLeft(taken)) return taken
+      s = { ...s, scsi: { ...s.scsi, targets: taken.right } }
+    }
+    return E.right(s)
+  }
+
+/**
  * A step of planning: takes the bus state, gives a result and the next state (StateT over
  * Either, written out).
  *
@@ -160,12 +202,16 @@ export type BusStep<A> = (s: BusState) => E.Either<DevplanError, readonly [A, Bu
  */
 export const traverseSteps =
   <A, B>(items: ReadonlyArray<A>, f: (a: A, i: number) => BusStep<B>): BusStep<ReadonlyArray<B>> =>
-  (s0) =>
-    items.reduce<E.Either<DevplanError, readonly [ReadonlyArray<B>, BusState]>>(
-      (acc, item, i) =>
-        pipe(
-          acc,
-          E.chain(([done, s]) => pipe(f(item, i)(s), E.map(([b, next]) => [[...done, b], next] as const)))
-        ),
-      E.right([[], s0] as const)
-    )
+  (s0) => {
+    // A fresh array, local to this call until it is returned: one push per item, not a copy.
+    const done: Array<B> = []
+    let s = s0
+    let i = 0
+    for (const item of items) {
+      const r = f(item, i++)(s)
+      if (E.isLeft(r)) return r
+      done.push(r.right[0])
+      s = r.right[1]
+    }
+    return E.right([done, s] as const)
+  }

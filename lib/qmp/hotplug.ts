@@ -11,8 +11,6 @@
 import { objectAdd, objectDel } from './graph-commands.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import type { Draft } from 'immer'
-import { produce } from '../immer.js'
 import { place } from '../bus/state.js'
 import { CATALOG, driverInfo, notHotpluggable, type Driver } from '../devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from '../bus/scsi.js'
@@ -28,12 +26,13 @@ import { passthroughErrors, type Disk } from '../disk.js'
 import { nicErrors, nicWarnings, type Nic } from '../nic.js'
 import { diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from '../devices/build.js'
 import { parseVersion, type QemuVersion } from '../qemu-version.js'
-import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeIds } from '../runtime/bus.js'
+import { runtimeBusState, runtimeCmdDevices, runtimeHvparams, runtimeHasId } from '../runtime/bus.js'
 import { diskRecord, nicRecord } from '../runtime/devices.js'
-import type { Runtime, RuntimeDisk, RuntimeNic } from '../runtime/types.js'
+import type { Runtime } from '../runtime/types.js'
 import { blockdevAdd, blockdevDel, closefd, deviceAdd, deviceDel, getfd, netdevAdd, netdevDel } from './commands.js'
 import { commandStep, type PlanStep, type QmpPlan, type Undo } from './plan.js'
 import { DEVICE_GONE, FD_GONE, NETDEV_GONE, NODE_GONE, OBJECT_GONE, OBJECT_THERE, STILL_RELEASING } from './already.js'
+import { chain } from '../hot.js'
 
 /**
  * What to hot-add: a disk or a NIC, decoded with `decodeDisk` / `decodeNic`.
@@ -111,11 +110,19 @@ const checkTarget = (rt: Runtime, kind: 'disk' | 'nic', uuid: string, id: string
   if (CATALOG[driver].sits === 'scsi' && !hasScsiController(rt)) {
     return unsupported(id, `${driver} needs the SCSI controller (id "${SCSI_CONTROLLER_ID}"), and this instance was started without one`)
   }
-  if (runtimeIds(rt).has(id)) return E.left({ _tag: 'DuplicateId', id })
+  if (runtimeHasId(rt, id)) return E.left({ _tag: 'DuplicateId', id })
   // A uuid recorded under another id (a legacy one) is the same device: decodeRuntime would
   // refuse the runtime this plan produces.
-  const uuids = [...rt.disks.map((d) => d.uuid), ...rt.nics.map((n) => n.uuid)]
-  if (uuids.some((u) => u.toLowerCase() === uuid.toLowerCase())) {
+  const wanted = uuid.toLowerCase()
+  // An ASCII first character lowercases on its own: one that differs rules a uuid out without
+  // lowercasing all of it (200 recorded devices, 200 lowercasings per hot-add otherwise).
+  const first = wanted.charCodeAt(0)
+  const same = (u: string): boolean => {
+    const c = u.charCodeAt(0)
+    if (c < 128 && (c >= 65 && c <= 90 ? c + 32 : c) !== first) return false
+    return u.toLowerCase() === wanted
+  }
+  if (rt.disks.some((d) => same(d.uuid)) || rt.nics.some((n) => same(n.uuid))) {
     return E.left(invalidInput([{ path: `${kind}.uuid`, value: uuid, message: 'is the uuid of a device the instance has already' }]))
   }
   return E.right(undefined)
@@ -149,15 +156,16 @@ const planAddDisk = (rt: Runtime, h: Hvparams, disk: Disk, timeoutMs: number, qe
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'disk', disk.uuid, disk.id, driver),
-    E.chain(() => runtimeBusState(rt)),
-    E.chain(place(driver, disk.id)),
+    chain(() => runtimeBusState(rt)),
+    chain(place(driver, disk.id)),
     E.map(([hvinfo]) => {
       const dev = diskDevice(disk, hvinfo, h, qemu)
       return {
         title: `hot-add disk ${disk.id}`,
         steps: addDiskSteps(dev, timeoutMs),
         before: rt,
-        after: produce(rt, (d) => { d.disks.push(diskRecord(disk, hvinfo, dev.graph) as Draft<RuntimeDisk>) }),
+        // A plain spread: a draft would walk every recorded disk when it is finalized.
+        after: { ...rt, disks: [...rt.disks, diskRecord(disk, hvinfo, dev.graph)] },
         warnings: [...(disk.warnings ?? []), ...(qemu === undefined ? [] : graphWarnings(dev.graph, disk.from === 'source' ? 'disk.source' : 'disk.uri', qemu)), ...passthroughCacheWarnings(h, [disk], 'the disk')]
       }
     })
@@ -193,8 +201,8 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
   if (errors.length > 0) return E.left(invalidInput(errors))
   return pipe(
     checkTarget(rt, 'nic', nic.uuid, nic.id, driver),
-    E.chain(() => runtimeBusState(rt)),
-    E.chain(place(driver, nic.id)),
+    chain(() => runtimeBusState(rt)),
+    chain(place(driver, nic.id)),
     E.map(([hvinfo, s]) => {
       const dev = nicDevice(nic, hvinfo, h)
       const b = nic.backend
@@ -212,7 +220,7 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
         before: rt,
         // The record keeps what a start would render (the caller's fd numbers), not the getfd
         // names, which netdev_add consumes: a restart or migration gets fresh fds.
-        after: produce(rt, (d) => { d.nics.push(nicRecord(nic, hvinfo, netdevOptions(dev)) as Draft<RuntimeNic>) }),
+        after: { ...rt, nics: [...rt.nics, nicRecord(nic, hvinfo, netdevOptions(dev))] },
         // The runtime's hvparams decide, as at start: what Ganeti ignores there is ignored here.
         warnings: [...nicWarnings(h), ...(s.ports !== undefined && driverInfo(driver)?.ioBar === true ? [ioBarHotAdd(driver)] : [])]
       }
@@ -257,18 +265,18 @@ const planAddNic = (rt: Runtime, h: Hvparams, nic: Nic, timeoutMs: number): E.Ei
 export const planHotAdd = (runtime: Runtime, request: HotAddRequest, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => requestArg(request)),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) =>
+    chain(() => requestArg(request)),
+    chain(() => optionsArg('options', options)),
+    chain((o) =>
       // Past the shape checks, a throw comes from inside a hand-built disk or NIC far more often
       // than from a decoded runtime: the request is named.
       totalE('request', () =>
         pipe(
           notMigrating('disk' in request ? request.disk.id : request.nic.id, o),
-          E.chain(() => unplugTimeout(o)),
+          chain(() => unplugTimeout(o)),
           E.bindTo('timeoutMs'),
           E.apS('h', runtimeHvparams(runtime)),
-          E.chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
+          chain(({ h, timeoutMs }) => ('disk' in request ? planAddDisk(runtime, h, request.disk, timeoutMs, runningQemu(runtime, o)) : planAddNic(runtime, h, request.nic, timeoutMs)))
         )
       )
     )

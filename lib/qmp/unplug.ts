@@ -7,7 +7,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { produce } from '../immer.js'
 import { teardownOrder } from '../block/node.js'
 import { notHotpluggable } from '../devices/catalog.js'
 import { deviceOptions, type BlockDevice, type NicDevice } from '../devices.js'
@@ -23,6 +22,7 @@ import { DEVICE_GONE, DEVICE_THERE, NETDEV_GONE, NETDEV_THERE, NODE_GONE, NODE_T
 import { objectAdd, objectDel } from './graph-commands.js'
 import { notMigrating, unplugTimeout, type HotplugOptions } from './hotplug.js'
 import { commandStep, type PlanStep, type QmpPlan } from './plan.js'
+import { chain } from '../hot.js'
 
 const unsupported = (device: string, reason: string): E.Either<DevplanError, never> => E.left({ _tag: 'Unsupported', device, reason })
 
@@ -105,18 +105,24 @@ const ganetiTap = (): NicBackend => ({ type: 'tap', fds: [], vhostfds: [] })
 export const planHotRemove = (runtime: Runtime, deviceId: string, options?: HotplugOptions): E.Either<DevplanError, QmpPlan> =>
   pipe(
     runtimeArg('runtime', runtime),
-    E.chain(() => (typeof deviceId === 'string' ? E.right(true) : E.left(fieldError('deviceId', deviceId, 'expected the id of a device of the runtime')))),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
+    chain(() => (typeof deviceId === 'string' ? E.right(true) : E.left(fieldError('deviceId', deviceId, 'expected the id of a device of the runtime')))),
+    chain(() => optionsArg('options', options)),
+    chain((o) => totalE('runtime', () => removeFrom(runtime, deviceId, o)))
   )
+
+/**
+ * The array without its i-th element, as a new array: a plain filter, not a draft's splice, which
+ * would proxy every element after it.
+ */
+const without = <A>(as: ReadonlyArray<A>, i: number): ReadonlyArray<A> => as.filter((_, j) => j !== i)
 
 const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions): E.Either<DevplanError, QmpPlan> => {
   return pipe(
     notMigrating(deviceId, options),
-    E.chain(() => unplugTimeout(options)),
+    chain(() => unplugTimeout(options)),
     E.bindTo('timeoutMs'),
     E.apS('h', runtimeHvparams(runtime)),
-    E.chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
+    chain(({ h, timeoutMs }): E.Either<DevplanError, QmpPlan> => {
       // A rollback re-creates the device as it was, boot order included.
       const bootindexOf = (id: string): number | undefined => (runtimeBootId(runtime, h) === id ? 1 : undefined)
       const di = runtime.disks.findIndex((d) => d.placed?.id === deviceId)
@@ -127,14 +133,14 @@ const removeFrom = (runtime: Runtime, deviceId: string, options: HotplugOptions)
       if (why !== undefined) return unsupported(deviceId, why)
       const removal = (kind: 'disk' | 'nic', steps: ReadonlyArray<PlanStep>, after: Runtime): QmpPlan => ({ title: `hot-remove ${kind} ${deviceId}`, steps, before: runtime, after, warnings: [] })
       if (disk !== undefined) {
-        return E.map((dev: BlockDevice) => removal('disk', removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.disks.splice(di, 1) })))(
+        return E.map((dev: BlockDevice) => removal('disk', removeDiskSteps(disk, dev, timeoutMs, bootindexOf(deviceId)), { ...runtime, disks: without(runtime.disks, di) }))(
           runtimeBlockDevice(disk, `disks[${di}]`, h)
         )
       }
       const ni = runtime.nics.findIndex((n) => n.placed?.id === deviceId)
       const nic = runtime.nics[ni]
       if (nic !== undefined) {
-        return E.map((dev: NicDevice) => removal('nic', removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)), produce(runtime, (d) => { d.nics.splice(ni, 1) })))(
+        return E.map((dev: NicDevice) => removal('nic', removeNicSteps(nic, dev, timeoutMs, bootindexOf(deviceId)), { ...runtime, nics: without(runtime.nics, ni) }))(
           runtimeNicDevice(nic, ni, h, ganetiTap)
         )
       }

@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { emptyBusState, occupy, type BusState } from '../bus/state.js'
+import { emptyBusState, occupy, occupyAll, type BusState } from '../bus/state.js'
 import { fieldError, type DevplanError } from '../errors.js'
 import { describeMachine } from '../machine/machines.js'
 import { missingFunctionZero } from '../bus/ports.js'
@@ -17,6 +17,7 @@ import { parseStructured } from '../qemu-opts.js'
 import { splitWords } from '../shell.js'
 import type { CmdWord, Runtime } from './types.js'
 import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
+import { chain } from '../hot.js'
 
 /**
  * The hvparams a runtime runs with ({@link Runtime.params}, decoded when it was read).
@@ -27,7 +28,7 @@ import { isRuntimeShape, runtimeArg, totalE, totalOr } from '../total.js'
 export const runtimeHvparams = (rt: Runtime): E.Either<DevplanError, Hvparams> =>
   pipe(
     runtimeArg('runtime', rt),
-    E.chain(() => rt.params)
+    chain(() => rt.params)
   )
 
 /**
@@ -48,17 +49,20 @@ export interface ReadDevice {
  *
  * @since 0.1.0
  */
-export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<ReadDevice> =>
-  cmd.flatMap((word, i): ReadonlyArray<ReadDevice> => {
+export const cmdDevices = (cmd: ReadonlyArray<CmdWord>): ReadonlyArray<ReadDevice> => {
+  const devices: Array<ReadDevice> = []
+  for (let i = 0; i < cmd.length - 1; i++) {
     const value = cmd[i + 1]
-    if (word !== '-device' || typeof value !== 'string') return []
+    if (cmd[i] !== '-device' || typeof value !== 'string') continue
     const o = parseStructured(value)
-    if (o === undefined || typeof o['driver'] !== 'string') return []
+    if (o === undefined || typeof o['driver'] !== 'string') continue
     const driver = o['driver']
     const id = typeof o['id'] === 'string' ? o['id'] : undefined
     const address = id === undefined ? undefined : addressOfProperties(o)
-    return [{ driver, id, placed: id === undefined || address === undefined ? undefined : { driver, id, address } }]
-  })
+    devices.push({ driver, id, placed: id === undefined || address === undefined ? undefined : { driver, id, address } })
+  }
+  return devices
+}
 
 /** The buses the planner places devices on (q35: `pcie.0` and the buses of its root ports). */
 const PLANNED_BUS = /^(pci\.0|pcie\.0|port\d{1,3}|scsi\.0|ide\.[0-5]|isa\.0|floppy-bus\.0)$/
@@ -112,15 +116,32 @@ const cmdDevicesOf = (rt: Runtime): ReadonlyArray<ReadDevice> => {
  *
  * @since 0.1.0
  */
-export const runtimeIds = (rt: Runtime): ReadonlySet<string> =>
-  new Set([
-    ...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed.id])),
-    ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed.id])),
-    ...runtimeCmdDevices(rt).flatMap((d) => (d.id === undefined ? [] : [d.id])),
-    // kvm_extra's own -device ids are taken too, though their places are not the library's. A
-    // file without typed devices has them anywhere in kvm_cmd; a typed one in its kvm_extra words.
-    ...cmdDevices(rt.stamp?.devices === undefined ? rt.cmd : extraWords(rt)).flatMap((d) => (d.id === undefined ? [] : [d.id]))
-  ])
+export const runtimeIds = (rt: Runtime): ReadonlySet<string> => {
+  const ids = new Set<string>()
+  eachRuntimeId(rt, (id) => { ids.add(id) })
+  return ids
+}
+
+/**
+ * Whether the runtime knows a device id ({@link runtimeIds} has it), without building the set.
+ *
+ * @since 0.3.0
+ */
+export const runtimeHasId = (rt: Runtime, id: string): boolean => {
+  let found = false
+  eachRuntimeId(rt, (known) => { found ||= known === id })
+  return found
+}
+
+const eachRuntimeId = (rt: Runtime, f: (id: string) => void): void => {
+  // Loops, not flatMap: V8's flatMap costs more than the rest of a hot-add on a big runtime.
+  for (const d of rt.disks) if (d.placed !== undefined) f(d.placed.id)
+  for (const n of rt.nics) if (n.placed !== undefined) f(n.placed.id)
+  for (const d of runtimeCmdDevices(rt)) if (d.id !== undefined) f(d.id)
+  // kvm_extra's own -device ids are taken too, though their places are not the library's. A
+  // file without typed devices has them anywhere in kvm_cmd; a typed one in its kvm_extra words.
+  for (const d of cmdDevices(rt.stamp?.devices === undefined ? rt.cmd : extraWords(rt))) if (d.id !== undefined) f(d.id)
+}
 
 /** The kvm_extra words this library rendered last on the command line. */
 const extraWords = (rt: Runtime): ReadonlyArray<CmdWord> => {
@@ -140,21 +161,26 @@ export const runtimeBusState = (rt: Runtime): E.Either<DevplanError, BusState> =
 const busStateOf = (rt: Runtime): E.Either<DevplanError, BusState> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) => {
+    chain((h) => {
       const machine = describeMachine(runtimeMachine(rt, h))
       if (machine === undefined) return E.left(fieldError('hvparams.machine_version', h.machine_version, 'expected a pc (i440fx) or q35 machine type'))
       const empty = emptyBusState(machine, h.kvm_pci_reservations, h.scsi_controller_type)
       // Devices of kvm_cmd that sit on a bus the planner owns (the controller, CD-ROMs, the
       // floppy) hold their places; anything else there is not the library's to account for,
       // and never makes the bus state fail.
-      const fromCmd = runtimeCmdDevices(rt)
-        .flatMap((d) => (d.placed === undefined || !PLANNED_BUS.test(d.placed.address.bus) ? [] : [d.placed]))
-        .reduce<BusState>((s, p) => pipe(occupy(p)(s), E.getOrElse(() => s)), empty)
-      const recorded = [...rt.disks.flatMap((d) => (d.placed === undefined ? [] : [d.placed])), ...rt.nics.flatMap((n) => (n.placed === undefined ? [] : [n.placed]))]
+      let fromCmd = empty
+      for (const d of runtimeCmdDevices(rt)) {
+        if (d.placed === undefined || !PLANNED_BUS.test(d.placed.address.bus)) continue
+        const next = occupy(d.placed)(fromCmd)
+        if (E.isRight(next)) fromCmd = next.right
+      }
+      const recorded: Array<Placed> = []
+      for (const d of rt.disks) if (d.placed !== undefined) recorded.push(d.placed)
+      for (const n of rt.nics) if (n.placed !== undefined) recorded.push(n.placed)
       // A running instance has the root ports it started with: pcie.0 takes no new one.
       const started: BusState = fromCmd.ports === undefined ? fromCmd : { ...fromCmd, ports: { ...fromCmd.ports, grow: false } }
       const gap = started.ports === undefined ? undefined : missingFunctionZero(started.ports)[0]
       if (gap !== undefined) return E.left(gap)
-      return recorded.reduce<E.Either<DevplanError, BusState>>((acc, hv) => pipe(acc, E.chain(occupy(hv))), E.right(started))
+      return occupyAll(recorded)(started)
     })
   )

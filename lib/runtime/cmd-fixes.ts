@@ -13,26 +13,45 @@ import type { CmdWord } from './types.js'
 type Cmd = ReadonlyArray<CmdWord>
 
 /** `-localtime` → `-rtc base=localtime` (QEMU removed `-localtime`). */
-const localtime = (cmd: Cmd): Cmd =>
-  cmd.flatMap((w) => (w === '-localtime' ? ['-rtc', 'base=localtime'] : [w]))
+const localtime = (cmd: Cmd): Cmd => replaceWord(cmd, '-localtime', ['-rtc', 'base=localtime'])
+
+/** Every `word` of the command replaced by the words `by`; the command itself when it has none. */
+const replaceWord = (cmd: Cmd, word: string, by: ReadonlyArray<string>): Cmd => {
+  if (!cmd.includes(word)) return cmd
+  const out: CmdWord[] = []
+  for (const w of cmd) {
+    if (w === word) out.push(...by)
+    else out.push(w)
+  }
+  return out
+}
 
 /**
  * Applies `f` to every `flag value` pair, left to right; a trailing flag, or one whose value
- * is a number (never an option value Ganeti wrote), stays as it is.
+ * is a number (never an option value Ganeti wrote), stays as it is. A command without the flag
+ * is returned as it is: most rewrites find nothing to do, and a copy each costs a pass.
  */
 const eachPair =
   (flag: string, f: (value: string) => Cmd) =>
   (cmd: Cmd): Cmd => {
-    const out: CmdWord[] = []
+    if (!cmd.includes(flag)) return cmd
+    // Copied from the first pair `f` changes on; until then the words are the command's own.
+    let out: CmdWord[] | undefined
     for (let i = 0; i < cmd.length; i++) {
       const w = cmd[i] ?? ''
       const value = cmd[i + 1]
       if (w === flag && typeof value === 'string') {
-        out.push(...f(value))
+        const by = f(value)
+        if (out === undefined && by.length === 2 && by[0] === w && by[1] === value) {
+          i++
+          continue
+        }
+        out ??= cmd.slice(0, i)
+        out.push(...by)
         i++
-      } else out.push(w)
+      } else if (out !== undefined) out.push(w)
     }
-    return out
+    return out ?? cmd
   }
 
 /**
@@ -73,19 +92,20 @@ const vncTls = eachPair('-vnc', (value) => {
  * hold one), so `unix:/a,,b,server` is `["unix:/a,,b", "server"]`. Joined again with `,`.
  */
 const splitOpts = (value: string): ReadonlyArray<string> => {
+  // By indexOf, not character by character: a `,,` is skipped over, a lone `,` ends a part.
   const parts: string[] = []
-  let cur = ''
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
-    if (c === ',' && value[i + 1] === ',') {
-      cur += ',,'
-      i++
-    } else if (c === ',') {
-      parts.push(cur)
-      cur = ''
-    } else cur += c
+  let start = 0
+  let i = value.indexOf(',')
+  while (i !== -1) {
+    if (value.charAt(i + 1) === ',') {
+      i = value.indexOf(',', i + 2)
+      continue
+    }
+    parts.push(value.slice(start, i))
+    start = i + 1
+    i = value.indexOf(',', start)
   }
-  parts.push(cur)
+  parts.push(value.slice(start))
   return parts
 }
 
@@ -147,6 +167,7 @@ const USB_DEVICES: ReadonlyMap<string, string> = new Map([
  * `host:`, from hvparams `usb_devices`) are left as they are.
  */
 const usbdevice = (cmd: Cmd): Cmd => {
+  if (!cmd.includes('-usbdevice')) return cmd
   let usb = cmd.includes('-usb')
   const out: CmdWord[] = []
   for (let i = 0; i < cmd.length; i++) {
@@ -213,9 +234,9 @@ const soundhw = (cmd: Cmd): Cmd => {
 }
 
 /** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
-const noAcpi = (cmd: Cmd): Cmd => cmd.flatMap((w) => (w === '-no-acpi' ? ['-machine', 'acpi=off'] : [w]))
+const noAcpi = (cmd: Cmd): Cmd => replaceWord(cmd, '-no-acpi', ['-machine', 'acpi=off'])
 
-const same = (a: Cmd, b: Cmd): boolean => a.length === b.length && a.every((w, i) => w === b[i])
+const same = (a: Cmd, b: Cmd): boolean => a === b || (a.length === b.length && a.every((w, i) => w === b[i]))
 
 /** More rounds than any rewrite chain can take (each round removes an old option). */
 const MAX_ROUNDS = 16
@@ -238,7 +259,10 @@ const MAX_ROUNDS = 16
  * @since 0.1.0
  */
 export const fixCmd = (cmd: Cmd): Cmd => {
-  let current = cmd
+  // A rewrite that finds nothing returns its input, where a full pass drops holes (flatMap) and
+  // makes null and undefined '' (eachPair): do both first (a decoded runtime has neither).
+  const words: ReadonlyArray<CmdWord | undefined | null> = cmd
+  let current: Cmd = words.includes(undefined) || words.includes(null) ? words.flatMap((w) => [w ?? '']) : cmd
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const ganeti = vncTls(balloon(localtime(current)))
     const next = noAcpi(soundhw(usbdevice(spiceBooleans(chardevBooleans(compatSocket('-monitor')(compatSocket('-serial')(vncBooleans(ganeti))))))))

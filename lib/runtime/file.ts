@@ -8,7 +8,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import * as RA from 'fp-ts/lib/ReadonlyArray.js'
 import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import { decodeCmdDevices, decodeLayout } from './cmd-devices.js'
 import type { JsonObject } from '../qemu-opts.js'
@@ -82,8 +81,16 @@ export const readStamp = (u: JsonObject): E.Either<DevplanError, RuntimeStamp> =
 }
 
 /** Each element of an array through `f`, stopping at the first problem. */
-const traverse = <A>(items: ReadonlyArray<unknown>, f: (u: unknown, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> =>
-  RA.traverseWithIndex(E.Applicative)((i: number, u: unknown) => f(u, i))(items)
+const traverse = <A>(items: ReadonlyArray<unknown>, f: (u: unknown, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
+  // A loop, not RA.traverseWithIndex, which copies the array so far at every element.
+  const out: A[] = []
+  for (let i = 0; i < items.length; i++) {
+    const r = f(items[i], i)
+    if (E.isLeft(r)) return r
+    out.push(r.right)
+  }
+  return E.right(out)
+}
 
 const boundedArray = (u: unknown, path: string, max: number, what: string): E.Either<DevplanError, ReadonlyArray<unknown>> =>
   !Array.isArray(u) ? fail(path, u, `expected ${what}`) : u.length > max ? fail(path, `(${u.length} entries)`, `at most ${max} entries`) : E.right(u)
@@ -146,12 +153,16 @@ export const readRuntimeJson = (u: unknown): E.Either<DevplanError, RuntimeJson>
   }
   const cmd = readCmd(cmdU)
   if (E.isLeft(cmd)) return cmd
-  const nics = E.chain((a: ReadonlyArray<unknown>) => traverse(a, readNic))(boundedArray(nicsU, 'nics', MAX_DEVICES, 'kvm_nics, a list of NIC dicts'))
+  // Plain checks, not E.chain: fp-ts's dual wrapper copies its arguments on every call.
+  const nicList = boundedArray(nicsU, 'nics', MAX_DEVICES, 'kvm_nics, a list of NIC dicts')
+  if (E.isLeft(nicList)) return nicList
+  const nics = traverse(nicList.right, readNic)
   if (E.isLeft(nics)) return nics
   const hv = toJsonObject(hvU, 'hvparams', 'the hvparams dict')
   if (E.isLeft(hv)) return E.left(fromField(hv.left))
-  const disks =
-    u.length === 3 ? E.right([]) : E.chain((a: ReadonlyArray<unknown>) => traverse(a, readDisk))(boundedArray(disksU, 'disks', MAX_DEVICES, 'kvm_disks, a list of [disk_dict, link, uri]'))
+  const diskList = u.length === 3 ? E.right([]) : boundedArray(disksU, 'disks', MAX_DEVICES, 'kvm_disks, a list of [disk_dict, link, uri]')
+  if (E.isLeft(diskList)) return diskList
+  const disks = traverse(diskList.right, readDisk)
   if (E.isLeft(disks)) return disks
   const base = [cmd.right, nics.right, hv.right, disks.right] as const
   return E.right(stamp === undefined ? base : [...base, stamp])

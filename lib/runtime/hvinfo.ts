@@ -120,17 +120,19 @@ export const encodeHvinfo = (p: Placed, order: HvinfoOrder = 'bus-addr'): JsonOb
 
 const hvinfoDictOf = (p: Placed, order: HvinfoOrder): JsonObject | undefined => {
   const a = p.address
-  const head = { driver: p.driver, id: p.id }
+  // Literals, not a shared head spread into each: an upgrade writes one per legacy device.
   switch (a._tag) {
     case 'pci':
       // Ganeti's hvinfo has no function: a record is always function 0.
-      return order === 'addr-bus' ? { ...head, addr: showPciAddr(a.slot), bus: a.bus } : { ...head, bus: a.bus, addr: showPciAddr(a.slot) }
+      return order === 'addr-bus'
+        ? { driver: p.driver, id: p.id, addr: showPciAddr(a.slot), bus: a.bus }
+        : { driver: p.driver, id: p.id, bus: a.bus, addr: showPciAddr(a.slot) }
     case 'scsi':
-      return { ...head, bus: a.bus, channel: a.channel, 'scsi-id': a.target, lun: a.lun }
+      return { driver: p.driver, id: p.id, bus: a.bus, channel: a.channel, 'scsi-id': a.target, lun: a.lun }
     case 'unit':
-      return { ...head, bus: a.bus, unit: a.unit }
+      return { driver: p.driver, id: p.id, bus: a.bus, unit: a.unit }
     case 'isa':
-      return { ...head, bus: a.bus, iobase: a.iobase, irq: a.irq }
+      return { driver: p.driver, id: p.id, bus: a.bus, iobase: a.iobase, irq: a.irq }
     default:
       return {}
   }

@@ -81,42 +81,75 @@ export const isPlainObject = (u: unknown): u is Readonly<Record<string, unknown>
   return proto === Object.prototype || proto === null
 }
 
-const copy = (u: unknown, path: string, depth: number): E.Either<FieldError, Json> => {
+/**
+ * A problem {@link copy} found: the keys from the value where the copy began down to the bad
+ * one, innermost first (each level pushes its own as the problem goes up). The path is spelled
+ * only then: a valid file, the usual case, never builds a path string.
+ */
+interface Found {
+  readonly keys: Array<string | number>
+  readonly value: unknown
+  readonly message: string
+}
+
+const found = (value: unknown, message: string, key?: string | number): E.Either<Found, never> => E.left({ keys: key === undefined ? [] : [key], value, message })
+
+/** {@link FORBIDDEN_KEYS}, compared directly: a copy asks it of every key of a file. */
+const forbidden = (key: string): boolean => key === '__proto__' || key === 'constructor' || key === 'prototype'
+
+const copy = (u: unknown, depth: number): E.Either<Found, Json> => {
   switch (typeof u) {
     case 'string':
     case 'boolean':
       return E.right(u)
     case 'number':
-      return Number.isFinite(u) ? E.right(u) : problem(path, u, 'expected a finite number')
+      return Number.isFinite(u) ? E.right(u) : found(u, 'expected a finite number')
     case 'object': {
       if (u === null) return E.right(null)
-      if (depth >= MAX_DEPTH) return problem(path, '…', `nested deeper than ${MAX_DEPTH} levels`)
+      if (depth >= MAX_DEPTH) return found('…', `nested deeper than ${MAX_DEPTH} levels`)
       if (Array.isArray(u)) {
-        if (u.length > MAX_ARRAY) return problem(path, `(${u.length} entries)`, `at most ${MAX_ARRAY} entries`)
+        if (u.length > MAX_ARRAY) return found(`(${u.length} entries)`, `at most ${MAX_ARRAY} entries`)
         const out: Json[] = []
         for (let i = 0; i < u.length; i++) {
           // A sparse array has holes JSON cannot hold.
-          if (!Object.prototype.hasOwnProperty.call(u, i)) return problem(child(path, i), undefined, 'expected a JSON value (the array has a hole)')
-          const r = copy(u[i], child(path, i), depth + 1)
-          if (E.isLeft(r)) return r
+          if (!Object.prototype.hasOwnProperty.call(u, i)) return found(undefined, 'expected a JSON value (the array has a hole)', i)
+          const v: unknown = u[i]
+          // Strings, booleans and null are copied as they are, without a Right each.
+          if (typeof v === 'string' || typeof v === 'boolean' || v === null) {
+            out.push(v)
+            continue
+          }
+          const r = copy(v, depth + 1)
+          if (E.isLeft(r)) {
+            r.left.keys.push(i)
+            return r
+          }
           out.push(r.right)
         }
         return E.right(out)
       }
-      if (!isPlainObject(u)) return problem(path, u, 'expected a JSON value (an object literal, not a class instance)')
-      const entries: Array<readonly [string, Json]> = []
+      if (!isPlainObject(u)) return found(u, 'expected a JSON value (an object literal, not a class instance)')
+      // Own data properties, assigned: no key reaching a setter (__proto__'s) gets this far.
+      const out: { [key: string]: Json } = {}
       for (const key of Object.keys(u)) {
-        if (FORBIDDEN_KEYS.has(key)) return problem(child(path, key), u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`)
-        const r = copy(u[key], child(path, key), depth + 1)
-        if (E.isLeft(r)) return r
-        entries.push([key, r.right])
+        if (forbidden(key)) return found(u[key], `the key ${JSON.stringify(key)} is not allowed (it could reach an object prototype)`, key)
+        const v = u[key]
+        if (typeof v === 'string' || typeof v === 'boolean' || v === null) {
+          out[key] = v
+          continue
+        }
+        const r = copy(v, depth + 1)
+        if (E.isLeft(r)) {
+          r.left.keys.push(key)
+          return r
+        }
+        out[key] = r.right
       }
-      if (Object.getOwnPropertySymbols(u).length > 0) return problem(path, u, 'expected a JSON value (symbol keys)')
-      // fromEntries defines own data properties: no setter (e.g. __proto__'s) ever runs.
-      return E.right(Object.fromEntries(entries))
+      if (Object.getOwnPropertySymbols(u).length > 0) return found(u, 'expected a JSON value (symbol keys)')
+      return E.right(out)
     }
     default:
-      return problem(path, u, `expected a JSON value, got ${typeof u}`)
+      return found(u, `expected a JSON value, got ${typeof u}`)
   }
 }
 
@@ -128,7 +161,8 @@ const copy = (u: unknown, path: string, depth: number): E.Either<FieldError, Jso
  */
 export const toJson = (u: unknown, path: string): E.Either<FieldError, Json> => {
   try {
-    return copy(u, path, 0)
+    const r = copy(u, 0)
+    return E.isRight(r) ? r : problem(r.left.keys.reduceRight<string>((p, k) => child(p, k), path), r.left.value, r.left.message)
   } catch (e) {
     return problem(path, undefined, `cannot be read as JSON (${e instanceof Error ? e.message : 'unknown error'})`)
   }
@@ -139,10 +173,11 @@ export const toJson = (u: unknown, path: string): E.Either<FieldError, Json> => 
  *
  * @since 0.1.0
  */
-export const toJsonObject = (u: unknown, path: string, what = 'an object'): E.Either<FieldError, JsonObject> =>
-  isPlainObject(u)
-    ? E.map((j: Json) => j as JsonObject)(toJson(u, path))
-    : problem(path, u, `expected ${what}`)
+export const toJsonObject = (u: unknown, path: string, what = 'an object'): E.Either<FieldError, JsonObject> => {
+  if (!isPlainObject(u)) return problem(path, u, `expected ${what}`)
+  const r = toJson(u, path)
+  return E.isLeft(r) ? r : E.right(r.right as JsonObject)
+}
 
 /**
  * Whether a JSON value is an object (not an array, not null).
@@ -156,8 +191,18 @@ export const isJsonObject = (j: Json | undefined): j is JsonObject => typeof j =
  *
  * @since 0.1.0
  */
-export const omit = (o: JsonObject, keys: ReadonlySet<string>): JsonObject =>
-  Object.fromEntries(Object.entries(o).filter(([k]) => !keys.has(k)))
+export const omit = (o: JsonObject, keys: ReadonlySet<string>): { [key: string]: Json } => {
+  const out: { [key: string]: Json } = {}
+  for (const k of Object.keys(o)) {
+    const v = o[k]
+    // A JSON object holds no undefined; JSON would drop the key all the same.
+    if (v === undefined || keys.has(k)) continue
+    // An own __proto__ key stays a key, as fromEntries would keep it, never a prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else out[k] = v
+  }
+  return out
+}
 
 /** QAPI member names: in key=value syntax a key cannot be escaped, so nothing else may pass. */
 const MEMBER = /^[A-Za-z][A-Za-z0-9_-]*$/

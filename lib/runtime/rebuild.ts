@@ -32,6 +32,7 @@ import { netdevBackend } from './netdev.js'
 import { confinedCmd } from './confinement.js'
 import type { CmdWord, Runtime, RuntimeDisk, RuntimeNic } from './types.js'
 import { optionsArg, runtimeArg, totalE } from '../total.js'
+import { chain } from '../hot.js'
 
 /**
  * What a runtime without a stamp (written by Ganeti) does not say.
@@ -135,13 +136,13 @@ export const runtimeBlockDevice = (d: RuntimeDisk, at: string, h: Hvparams, ideP
 export const runtimeBlockDevices = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
     runtimeArg('runtime', rt),
-    E.chain(() => totalE('runtime', () => blockDevicesOf(rt)))
+    chain(() => totalE('runtime', () => blockDevicesOf(rt)))
   )
 
 const blockDevicesOf = (rt: Runtime): E.Either<DevplanError, ReadonlyArray<BlockDevice>> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) => {
+    chain((h) => {
       // Ganeti's IDE disks follow the IDE drives of kvm_cmd (its CD-ROMs) in QEMU's order.
       const first = ideDrivesIn(rt.cmd)
       const ideIndex = (i: number): number => first + rt.disks.slice(0, i).filter((d) => d.placed?.driver === GANETI_IDE).length
@@ -201,14 +202,14 @@ export const runtimeNicDevice = (n: RuntimeNic, i: number, h: Hvparams, nicBacke
 export const runtimeNicDevices = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
   pipe(
     runtimeArg('runtime', rt),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => totalE('runtime', () => nicDevicesOf(rt, o)))
+    chain(() => optionsArg('options', options)),
+    chain((o) => totalE('runtime', () => nicDevicesOf(rt, o)))
   )
 
 const nicDevicesOf = (rt: Runtime, options: RebuildOptions): E.Either<DevplanError, ReadonlyArray<NicDevice>> =>
   pipe(
     runtimeHvparams(rt),
-    E.chain((h) => E.sequenceArray(rt.nics.map((n, i) => runtimeNicDevice(n, i, h, options.nicBackend))))
+    chain((h) => E.sequenceArray(rt.nics.map((n, i) => runtimeNicDevice(n, i, h, options.nicBackend))))
   )
 
 /**
@@ -266,8 +267,8 @@ const legacyDevicesPosition = (cmd: ReadonlyArray<CmdWord>): number | 'end' => {
 export const runtimeArgv = (rt: Runtime, options?: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> =>
   pipe(
     runtimeArg('runtime', rt),
-    E.chain(() => optionsArg('options', options)),
-    E.chain((o) => totalE('runtime', () => argvOf(rt, o)))
+    chain(() => optionsArg('options', options)),
+    chain((o) => totalE('runtime', () => argvOf(rt, o)))
   )
 
 const argvOf = (rt: Runtime, options: RebuildOptions): E.Either<DevplanError, ReadonlyArray<string>> => {
@@ -278,7 +279,7 @@ const argvOf = (rt: Runtime, options: RebuildOptions): E.Either<DevplanError, Re
     E.apS('h', runtimeHvparams(rt)),
     E.apS('disks', runtimeBlockDevices(rt)),
     E.apS('nics', runtimeNicDevices(rt, options)),
-    E.chain(({ h, disks, nics }) => {
+    chain(({ h, disks, nics }) => {
       const boot = runtimeBootId(rt, h)
       const render = (d: BlockDevice | NicDevice): ReadonlyArray<string> => deviceArgs(qemu, d, d.id === boot ? 1 : undefined)
       const diskWords = disks.flatMap(render)

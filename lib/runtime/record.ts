@@ -17,6 +17,7 @@ import { RUNTIME_FORMAT, RUNTIME_WRITER } from './file.js'
 import { decodeRuntimeParams } from './params.js'
 import type { CmdDevice, Runtime } from './types.js'
 import { instanceArg, optionsArg, renderOptionsArg, totalE, treeArg } from '../total.js'
+import { chain, flatMapArray } from '../hot.js'
 
 /**
  * Options of {@link toRuntime}.
@@ -71,10 +72,10 @@ export interface RecordOptions {
 export const toRuntime = (instance: Instance, tree: DeviceTree, render: RenderOptions, options?: RecordOptions): E.Either<DevplanError, Runtime> =>
   pipe(
     instanceArg('instance', instance),
-    E.chain(() => treeArg('tree', tree)),
-    E.chain(() => renderOptionsArg('render', render)),
-    E.chain(() => optionsArg<RecordOptions>('options', options)),
-    E.chain((o) => totalE('tree', () => recordOf(instance, tree, render, o)))
+    chain(() => treeArg('tree', tree)),
+    chain(() => renderOptionsArg('render', render)),
+    chain(() => optionsArg<RecordOptions>('options', options)),
+    chain((o) => totalE('tree', () => recordOf(instance, tree, render, o)))
   )
 
 const recordOf = (instance: Instance, tree: DeviceTree, render: RenderOptions, options: RecordOptions): E.Either<DevplanError, Runtime> => {
@@ -88,11 +89,11 @@ const recordOf = (instance: Instance, tree: DeviceTree, render: RenderOptions, o
     const bootindex = bootindexOf(tree, device)
     return bootindex === undefined ? { device } : { device, bootindex }
   }
-  const disks = tree.disks.flatMap((d, i) => {
+  const disks = flatMapArray(tree.disks, (d, i) => {
     const disk = instance.disks[i]
     return disk === undefined ? [] : [diskRecord(disk, d, d.graph)]
   })
-  const nics = tree.nics.flatMap((n, i) => {
+  const nics = flatMapArray(tree.nics, (n, i) => {
     const nic = instance.nics[i]
     return nic === undefined ? [] : [nicRecord(nic, n, netdevOptions(n))]
   })

@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { produce } from '../immer.js'
 import { PCI_BUS } from '../bus/pci.js'
 import { pciAddress } from '../bus/address.js'
 import { encodeHvinfo } from './hvinfo.js'
@@ -18,6 +17,7 @@ import type { JsonObject } from '../qemu-opts.js'
 import { fixCmd } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
 import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+import { chain } from '../hot.js'
 
 const PCI_KEY: ReadonlySet<string> = new Set(['pci'])
 
@@ -55,7 +55,7 @@ const typeParam = (hvparams: JsonObject, key: 'disk_type' | 'nic_type'): E.Eithe
  */
 const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObject, at: string): E.Either<DevplanError, JsonObject> => {
   if ('hvinfo' in dict) return E.right(dict)
-  if (!('pci' in dict)) return E.right(produce(dict, (d) => { d['hvinfo'] = {} }))
+  if (!('pci' in dict)) return E.right({ ...dict, hvinfo: {} })
   const uuid = dict['uuid']
   if (typeof uuid !== 'string') return fail(`${at}.uuid`, uuid, 'expected the device uuid (the legacy id is made from it)')
   const pci = dict['pci']
@@ -64,14 +64,20 @@ const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObje
   if (E.isLeft(type)) return type
   // Python appends the new key last; Ganeti's upgrade writes addr before bus.
   const hvinfo = encodeHvinfo({ driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), address: pciAddress(PCI_BUS, pci) }, 'addr-bus')
-  return E.right({ ...omit(dict, PCI_KEY), hvinfo })
+  // omit gives a fresh object: hvinfo goes last onto it, as the spread put it.
+  const upgraded = omit(dict, PCI_KEY)
+  upgraded['hvinfo'] = hvinfo
+  return E.right(upgraded)
 }
 
 const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>
-  updateHvinfo('uuid' in nic ? nic : produce(nic, (d) => { d['uuid'] = placeholderUuid(i) }), 'nic', hvparams, `nics[${i}]`)
+  updateHvinfo('uuid' in nic ? nic : { ...nic, uuid: placeholderUuid(i) }, 'nic', hvparams, `nics[${i}]`)
 
-const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> =>
-  E.map((dict: JsonObject) => (dict === entry[0] ? entry : ([dict, entry[1], entry[2]] as const)))(updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`))
+const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> => {
+  const dict = updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`)
+  if (E.isLeft(dict)) return dict
+  return E.right(dict.right === entry[0] ? entry : ([dict.right, entry[1], entry[2]] as const))
+}
 
 const all = <A>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
   const out: A[] = []
@@ -139,7 +145,7 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
  */
 export const upgradeRuntime = (json: unknown): E.Either<DevplanError, RuntimeJson> => {
   try {
-    return E.chain(upgradeFile)(readRuntimeJson(json))
+    return chain(upgradeFile)(readRuntimeJson(json))
   } catch (e) {
     // Only a hostile value (a proxy, a throwing getter) can get here.
     return fail('', undefined, `cannot be read as a runtime file (${e instanceof Error ? e.message : 'unknown error'})`)
