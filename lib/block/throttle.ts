@@ -73,12 +73,15 @@ export const THROTTLE_HVPARAMS = Object.fromEntries(THROTTLE_KEYS.map((k) => [th
  */
 export const limitsOf = (h: { readonly [key: string]: unknown }): ThrottleLimits => {
   const out: { [K in ThrottleKey]?: number } = {}
-  for (const k of THROTTLE_KEYS) {
-    const v = h[throttleHvparam(k)]
+  for (const [k, hvparam] of HVPARAM_OF) {
+    const v = h[hvparam]
     if (typeof v === 'number' && v > 0) out[k] = v
   }
   return out
 }
+
+// Named once: every disk of every plan reads them (a regex per name per call showed in the profile).
+const HVPARAM_OF: ReadonlyArray<readonly [ThrottleKey, string]> = THROTTLE_KEYS.map((k) => [k, throttleHvparam(k)] as const)
 
 const BUCKETS = ['iops-total', 'iops-read', 'iops-write', 'bps-total', 'bps-read', 'bps-write'] as const
 
