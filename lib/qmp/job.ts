@@ -55,7 +55,13 @@ export const concludeJob = (id: string, timeoutMs: number): ReadonlyArray<WaitSt
   commandStep(`job-dismiss ${id}`, jobDismiss(id), undefined, { alreadyDone: JOB_GONE, changes: false })
 ]
 
-const positiveMs = (path: string, u: unknown, fallback: number): E.Either<DevplanError, number> => {
+/**
+ * A timeout given at `path` (`fallback` when absent): a positive whole number of milliseconds.
+ *
+ * @since 0.3.0
+ * @category executor
+ */
+export const positiveMs = (path: string, u: unknown, fallback: number): E.Either<DevplanError, number> => {
   const ms = u ?? fallback
   return typeof ms === 'number' && Number.isSafeInteger(ms) && ms > 0 ? E.right(ms) : E.left(fieldError(path, ms, 'expected a positive whole number of milliseconds'))
 }

@@ -17,6 +17,7 @@ import { notMigrating } from './hotplug.js'
 import { addNodeSteps, nextLayer, readOnly, recordedChain, withDisk, type RecordedChain } from './chain.js'
 import { layerImage } from './copy-target.js'
 import { jobStatus } from './event.js'
+import { positiveMs } from './job.js'
 import { blockdevSnapshot, jobComplete, snapshotTransaction } from './graph-commands.js'
 import { commandStep, type CommandStep, type QmpPlan, type Undo } from './plan.js'
 
@@ -129,8 +130,9 @@ export const planSnapshot = (runtime: Runtime, requests: ReadonlyArray<SnapshotR
   )
 
 const snapshotOf = (runtime: Runtime, requests: ReadonlyArray<unknown>, o: SnapshotOptions): E.Either<DevplanError, QmpPlan> => {
-  const timeoutMs = o.jobTimeoutMs ?? 60_000
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return E.left(fieldError('options.jobTimeoutMs', timeoutMs, 'expected a positive whole number of milliseconds'))
+  const timeout = positiveMs('options.jobTimeoutMs', o.jobTimeoutMs, 60_000)
+  if (E.isLeft(timeout)) return timeout
+  const timeoutMs = timeout.right
   const errors: FieldError[] = []
   const planned: Planned[] = []
   requests.forEach((u, i) => {

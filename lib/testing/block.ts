@@ -26,7 +26,7 @@ export const busyAsBacking = (s: S, node: string): QmpReply | undefined => {
 
 /** A device with a block backend of its own (the virtio-blk-pci proxy has none: its backend is a child). */
 const hasBlk = (d: ScriptedDevice): boolean => /^(scsi-|ide-)/.test(d.driver) || d.driver === 'floppy'
-/** Takes write permission on its node: any disk whose node is not read-only (CD-ROMs never). */
+/** Takes write permission on its node: every disk whose node is not read-only (CD-ROMs never). */
 export const writes = (s: S, driver: string, node: string): boolean =>
   driverInfo(driver)?.role !== 'cdrom' && s.nodes.find((n) => n.name === node)?.readOnly !== true
 /** How QEMU names a BlockBackend user in a permission conflict. */

@@ -9,7 +9,8 @@ import { driverInfo } from '../devices/catalog.js'
 import type { QmpReply } from '../qmp/executor.js'
 import { blkName, holder, writes } from './block.js'
 import { generic, isReply, need, notFound, ok, type Ctx, type Handler } from './context.js'
-import { deviceOf, parsePciAddr, providedBus, type ScriptedDevice, type ScriptedState } from './state.js'
+import { deviceOf, parsePciAddr, providedBus } from './seed.js'
+import type { ScriptedDevice, ScriptedState } from './state.js'
 
 type S = Draft<ScriptedState> | ScriptedState
 type Kind = 'pci' | 'scsi' | 'ide' | 'usb' | 'virtio-serial' | 'hda' | 'isa' | 'floppy'

@@ -6,4 +6,5 @@
  */
 export { scriptedExecutor } from './scripted.js'
 export type { ScriptedExecutor, ScriptedOptions, Fault, SentCommand } from './types.js'
-export { emptyState, stateOfArgv, stateOfRuntime, type ScriptedState, type ScriptedDevice, type ScriptedNode, type ScriptedJob, type ScriptedObject } from './state.js'
+export { stateOfArgv, stateOfRuntime } from './seed.js'
+export { emptyState, type ScriptedState, type ScriptedDevice, type ScriptedNode, type ScriptedJob, type ScriptedObject } from './state.js'

@@ -5,7 +5,7 @@
  */
 import { generic, isReply, need, notFound, ok, type Handler } from './context.js'
 import { objectProperty, OBJECTS } from './limits.js'
-import { parsePciAddr } from './state.js'
+import { parsePciAddr } from './seed.js'
 
 const chardevAdd: Handler = (d, a) => {
   const id = need(a, 'id')

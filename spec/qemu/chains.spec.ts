@@ -4,31 +4,18 @@
  * nothing is probed (the top's header names no backing file at all). A snapshot and a mirror then
  * run on that chain, and the mirror's copy holds the base's data, read through NBD.
  */
-import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import * as assert from 'uvu/assert'
 import { planMirror, planSnapshot, type Runtime } from '../../lib/index.js'
 import { makeImage, qemuSuite, tempDir, withQemu } from './harness.js'
+import { withNbd } from './nbd.js'
 import { right } from '../support/either.js'
 import { diskId, done, faultEveryStep, qemuGraph, recordedGraph, started, uuidN } from './graph-support.js'
 
 const test = qemuSuite('chains over protocols')
 const sh = promisify(execFile)
 
-/** qemu-nbd exporting `image` read-only, as raw bytes, on a unix socket, while `fn` runs. */
-const withNbd = async <T>(dir: string, image: string, fn: (socket: string) => Promise<T>): Promise<T> => {
-  const socket = join(dir, 'nbd.sock')
-  const child = spawn('qemu-nbd', ['--read-only', '--persistent', '--format=raw', `--socket=${socket}`, '--export-name=base', image], { stdio: 'ignore' })
-  try {
-    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50))
-    assert.ok(existsSync(socket), 'qemu-nbd listens')
-    return await fn(socket)
-  } finally {
-    child.kill()
-  }
-}
 
 test('a local qcow2 over a qcow2 served by qemu-nbd: the chain as planned, a snapshot on it, a mirror that copies the base through NBD', async () => {
   const tmp = await tempDir()
@@ -55,7 +42,7 @@ test('a local qcow2 over a qcow2 served by qemu-nbd: the chain as planned, a sna
         rt = await done(vm, right(planMirror(rt, { id, path: target }, { jobTimeoutMs: 30_000 })))
         assert.equal(await qemuGraph(vm), recordedGraph(rt), 'the device reads the copy; the chain over NBD is gone')
       }, { dir: tmp.path })
-    })
+    }, { args: ['--read-only', '--export-name=base'] })
     // The copy is the guest's view: the base's data where the top has none, the top's where it has.
     const io = async (cmd: string): Promise<boolean> => sh('qemu-io', ['-f', 'raw', '-r', '-c', cmd, target]).then((r) => !/Pattern verification failed/.test(r.stdout), () => false)
     assert.ok(await io('read -P 0x42 0 2M'), 'the base data came through NBD')

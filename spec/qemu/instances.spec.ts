@@ -9,7 +9,8 @@
  * example instance that `npm start` prints.
  */
 import { rangeHandler } from './http-range.js'
-import { execFile, spawn } from 'node:child_process'
+import { waitFor, withNbd } from './nbd.js'
+import { execFile } from 'node:child_process'
 import { constants, existsSync, openSync, closeSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import * as http from 'node:http'
@@ -538,42 +539,7 @@ qemu('the matrix covers every disk_type, nic_type, controller, cache, aio, boot 
 // ---------------------------------------------------------------------------------------------
 // A disk served by qemu-nbd over a unix socket.
 
-const waitFor = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
-const withNbd = async <T>(dir: string, image: string, fn: (socket: string) => Promise<T>): Promise<T> => {
-  const socket = join(dir, 'nbd.sock')
-  const child = spawn('qemu-nbd', [`--socket=${socket}`, '--format=raw', '--persistent', image], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString()
-  })
-  let ended = false
-  const exited = new Promise<void>((resolve) => {
-    const end = (): void => {
-      ended = true
-      resolve()
-    }
-    child.once('exit', end)
-    child.once('error', (e) => {
-      stderr += e.message
-      end()
-    })
-  })
-  try {
-    await waitFor(() => existsSync(socket) || ended, 5000, 'the qemu-nbd socket')
-    if (!existsSync(socket)) throw new Error(`qemu-nbd did not start: ${stderr}`)
-    return await fn(socket)
-  } finally {
-    if (!ended) child.kill('SIGTERM')
-    await exited
-  }
-}
 
 for (const t of TARGETS) {
   qemu(`nbd disk over a unix socket (qemu-nbd) [${t.label}]`, async () => {

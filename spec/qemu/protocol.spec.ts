@@ -12,9 +12,9 @@
  * No secret is in the argv: the rbd key and the iSCSI password are files QEMU reads.
  */
 import { rangeHandler } from './http-range.js'
-import { execFile, spawn } from 'node:child_process'
+import { withNbd } from './nbd.js'
+import { execFile } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import * as http from 'node:http'
 import * as https from 'node:https'
@@ -218,38 +218,10 @@ const makeCerts = async (dir: string): Promise<{ readonly server: string; readon
   return { server, client }
 }
 
-const waitFor = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 /** qemu-nbd serving `image` over TLS on a unix socket (the server does not ask for a client certificate). */
-const withTlsNbd = async <T>(dir: string, image: string, pki: string, fn: (socket: string) => Promise<T>): Promise<T> => {
-  const socket = join(dir, 'nbd-tls.sock')
-  const child = spawn('qemu-nbd', ['--object', `tls-creds-x509,id=tls0,endpoint=server,dir=${pki},verify-peer=off`, '--tls-creds', 'tls0', `--socket=${socket}`, '--format=raw', '--persistent', '--export-name=e0', image], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString()
-  })
-  let ended = false
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      ended = true
-      resolve()
-    })
-  })
-  try {
-    await waitFor(() => existsSync(socket) || ended, 5000, 'the qemu-nbd socket')
-    if (!existsSync(socket)) throw new Error(`qemu-nbd did not start: ${stderr}`)
-    return await fn(socket)
-  } finally {
-    if (!ended) child.kill('SIGTERM')
-    await exited
-  }
-}
+const withTlsNbd = <T>(dir: string, image: string, pki: string, fn: (socket: string) => Promise<T>): Promise<T> =>
+  withNbd(dir, image, fn, { socketName: 'nbd-tls.sock', args: ['--object', `tls-creds-x509,id=tls0,endpoint=server,dir=${pki},verify-peer=off`, '--tls-creds', 'tls0', '--export-name=e0'] })
 
 const nodeDrivers = async (vm: Vm): Promise<ReadonlyArray<{ readonly name: string; readonly drv: string; readonly ro: boolean }>> =>
   (await namedNodes(vm)).map((n) => ({ name: n.node_name, drv: n.drv, ro: n.ro }))

@@ -169,7 +169,7 @@ test('unknown commands, and every export carries @since 0.3.0 and @category exec
   const names = [...read('index.ts').matchAll(/export \{([^}]*)\}/g)].flatMap((m) => (m[1] ?? '').split(',').map((n) => n.replace(/^\s*type\s+/, '').trim()))
   assert.ok(names.length >= 9, names.join(' '))
   const docs = new Map<string, string>()
-  for (const file of ['scripted.ts', 'state.ts']) {
+  for (const file of ['scripted.ts', 'state.ts', 'seed.ts']) {
     for (const m of read(file).matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export (?:const|interface|type) (\w+)/g)) docs.set(m[2] ?? '', m[1] ?? '')
   }
   for (const name of names) {
