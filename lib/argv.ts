@@ -7,10 +7,10 @@
  */
 import type { ObjectOptions } from './block/object.js'
 import { driverInfo } from './devices/catalog.js'
-import { deviceOptions, netdevOptions, type Device, type DeviceTree } from './devices.js'
-import { escapeValue, toJson, toKeyval, type JsonObject } from './qemu-opts.js'
+import { deviceOptionsOf, netdevOptions, type Device, type DeviceTree } from './devices.js'
+import { escapeValue, toJson, toKeyval } from './qemu-opts.js'
 import { machineHeadArgs, machineProperties, machineTailArgs, smpValue } from './machine/render.js'
-import { features, type QemuVersion } from './qemu-version.js'
+import { features, type Features, type QemuVersion } from './qemu-version.js'
 import { quoteWord } from './shell.js'
 import { describeMachine } from './machine/machines.js'
 import { hotplugGlobal } from './bus/ports.js'
@@ -39,7 +39,6 @@ const dirOf = (path: string): string => {
   return i <= 0 ? (i === 0 ? '' : '.') : path.slice(0, i)
 }
 
-const structured = (json: boolean) => (obj: JsonObject): string => (json ? toJson(obj) : toKeyval(obj))
 
 /**
  * One `-object`: JSON, or key=value with the type first (`secret,id=…,file=…`). A throttle
@@ -70,23 +69,32 @@ export const bootindexOf = (tree: DeviceTree, device: Device): number | undefine
  * @since 0.1.0
  */
 export const deviceArgs = (qemu: QemuVersion, device: Device, bootindex?: number): ReadonlyArray<string> => {
-  const f = features(qemu)
-  const dev = ['-device', structured(f.jsonDevice)(deviceOptions(device, bootindex))]
+  const out: string[] = []
+  pushDeviceArgs(out, features(qemu), device, bootindex)
+  return out
+}
+
+/**
+ * {@link deviceArgs} onto `out`, for a device of a planned tree: the renderer asks the target's
+ * features once per command line, not once per device, and builds no array per device.
+ */
+const pushDeviceArgs = (out: string[], f: Features, device: Device, bootindex: number | undefined): void => {
+  const json = f.jsonDevice
   switch (device.kind) {
     case 'scsi-controller':
     case 'machine':
-      return dev
+      break
     case 'nic':
-      return ['-netdev', structured(f.jsonNetdev)(netdevOptions(device)), ...dev]
+      out.push('-netdev', f.jsonNetdev ? toJson(netdevOptions(device)) : toKeyval(netdevOptions(device)))
+      break
     default:
       // JSON -blockdev predates JSON -device; keyval is kept for old targets all the same, so
       // one syntax is used per command line.
-      return [
-        ...flatMapArray(device.graph.objects ?? [], (o) => ['-object', objectOption(f.jsonDevice, o)]),
-        ...flatMapArray(device.graph.nodes, (n) => ['-blockdev', structured(f.jsonDevice)(n)]),
-        ...dev
-      ]
+      for (const o of device.graph.objects ?? []) out.push('-object', objectOption(json, o))
+      for (const n of device.graph.nodes) out.push('-blockdev', json ? toJson(n) : toKeyval(n))
   }
+  const options = deviceOptionsOf(device, bootindex) ?? {}
+  out.push('-device', json ? toJson(options) : toKeyval(options))
 }
 
 const bootArgs = (tree: DeviceTree): ReadonlyArray<string> => {
@@ -144,12 +152,17 @@ export const renderSections = (tree: DeviceTree, options: RenderOptions): ArgvSe
 const NO_SECTIONS: ArgvSections = { head: [], controllers: [], records: [], devices: [], tail: [] }
 
 const sectionsOf = (tree: DeviceTree, options: RenderOptions): ArgvSections => {
-  const args = (d: Device): ReadonlyArray<string> => deviceArgs(tree.qemu, d, bootindexOf(tree, d))
+  const f = features(tree.qemu)
+  const args = (groups: ReadonlyArray<ReadonlyArray<Device>>): ReadonlyArray<string> => {
+    const out: string[] = []
+    for (const devices of groups) for (const d of devices) pushDeviceArgs(out, f, d, bootindexOf(tree, d))
+    return out
+  }
   return {
     head: headArgs(tree, options),
-    controllers: flatMapArray([...tree.rootPorts, ...tree.controllers], args),
-    records: flatMapArray([...tree.disks, ...tree.nics], args),
-    devices: flatMapArray([...tree.cdroms, ...tree.floppies, ...tree.machineDevices], args),
+    controllers: args([tree.rootPorts, tree.controllers]),
+    records: args([tree.disks, tree.nics]),
+    devices: args([tree.cdroms, tree.floppies, tree.machineDevices]),
     tail: [...machineTailArgs(tree.machineOptions, options.controlDir ?? dirOf(options.qmpSocket)), ...bootArgs(tree), ...tree.extra]
   }
 }
@@ -191,7 +204,13 @@ const words = (u: unknown): ReadonlyArray<string> => (Array.isArray(u) ? u.filte
  * @since 0.1.0
  * @category render
  */
-export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> => joinSections(renderSections(tree, options))
+export const renderArgv = (tree: DeviceTree, options: RenderOptions): ReadonlyArray<string> =>
+  // The sections of a checked tree hold only strings: joined as they are, without joinSections' filter.
+  totalOr([], () => {
+    if (!(isTreeShape(tree) && isRenderOptions(options))) return []
+    const s = sectionsOf(tree, options)
+    return s.head.concat(s.controllers, s.records, s.devices, s.tail)
+  })
 
 /** q35: the hotplug mode of its description, whatever the machine version's default. */
 const pinnedGlobals = (machine: string): ReadonlyArray<string> => {

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { BlockGraph } from './block/node.js'
-import { placedProperties, type Placed } from './bus/address.js'
+import { placedProperties, placedPropertiesOf, type Placed } from './bus/address.js'
 import type { NicBackend } from './nic.js'
 import type { Json, JsonObject } from './qemu-opts.js'
 import type { MachineOptions } from './machine/options.js'
@@ -190,19 +190,26 @@ const netdevOf = (nic: NicDevice, fdNames: FdNames | undefined): JsonObject => {
  */
 export const deviceOptions = (device: Device, bootindex?: number): JsonObject =>
   // What is not a device has no properties; a bootindex that is not a number is left out.
-  totalOr({}, () => (isRecord(device) ? (deviceOptionsOf(device, typeof bootindex === 'number' ? bootindex : undefined) ?? {}) : {}))
+  totalOr({}, () => (isRecord(device) ? (deviceOptionsWith({ ...placedProperties(device) }, device, typeof bootindex === 'number' ? bootindex : undefined) ?? {}) : {}))
 
-const deviceOptionsOf = (device: Device, bootindex: number | undefined): JsonObject | undefined => {
-  const placed = placedProperties(device)
+/**
+ * {@link deviceOptions} of a device of a planned tree, unguarded: the renderer's.
+ *
+ * @since 0.3.0
+ */
+export const deviceOptionsOf = (device: Device, bootindex: number | undefined): JsonObject | undefined => deviceOptionsWith(placedPropertiesOf(device), device, bootindex)
+
+/** The options of `device` onto `placed`, a fresh object of its driver, id and address. */
+const deviceOptionsWith = (placed: { [key: string]: Json }, device: Device, bootindex: number | undefined): JsonObject | undefined => {
   switch (device.kind) {
     case 'scsi-controller':
       return placed
     case 'machine':
       return { ...placed, ...device.properties }
     case 'nic': {
-      // Assigned in order onto one copy, not spread together: the same keys in the same order
-      // (an assignment to a key the copy has keeps its place, as a spread does).
-      const o: { [key: string]: Json } = { ...placed }
+      // Assigned in order, not spread together: the same keys in the same order (an assignment
+      // to a key the object has keeps its place, as a spread does).
+      const o = placed
       o['netdev'] = device.id
       o['mac'] = device.mac
       if (device.queues > 1) {
@@ -213,7 +220,7 @@ const deviceOptionsOf = (device: Device, bootindex: number | undefined): JsonObj
       return o
     }
     default: {
-      const o: { [key: string]: Json } = { ...placed }
+      const o = placed
       // A CD-ROM with an empty tray names no drive.
       if (device.graph.nodes.length !== 0) o['drive'] = device.graph.top
       if (device.writeCache !== undefined) o['write-cache'] = device.writeCache
