@@ -296,6 +296,8 @@ export const extraContext = (tree: DeviceTree, reservations: number): ExtraConte
 export const checkExtra =
   (reservations: number) =>
   (tree: DeviceTree): E.Either<DevplanError, DeviceTree> => {
+    // Without words there is nothing to check, and the context costs a pass over every device.
+    if (tree.extra.length === 0) return E.right(tree)
     const errors = extraDeviceErrors(tree.extra, extraContext(tree, reservations))
     return errors.length === 0 ? E.right(tree) : E.left(invalidInput(errors))
   }

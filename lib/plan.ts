@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { cacheSettings } from './block/cache.js'
 import { blockGraph } from './block/node.js'
-import { emptyBusState, place, traverseSteps, type BusStep } from './bus/state.js'
+import { emptyBusState, place, placeAll, traverseSteps, type BusStep } from './bus/state.js'
 import { CATALOG, driverInfo, type Driver } from './devices/catalog.js'
 import { SCSI_CONTROLLER_ID } from './bus/scsi.js'
 import type { Boot, BlockDevice, DeviceTree, NicDevice, ScsiController } from './devices.js'
@@ -30,6 +30,7 @@ import { checkExtra } from './extra.js'
 import { instanceArg, totalE } from './total.js'
 import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from './devices/build.js'
 import { splitWords } from './shell.js'
+import { limitsOf } from './block/throttle.js'
 
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 import { chain, flatMapArray } from './hot.js'
@@ -37,13 +38,19 @@ import { chain, flatMapArray } from './hot.js'
 
 type Step<A> = BusStep<A>
 
-const planDisk =
-  (h: Hvparams, qemu: QemuVersion) =>
-  (disk: Disk): Step<BlockDevice> =>
+const planDisks =
+  (h: Hvparams, qemu: QemuVersion, disks: ReadonlyArray<Disk>): Step<ReadonlyArray<BlockDevice>> =>
   (s) =>
     pipe(
-      place(diskDriver(h.disk_type), disk.id)(s),
-      E.map(([placed, next]) => [diskDevice(disk, placed, h, qemu), next] as const)
+      placeAll(
+        diskDriver(h.disk_type),
+        disks.map((d) => d.id)
+      )(s),
+      E.map(([placed, next]) => {
+        // The instance's limits, read once for all its disks.
+        const limits = limitsOf(h)
+        return [placed.map((p, i) => diskDevice(disks[i] as Disk, p, h, qemu, limits)), next] as const
+      })
     )
 
 const planCdrom =
@@ -230,7 +237,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
     E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
     E.apS('placed', controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))),
     E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
-    chain((acc) => pipe(traverseSteps(instance.disks, planDisk(h, target.qemu))(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
+    chain((acc) => pipe(planDisks(h, target.qemu, instance.disks)(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
     chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
     chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
     chain((acc) =>

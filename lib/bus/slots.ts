@@ -70,6 +70,30 @@ export const takeAll =
   }
 
 /**
+ * Takes the lowest free place at or above `from` for each owner in turn, as {@link allocate}
+ * one by one would (the same places, the same `BusFull` for the first that does not fit), with
+ * one copy of `taken`: a plan puts up to 64 disks on one bus, and a copy each is quadratic.
+ *
+ * @since 0.3.0
+ */
+export const allocateAll =
+  (owners: ReadonlyArray<string>, from = 0) =>
+  (s: Slots): E.Either<DevplanError, readonly [ReadonlyArray<number>, Slots]> => {
+    // A fresh object, local to this call until it is returned: filling it in place is safe.
+    const taken: { [index: number]: string } = { ...s.taken }
+    const places: number[] = []
+    // Each place taken is the lowest free one, so the next is above it: one scan serves all.
+    let i = Math.max(0, from)
+    for (const owner of owners) {
+      while (i < s.capacity && taken[i] !== undefined) i++
+      if (i >= s.capacity) return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity, ...(from > 0 ? { from } : {}) })
+      taken[i] = owner
+      places.push(i)
+    }
+    return E.right([places, { ...s, taken }] as const)
+  }
+
+/**
  * Takes the lowest free place at or above `from`.
  *
  * @since 0.1.0

@@ -17,7 +17,7 @@ import { allocateIsa, ne2kIsaBus, takeIsa } from './isa.js'
 import { allocateControllerSlot, allocateSlot, pciRootBus, takeSlot, type PciBus } from './pci.js'
 import { allocatePort, emptyPorts, occupyBehindPort, occupyPort, type PortState } from './ports.js'
 import { allocateTarget, SCSI_BUS, scsiBus, takeTarget, type ScsiBus } from './scsi.js'
-import { allocate, emptySlots, take, takeAll, type Slots } from './slots.js'
+import { allocate, allocateAll, emptySlots, take, takeAll, type Slots } from './slots.js'
 
 /**
  * @since 0.1.0
@@ -109,6 +109,24 @@ export const place =
         // builder places (machine/plan.ts).
         return E.left({ _tag: 'Unsupported', device: id, reason: `${driver} sits on a ${sits} bus, which only the machine's own devices use` })
     }
+  }
+
+/**
+ * Places new devices of one driver in order, as {@link place} one by one would. On the SCSI
+ * bus, where a plan puts most of its disks, their targets are taken with one copy of the bus's
+ * slots.
+ *
+ * @since 0.3.0
+ */
+export const placeAll =
+  (driver: Driver, ids: ReadonlyArray<string>, policy: PciPolicy = 'guest') =>
+  (s: BusState): E.Either<DevplanError, readonly [ReadonlyArray<Placed>, BusState]> => {
+    if (CATALOG[driver].sits !== 'scsi') return traverseSteps(ids, (id) => place(driver, id, policy))(s)
+    const r = allocateAll(ids)(s.scsi.targets)
+    if (E.isLeft(r)) return r
+    const [targets, slots] = r.right
+    const placed = targets.map((target, i): Placed => ({ driver, id: ids[i] ?? '', address: { _tag: 'scsi', bus: SCSI_BUS, channel: 0, target, lun: 0 } }))
+    return E.right([placed, { ...s, scsi: { ...s.scsi, targets: slots } }] as const)
   }
 
 /**

@@ -14,7 +14,7 @@ import type { Hvparams } from '../hvparams.js'
 import { nicFeatures, type Nic } from '../nic.js'
 import { deprecation } from '../qemu-changes.js'
 import { features, type QemuVersion } from '../qemu-version.js'
-import { limitsOf, throttleHvparam, type ThrottleKey } from '../block/throttle.js'
+import { limitsOf, throttleHvparam, type ThrottleKey, type ThrottleLimits } from '../block/throttle.js'
 import type { FieldError } from '../errors.js'
 import { ignored, type PlanWarning } from '../warnings.js'
 import { driverInfo } from './catalog.js'
@@ -27,7 +27,7 @@ import { diskDriver } from './drivers.js'
  *
  * @since 0.1.0
  */
-export const diskGraph = (disk: Disk, h: Hvparams, qemu?: QemuVersion, driver: string = diskDriver(h.disk_type)): BlockGraph => {
+export const diskGraph = (disk: Disk, h: Hvparams, qemu?: QemuVersion, driver: string = diskDriver(h.disk_type), limits?: ThrottleLimits): BlockGraph => {
   // Filled in place, not spread together: a plan builds one per disk, and the spreads of the
   // optional keys cost more than the rest of it. blockGraph reads the keys by name.
   const spec: { -readonly [K in keyof ImageSpec]: ImageSpec[K] } = {
@@ -37,7 +37,7 @@ export const diskGraph = (disk: Disk, h: Hvparams, qemu?: QemuVersion, driver: s
     readOnly: disk.readOnly,
     cache: cacheSettings(diskCacheFor(h.disk_cache, disk.devType))
   }
-  if (hasFilter(qemu, driver)) spec.throttle = limitsOf(h)
+  if (hasFilter(qemu, driver)) spec.throttle = limits ?? limitsOf(h)
   if (!(qemu !== undefined && features(qemu).jsonDevice)) spec.headerBacking = true
   if (disk.source._tag === 'local') spec.aio = h.disk_aio
   // Ganeti 3.0's `default` writes no discard option: QEMU's own, ignore.
@@ -124,9 +124,12 @@ export const nicDevice = (nic: Nic, placed: Placed, h: Hvparams): NicDevice => (
  *
  * @since 0.1.0
  */
-export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams, qemu?: QemuVersion): BlockDevice => {
+export const diskDevice = (disk: Disk, placed: Placed, h: Hvparams, qemu?: QemuVersion, limits?: ThrottleLimits): BlockDevice => {
   const writeCache = writeCacheFor(placed.driver, diskCacheFor(h.disk_cache, disk.devType))
-  return { kind: 'disk', uuid: disk.uuid, ...placed, graph: diskGraph(disk, h, qemu, placed.driver), ...(writeCache === undefined ? {} : { writeCache }) }
+  // Assigned in order, not spread: a plan builds one per disk.
+  const d: { -readonly [K in keyof BlockDevice]: BlockDevice[K] } = { kind: 'disk', uuid: disk.uuid, driver: placed.driver, id: placed.id, address: placed.address, graph: diskGraph(disk, h, qemu, placed.driver, limits) }
+  if (writeCache !== undefined) d.writeCache = writeCache
+  return d
 }
 
 /**

@@ -1,0 +1,48 @@
+/**
+ * The batch allocators against the one-by-one ones they stand for: the same places, the same
+ * state and the same error for the first owner that does not fit, on random buses.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as fc from 'fast-check'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { allocate, allocateAll, emptySlots, takeAll, type Slots } from '../../lib/bus/slots.js'
+
+const oneByOne = (owners: ReadonlyArray<string>, from: number, s0: Slots) => {
+  const places: number[] = []
+  let s = s0
+  for (const owner of owners) {
+    const r = allocate(owner, from)(s)
+    if (E.isLeft(r)) return r
+    places.push(r.right[0])
+    s = r.right[1]
+  }
+  return E.right([places, s] as const)
+}
+
+const bus = fc
+  .record({ capacity: fc.integer({ min: 0, max: 40 }), held: fc.uniqueArray(fc.integer({ min: 0, max: 39 }), { maxLength: 30 }) })
+  .map(({ capacity, held }) => {
+    const r = takeAll(held.filter((i) => i < capacity).map((i) => [i, `held-${i}`] as const))(emptySlots('scsi.0', capacity))
+    if (E.isLeft(r)) throw new Error('the held places must fit')
+    return r.right
+  })
+
+test('allocateAll gives what allocate gives one owner at a time, errors included', () => {
+  fc.assert(
+    fc.property(bus, fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 45 }), fc.integer({ min: 0, max: 45 }), (s, owners, from) => {
+      assert.equal(allocateAll(owners, from)(s), oneByOne(owners, from, s))
+    }),
+    { numRuns: 500 }
+  )
+})
+
+test('allocateAll leaves the bus it is given as it was', () => {
+  const s = emptySlots('scsi.0', 4)
+  const r = allocateAll(['a', 'b'])(s)
+  assert.ok(E.isRight(r))
+  assert.equal(s.taken, {})
+  assert.equal(r.right[0], [0, 1])
+})
+
+test.run()
