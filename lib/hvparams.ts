@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
@@ -229,7 +230,8 @@ const ignored = Object.fromEntries(IGNORED_HVPARAMS.map((k) => [k, t.unknown])) 
 
 // The migration_* hvparams are checked here too, so that a bad one is named when the instance
 // is decoded; migration plans read them with decodeMigrationSettings (they are not Hvparams).
-const HvparamsFull = closed({ ...modelled, ...ignored, ...MIGRATION_HVPARAMS }, 'Hvparams')
+const fullProps: t.Props = { ...modelled, ...ignored, ...MIGRATION_HVPARAMS }
+const HvparamsFull = closed(fullProps, 'Hvparams')
 
 /**
  * The hvparams the planner reads, every one filled with its default.
@@ -254,11 +256,48 @@ export const HvparamsCodec = new t.Type<Hvparams, Hvparams, unknown>(
   'Hvparams',
   (u): u is Hvparams => HvparamsFull.is(u),
   (u, c) => {
-    const r = HvparamsFull.validate(u === undefined ? {} : u, c)
-    return r._tag === 'Left' ? r : t.success(pickModelled(r.right))
+    const given = u === undefined ? {} : u
+    const fast = modelledOf(given, c)
+    if (fast !== undefined) return t.success(fast)
+    const r = HvparamsFull.validate(given, c)
+    return r._tag === 'Left' ? r : t.success(pickModelled(r.right as Hvparams))
   },
   t.identity
 )
+
+const FULL_KEYS = Object.keys(fullProps)
+const FULL_TYPES = FULL_KEYS.map((k) => fullProps[k] as t.Mixed)
+const FULL_INDEX: ReadonlyMap<string, number> = new Map(FULL_KEYS.map((k, i) => [k, i]))
+const MODELLED_INDICES = FULL_KEYS.flatMap((k, i) => (Object.prototype.hasOwnProperty.call(modelled, k) ? [i] : []))
+
+/**
+ * The modelled hvparams of valid input in one pass, or `undefined` for io-ts's pass to word
+ * the problem: the same object that validating every hvparam and then stripping the others
+ * gives (the given ones in their order, then the defaults in the codec's), without building
+ * the object of all of them that a strip copies again. Most of a small instance's decode.
+ */
+const modelledOf = (u: unknown, c: t.Context): Hvparams | undefined => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return undefined
+  const record = u as Record<string, unknown>
+  const keys = Object.keys(record)
+  for (const k of keys) if (!FULL_INDEX.has(k)) return undefined
+  const decoded: unknown[] = []
+  for (let i = 0; i < FULL_KEYS.length; i++) {
+    const r = (FULL_TYPES[i] as t.Mixed).validate(record[FULL_KEYS[i] as string], c)
+    if (E.isLeft(r)) return undefined
+    decoded.push(r.right)
+  }
+  const out: Record<string, unknown> = {}
+  for (const k of keys) {
+    const i = FULL_INDEX.get(k) as number
+    if (Object.prototype.hasOwnProperty.call(modelled, k)) out[k] = decoded[i]
+  }
+  for (const i of MODELLED_INDICES) {
+    const k = FULL_KEYS[i] as string
+    if (!Object.prototype.hasOwnProperty.call(record, k)) out[k] = decoded[i]
+  }
+  return out as Hvparams
+}
 
 const HvparamsOpen = t.type(modelled, 'Hvparams')
 
