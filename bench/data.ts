@@ -13,9 +13,10 @@ import type { Runtime } from '../lib/index.js'
 export const ROOT = fileURLToPath(new URL('../', import.meta.url))
 
 /**
- * The library measured: lib/ through tsx, or with BENCH_LIB=dist the build (dist/esm, tsc's
- * output, what the package ships; `npm run bench` builds it first). The build also gives a CPU
- * profile function names and lines (tsx's output wraps every function in `__name`).
+ * The library measured: lib/ through tsx, or with BENCH_LIB=dist the build (dist/esm, the
+ * bundle the package ships; `npm run bench` builds it first). The build also gives a CPU
+ * profile function names (tsx's output wraps every function in `__name`), and its source maps
+ * the lines in lib/ (bench/top-self.mjs reads them).
  */
 export const LIB_FROM = process.env['BENCH_LIB'] === 'dist' ? 'dist/esm (the build)' : 'lib/ (through tsx)'
 export const lib: typeof Lib = process.env['BENCH_LIB'] === 'dist' ? await import(pathToFileURL(join(ROOT, 'dist/esm/index.js')).href) : await import('../lib/index.js')

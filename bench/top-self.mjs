@@ -9,6 +9,8 @@
 // Self time is per function and source line; --by-file sums it per file instead; --callers NAME
 // splits the self time of the functions called NAME by their nearest caller outside node_modules.
 import { readFileSync } from 'node:fs'
+import { SourceMap } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
 const args = process.argv.slice(2)
 const byFile = args.includes('--by-file')
@@ -22,6 +24,24 @@ if (file === undefined) {
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'))
+
+// dist/ is bundled, so a frame there is shown at its place in lib/, through the bundle's map.
+const maps = new Map()
+const mapOf = (url) => {
+  if (!maps.has(url)) {
+    const ref = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(fileURLToPath(url), 'utf8'))?.[1]
+    const at = ref === undefined ? undefined : new URL(ref, url)
+    maps.set(url, at === undefined ? undefined : { at, map: new SourceMap(JSON.parse(readFileSync(at, 'utf8'))) })
+  }
+  return maps.get(url)
+}
+const short = (url) => url.replace(/^file:\/\/.*?\/(lib|dist|bench|node_modules)\//, '$1/')
+/** Where a frame's function is: its file (short) and line, in lib/ for the build. */
+const placeOf = (f) => {
+  const m = /^file:.*\/dist\/.*\.js$/.test(f.url) ? mapOf(f.url) : undefined
+  const e = m?.map.findEntry(f.lineNumber, f.columnNumber)
+  return e?.originalSource === undefined ? { where: short(f.url), line: f.lineNumber + 1 } : { where: short(new URL(e.originalSource, m.at).href), line: e.originalLine + 1 }
+}
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const self = new Map()
 const deltas = profile.timeDeltas
@@ -31,8 +51,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   const dt = deltas[i] ?? 0
   total += dt
   const f = node.callFrame
-  const where = f.url.replace(/^file:\/\/.*?\/(lib|dist|bench|node_modules)\//, '$1/')
-  const key = byFile ? where || `(${f.functionName || 'native'})` : `${f.functionName || '(anonymous)'}  ${where}${where ? `:${f.lineNumber + 1}` : ''}`
+  const { where, line } = placeOf(f)
+  const key = byFile ? where || `(${f.functionName || 'native'})` : `${f.functionName || '(anonymous)'}  ${where}${where ? `:${line}` : ''}`
   self.set(key, (self.get(key) ?? 0) + dt)
 }
 if (callersOf !== undefined) {
@@ -51,7 +71,8 @@ if (callersOf !== undefined) {
     let id = parent.get(node.id)
     while (id !== undefined && isDep(byId.get(id).callFrame)) id = parent.get(id)
     const f = id === undefined ? undefined : byId.get(id).callFrame
-    const key = f === undefined ? '(root)' : `${f.functionName || '(anonymous)'}  ${f.url.replace(/^file:\/\/.*?\/(lib|dist|bench|node_modules)\//, '$1/')}:${f.lineNumber + 1}`
+    const at = f === undefined ? undefined : placeOf(f)
+    const key = f === undefined ? '(root)' : `${f.functionName || '(anonymous)'}  ${at.where}:${at.line}`
     by.set(key, (by.get(key) ?? 0) + dt)
   }
   console.log(`${callersOf}: ${(sum / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled, by nearest library caller`)

@@ -57,6 +57,26 @@ test('require("qemu-devplan") (CommonJS build) exports the same API and renders 
   assert.equal(argvOf(cjs as unknown as Api), argvOf(esm))
 })
 
+/** Every export's kind, and a function's name: `qmp.…` and the other namespaces' members too. */
+const shape = (m: Record<string, unknown>, prefix = ''): ReadonlyArray<string> =>
+  Object.keys(m)
+    .sort()
+    .flatMap((k) => {
+      const v = m[k]
+      if (typeof v === 'function') return [`${prefix}${k}: function ${v.name}`]
+      const isNamespace = prefix === '' && typeof v === 'object' && v !== null && Object.keys(v).some((kk) => typeof Reflect.get(v, kk) === 'function')
+      return isNamespace ? shape(v as Record<string, unknown>, `${k}.`) : [`${prefix}${k}: ${typeof v}`]
+    })
+
+test('both builds export what lib/ does, and the bundles keep each function its name', async () => {
+  // A bundle renames one of two top-level functions of the same name: an exported one must not be it.
+  for (const [sub, source] of [['', '../lib/index.js'], ['/testing', '../lib/testing/index.js']] as const) {
+    const want = shape((await import(source)) as Record<string, unknown>)
+    assert.equal(shape((await import(`${PKG}${sub}`)) as Record<string, unknown>), want, `import ${PKG}${sub}`)
+    assert.equal(shape(require(`${PKG}${sub}`) as Record<string, unknown>), want, `require ${PKG}${sub}`)
+  }
+})
+
 const TESTING = ['scriptedExecutor', 'stateOfRuntime', 'stateOfArgv', 'emptyState']
 
 test('qemu-devplan/testing: a subpath of its own in both builds, kept out of the root', async () => {

@@ -103,7 +103,7 @@ const vga: MachineBuilder = (h) => {
 }
 
 // Ganeti always adds the balloon; the start plan inflates it to the startup memory.
-const balloon: MachineBuilder = () => onRoleSlot('balloon', 'virtio-balloon-pci', 'balloon0')
+const balloonDevice: MachineBuilder = () => onRoleSlot('balloon', 'virtio-balloon-pci', 'balloon0')
 
 const usbInputs: MachineBuilder = (h, machine) => {
   const input = usbInput(h)
@@ -132,7 +132,7 @@ const agents: MachineBuilder = (h) => {
  *
  * @since 0.2.0
  */
-export const MACHINE_BUILDERS: ReadonlyArray<MachineBuilder> = [vga, balloon, usbInputs, agents, sound]
+export const MACHINE_BUILDERS: ReadonlyArray<MachineBuilder> = [vga, balloonDevice, usbInputs, agents, sound]
 
 /**
  * The devices of the machine, placed. The VGA, balloon and virtio-serial take their role's slot
