@@ -232,59 +232,61 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   // The machine's own devices come last: inside the reserved range their slots are held for
   // them from the start, and below it they must not take the slots Ganeti gives disks and NICs.
   const unthrottled = unthrottledErrors(h, target.qemu, diskDriver(h.disk_type))
-  return pipe(
-    unthrottled.length > 0 && instance.disks.length > 0 ? E.left(invalidInput(unthrottled)) : E.Do,
-    E.apS('options', machineOptions(instance, target.host ?? NO_HOST)),
-    E.apS('placed', controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))),
-    E.map(({ options, placed: [controllers, s] }) => ({ options, controllers, s })),
-    chain((acc) => pipe(planDisks(h, target.qemu, instance.disks)(acc.s), E.map(([disks, s]) => ({ ...acc, disks, s })))),
-    chain((acc) => pipe(traverseSteps(instance.nics, planNic(h))(acc.s), E.map(([nics, s]) => ({ ...acc, nics, s })))),
-    chain((acc) => pipe(traverseSteps(cdromLocations, planCdrom(h))(acc.s), E.map(([cdroms, s]) => ({ ...acc, cdroms, s })))),
-    chain((acc) =>
-      pipe(
-        traverseSteps(h.floppy_image_path === '' ? [] : [h.floppy_image_path], planFloppy(h))(acc.s),
-        E.map(([floppies, s]) => ({ ...acc, floppies, s }))
-      )
-    ),
-    // q35: the spare ports after every planned device's port, so that their count never moves one.
-    chain((acc) => pipe(spareStep(h.kvm_pcie_spare_ports)(acc.s), E.map(([, s]) => ({ ...acc, s })))),
-    chain((acc) =>
-      pipe(
-        machineDevices(h, description)(acc.s),
-        E.map(([machineDevs, s]) => ({ ...acc, machineDevs, rootPorts: s.ports === undefined ? [] : portDevices(s.pci.bus, s.ports) }))
-      )
-    ),
-    E.map(
-      (acc): DeviceTree => ({
-        qemu: target.qemu,
-        machine,
-        name: instance.name,
-        uuid: instance.uuid,
-        memory: instance.memory,
-        vcpus: instance.vcpus,
-        binary: h.kvm_path,
-        accel: h.kvm_flag === 'disabled' ? 'tcg' : 'kvm',
-        rootPorts: acc.rootPorts,
-        controllers: acc.controllers,
-        disks: acc.disks,
-        cdroms: acc.cdroms,
-        floppies: acc.floppies,
-        nics: acc.nics,
-        boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
-        extra: extra.right,
-        machineDevices: acc.machineDevs,
-        machineOptions: acc.options,
-        warnings: [
-          ...flatMapArray(instance.disks, (d) => d.warnings ?? []),
-          ...flatMapArray(acc.disks, (d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
-          ...notModelled(instance.unmodelled),
-          ...ignoredWarnings(instance),
-          ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
-        ]
-      })
-    ),
-    // Last, once every device has its place: kvm_extra must leave the plan's places alone, as
-    // QEMU creates its key=value devices before the plan's JSON ones (see lib/extra.ts).
-    chain(checkExtra(h.kvm_pci_reservations))
-  )
+  // Step by step, each Left returned as it comes (the same first error as a chain of them,
+  // without an accumulator object spread again at every step).
+  if (unthrottled.length > 0 && instance.disks.length > 0) return E.left(invalidInput(unthrottled))
+  const options = machineOptions(instance, target.host ?? NO_HOST)
+  if (E.isLeft(options)) return options
+  const placed = controllerStep(emptyBusState(description, h.kvm_pci_reservations, h.scsi_controller_type))
+  if (E.isLeft(placed)) return placed
+  const [controllers, s0] = placed.right
+  const disksStep = planDisks(h, target.qemu, instance.disks)(s0)
+  if (E.isLeft(disksStep)) return disksStep
+  const [disks, s1] = disksStep.right
+  const nicsStep = traverseSteps(instance.nics, planNic(h))(s1)
+  if (E.isLeft(nicsStep)) return nicsStep
+  const [nics, s2] = nicsStep.right
+  const cdromsStep = traverseSteps(cdromLocations, planCdrom(h))(s2)
+  if (E.isLeft(cdromsStep)) return cdromsStep
+  const [cdroms, s3] = cdromsStep.right
+  const floppiesStep = traverseSteps(h.floppy_image_path === '' ? [] : [h.floppy_image_path], planFloppy(h))(s3)
+  if (E.isLeft(floppiesStep)) return floppiesStep
+  const [floppies, s4] = floppiesStep.right
+  // q35: the spare ports after every planned device's port, so that their count never moves one.
+  const spares = spareStep(h.kvm_pcie_spare_ports)(s4)
+  if (E.isLeft(spares)) return spares
+  const machineStep = machineDevices(h, description)(spares.right[1])
+  if (E.isLeft(machineStep)) return machineStep
+  const [machineDevs, s5] = machineStep.right
+  const acc = { options: options.right, controllers, disks, nics, cdroms, floppies, machineDevs, rootPorts: s5.ports === undefined ? [] : portDevices(s5.pci.bus, s5.ports) }
+  const tree: DeviceTree = {
+    qemu: target.qemu,
+    machine,
+    name: instance.name,
+    uuid: instance.uuid,
+    memory: instance.memory,
+    vcpus: instance.vcpus,
+    binary: h.kvm_path,
+    accel: h.kvm_flag === 'disabled' ? 'tcg' : 'kvm',
+    rootPorts: acc.rootPorts,
+    controllers: acc.controllers,
+    disks: acc.disks,
+    cdroms: acc.cdroms,
+    floppies: acc.floppies,
+    nics: acc.nics,
+    boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
+    extra: extra.right,
+    machineDevices: acc.machineDevs,
+    machineOptions: acc.options,
+    warnings: [
+      ...flatMapArray(instance.disks, (d) => d.warnings ?? []),
+      ...flatMapArray(acc.disks, (d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
+      ...notModelled(instance.unmodelled),
+      ...ignoredWarnings(instance),
+      ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
+    ]
+  }
+  // Last, once every device has its place: kvm_extra must leave the plan's places alone, as
+  // QEMU creates its key=value devices before the plan's JSON ones (see lib/extra.ts).
+  return checkExtra(h.kvm_pci_reservations)(tree)
 }

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { DevplanError } from '../errors.js'
-import { allocate, emptySlots, take, type Slots } from './slots.js'
+import { allocate, take, type Slots } from './slots.js'
 
 /**
  * The root PCI bus of an i440fx pc machine: the `bus` of every PCI device's hvinfo.
@@ -71,11 +71,19 @@ export const pciRootBus = (root: RootBus, roles: Readonly<Record<string, number>
   bus: root.bus,
   reservations,
   roles,
-  slots: [...root.builtIn, ...Object.entries(roles).filter(([, slot]) => slot < reservations).map(([role, slot]) => [slot, roleHolder(role)] as const)].reduce<Slots>(
-    (s, [slot, owner]) => pipe(take(slot, owner)(s), E.getOrElse(() => s)),
-    emptySlots(root.bus, root.slots)
-  )
+  slots: rootSlots(root, roles, reservations)
 })
+
+/** The slots a fresh root bus holds: each as {@link take} would take it (one it refuses is skipped), in one object. */
+const rootSlots = (root: RootBus, roles: Readonly<Record<string, number>>, reservations: number): Slots => {
+  const taken: { [index: number]: string } = {}
+  const hold = (slot: number, owner: string): void => {
+    if (Number.isInteger(slot) && slot >= 0 && slot < root.slots && taken[slot] === undefined) taken[slot] = owner
+  }
+  for (const [slot, owner] of root.builtIn) hold(slot, owner)
+  for (const [role, slot] of Object.entries(roles)) if (slot < reservations) hold(slot, roleHolder(role))
+  return { bus: root.bus, capacity: root.slots, taken }
+}
 
 /**
  * Places a device of the machine's own: at its role's fixed slot when the reserved range holds
