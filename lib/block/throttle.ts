@@ -93,6 +93,11 @@ const BUCKETS = ['iops-total', 'iops-read', 'iops-write', 'bps-total', 'bps-read
  * @category plan
  */
 export const throttleErrors = (limits: ThrottleLimits, at: (key: ThrottleKey) => string): ReadonlyArray<FieldError> => {
+  // No limits, no conflict (every check needs a member above 0): the usual case, without
+  // building a key per check.
+  let any = false
+  for (const k in limits) if (Object.prototype.hasOwnProperty.call(limits, k)) any = true
+  if (!any) return []
   const errors: FieldError[] = []
   const v = (k: ThrottleKey): number => limits[k] ?? 0
   for (const kind of ['iops', 'bps'] as const) {
