@@ -85,13 +85,15 @@ const planFloppy =
       ] as const)
     )
 
-const planNic =
-  (h: Hvparams) =>
-  (nic: Nic): Step<NicDevice> =>
+const planNics =
+  (h: Hvparams, nics: ReadonlyArray<Nic>): Step<ReadonlyArray<NicDevice>> =>
   (s) =>
     pipe(
-      place(nicDriver(h.nic_type), nic.id)(s),
-      E.map(([placed, next]) => [nicDevice(nic, placed, h), next] as const)
+      placeAll(
+        nicDriver(h.nic_type),
+        nics.map((n) => n.id)
+      )(s),
+      E.map(([placed, next]) => [placed.map((p, i) => nicDevice(nics[i] as Nic, p, h)), next] as const)
     )
 
 const bootOf = (inst: Instance, disks: ReadonlyArray<BlockDevice>, cdroms: ReadonlyArray<BlockDevice>, nics: ReadonlyArray<NicDevice>): Boot => {
@@ -243,7 +245,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const disksStep = planDisks(h, target.qemu, instance.disks)(s0)
   if (E.isLeft(disksStep)) return disksStep
   const [disks, s1] = disksStep.right
-  const nicsStep = traverseSteps(instance.nics, planNic(h))(s1)
+  const nicsStep = planNics(h, instance.nics)(s1)
   if (E.isLeft(nicsStep)) return nicsStep
   const [nics, s2] = nicsStep.right
   const cdromsStep = traverseSteps(cdromLocations, planCdrom(h))(s2)

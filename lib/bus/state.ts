@@ -113,20 +113,32 @@ export const place =
 
 /**
  * Places new devices of one driver in order, as {@link place} one by one would. On the SCSI
- * bus, where a plan puts most of its disks, their targets are taken with one copy of the bus's
- * slots.
+ * bus and on pc's `pci.0`, where a plan puts its disks and NICs, their places are taken with
+ * one copy of the bus's slots.
  *
  * @since 0.3.0
  */
 export const placeAll =
   (driver: Driver, ids: ReadonlyArray<string>, policy: PciPolicy = 'guest') =>
   (s: BusState): E.Either<DevplanError, readonly [ReadonlyArray<Placed>, BusState]> => {
-    if (CATALOG[driver].sits !== 'scsi') return traverseSteps(ids, (id) => place(driver, id, policy))(s)
-    const r = allocateAll(ids)(s.scsi.targets)
-    if (E.isLeft(r)) return r
-    const [targets, slots] = r.right
-    const placed = targets.map((target, i): Placed => ({ driver, id: ids[i] ?? '', address: { _tag: 'scsi', bus: SCSI_BUS, channel: 0, target, lun: 0 } }))
-    return E.right([placed, { ...s, scsi: { ...s.scsi, targets: slots } }] as const)
+    const sits = CATALOG[driver].sits
+    if (sits === 'scsi') {
+      const r = allocateAll(ids)(s.scsi.targets)
+      if (E.isLeft(r)) return r
+      const [targets, slots] = r.right
+      const placed = targets.map((target, i): Placed => ({ driver, id: ids[i] ?? '', address: { _tag: 'scsi', bus: SCSI_BUS, channel: 0, target, lun: 0 } }))
+      return E.right([placed, { ...s, scsi: { ...s.scsi, targets: slots } }] as const)
+    }
+    // pc's disks and NICs on pci.0, above the reservations (q35's go behind ports of their own).
+    if (sits === 'pci' && policy === 'guest' && s.ports === undefined) {
+      const r = allocateAll(ids, s.pci.reservations)(s.pci.slots)
+      if (E.isLeft(r)) return r
+      const [slots, pciSlots] = r.right
+      const bus = s.pci.bus
+      const placed = slots.map((slot, i): Placed => ({ driver, id: ids[i] ?? '', address: { _tag: 'pci', bus, slot, function: 0 } }))
+      return E.right([placed, { ...s, pci: { ...s.pci, slots: pciSlots } }] as const)
+    }
+    return traverseSteps(ids, (id) => place(driver, id, policy))(s)
   }
 
 /**

@@ -7,6 +7,9 @@ import * as fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { allocate, allocateAll, emptySlots, takeAll, type Slots } from '../../lib/bus/slots.js'
+import { emptyBusState, place, placeAll, traverseSteps } from '../../lib/bus/state.js'
+import { describeMachine } from '../../lib/machine/machines.js'
+import type { Driver } from '../../lib/devices/catalog.js'
 
 const oneByOne = (owners: ReadonlyArray<string>, from: number, s0: Slots) => {
   const places: number[] = []
@@ -43,6 +46,29 @@ test('allocateAll leaves the bus it is given as it was', () => {
   assert.ok(E.isRight(r))
   assert.equal(s.taken, {})
   assert.equal(r.right[0], [0, 1])
+})
+
+test('placeAll places what place gives one device at a time, on every bus and machine', () => {
+  const drivers: ReadonlyArray<Driver> = ['scsi-hd', 'virtio-blk-pci', 'virtio-net-pci', 'e1000', 'ide-hd']
+  fc.assert(
+    fc.property(
+      fc.constantFrom('pc', 'q35'),
+      fc.constantFrom(...drivers),
+      fc.integer({ min: 0, max: 32 }),
+      fc.constantFrom('lsi', 'megasas', 'virtio-scsi-pci'),
+      fc.integer({ min: 0, max: 40 }),
+      fc.constantFrom('guest', 'qemu'),
+      (machine, driver, reservations, controller, count, policy) => {
+        const description = describeMachine(machine)
+        if (description === undefined) throw new Error(`no ${machine}`)
+        const s = emptyBusState(description, reservations, controller as 'lsi')
+        const ids = Array.from({ length: count }, (_, i) => `dev${i}`)
+        const p = policy as 'guest' | 'qemu'
+        assert.equal(placeAll(driver, ids, p)(s), traverseSteps(ids, (id) => place(driver, id, p))(s))
+      }
+    ),
+    { numRuns: 400 }
+  )
 })
 
 test.run()
