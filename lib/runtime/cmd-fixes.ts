@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { youngArray } from './json.js'
 import type { CmdWord } from './types.js'
 
 type Cmd = ReadonlyArray<CmdWord>
@@ -18,7 +19,7 @@ const localtime = (cmd: Cmd): Cmd => replaceWord(cmd, '-localtime', ['-rtc', 'ba
 /** Every `word` of the command replaced by the words `by`; the command itself when it has none. */
 const replaceWord = (cmd: Cmd, word: string, by: ReadonlyArray<string>): Cmd => {
   if (!cmd.includes(word)) return cmd
-  const out: CmdWord[] = []
+  const out: CmdWord[] = youngArray()
   for (const w of cmd) {
     if (w === word) out.push(...by)
     else out.push(w)
@@ -169,7 +170,7 @@ const USB_DEVICES: ReadonlyMap<string, string> = new Map([
 const usbdevice = (cmd: Cmd): Cmd => {
   if (!cmd.includes('-usbdevice')) return cmd
   let usb = cmd.includes('-usb')
-  const out: CmdWord[] = []
+  const out: CmdWord[] = youngArray()
   for (let i = 0; i < cmd.length; i++) {
     const w = cmd[i] ?? ''
     const value = cmd[i + 1]
