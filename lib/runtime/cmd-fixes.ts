@@ -73,9 +73,12 @@ const balloon = eachPair('-balloon', (value) => {
  * verify-peer=yes -vnc …,tls-creds=vnctls0` (and `tls-creds-anon` for `tls` alone), exactly
  * as Ganeti's loop builds it, quirks included: an `x509=` without `tls` gets no `tls-creds`.
  */
+/** An argument of `value.split(',')` below that is `tls`, or starts `x509=` or `x509verify=`. */
+const VNC_TLS_ARG = /(?:^|,)(?:tls(?:,|$)|x509(?:verify)?=)/
+
 const vncTls = eachPair('-vnc', (value) => {
-  // Only a `tls` or `x509…` argument makes the object.
-  if (!value.includes('tls') && !value.includes('x509')) return undefined
+  // Only a `tls` or `x509…` argument makes the object (a rewritten `tls-creds=` is neither).
+  if (!VNC_TLS_ARG.test(value)) return undefined
   const vncArgs: string[] = []
   let tlsObj: string | undefined
   const tlsObjArgs = ['id=vnctls0', 'endpoint=server']
