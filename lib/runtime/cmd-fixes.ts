@@ -68,14 +68,14 @@ const balloon = eachPair('-balloon', (value) => {
   return ['-device', args.length > 0 ? `virtio-balloon,${args.join(',')}` : 'virtio-balloon']
 })
 
+/** An argument of `value.split(',')` in vncTls that is `tls`, or starts `x509=` or `x509verify=`. */
+const VNC_TLS_ARG = /(?:^|,)(?:tls(?:,|$)|x509(?:verify)?=)/
+
 /**
  * `-vnc …,tls,x509verify=DIR` → `-object tls-creds-x509,id=vnctls0,endpoint=server,dir=DIR,
  * verify-peer=yes -vnc …,tls-creds=vnctls0` (and `tls-creds-anon` for `tls` alone), exactly
  * as Ganeti's loop builds it, quirks included: an `x509=` without `tls` gets no `tls-creds`.
  */
-/** An argument of `value.split(',')` below that is `tls`, or starts `x509=` or `x509verify=`. */
-const VNC_TLS_ARG = /(?:^|,)(?:tls(?:,|$)|x509(?:verify)?=)/
-
 const vncTls = eachPair('-vnc', (value) => {
   // Only a `tls` or `x509…` argument makes the object (a rewritten `tls-creds=` is neither).
   if (!VNC_TLS_ARG.test(value)) return undefined

@@ -113,7 +113,8 @@ const found = (box: Box, value: unknown, message: string, key?: string | number)
  * of upgraded runtimes; the bench's floor does), it pretenures that site. Every later call's
  * arrays are then allocated old, and each keeps whatever young value it holds (the parsed file's
  * strings, the dicts) alive through the next scavenge, even when the caller drops the answer at
- * once: an upgrade took 1.5 times as long. A rest parameter is the same array without a site.
+ * once: the bench's upgrade of a legacy file took 1.4 times as long. A rest parameter is the
+ * same array without a site.
  *
  * @since 0.3.0
  */
