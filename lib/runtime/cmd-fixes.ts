@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { youngArray } from './json.js'
 import type { CmdWord } from './types.js'
 
 type Cmd = ReadonlyArray<CmdWord>
@@ -18,7 +19,7 @@ const localtime = (cmd: Cmd): Cmd => replaceWord(cmd, '-localtime', ['-rtc', 'ba
 /** Every `word` of the command replaced by the words `by`; the command itself when it has none. */
 const replaceWord = (cmd: Cmd, word: string, by: ReadonlyArray<string>): Cmd => {
   if (!cmd.includes(word)) return cmd
-  const out: CmdWord[] = []
+  const out: CmdWord[] = youngArray()
   for (const w of cmd) {
     if (w === word) out.push(...by)
     else out.push(w)
@@ -28,11 +29,12 @@ const replaceWord = (cmd: Cmd, word: string, by: ReadonlyArray<string>): Cmd => 
 
 /**
  * Applies `f` to every `flag value` pair, left to right; a trailing flag, or one whose value
- * is a number (never an option value Ganeti wrote), stays as it is. A command without the flag
- * is returned as it is: most rewrites find nothing to do, and a copy each costs a pass.
+ * is a number (never an option value Ganeti wrote), stays as it is. `f` answers `undefined` for
+ * a pair it keeps as it is, so that the usual answer allocates nothing. A command without the
+ * flag is returned as it is: most rewrites find nothing to do, and a copy each costs a pass.
  */
 const eachPair =
-  (flag: string, f: (value: string) => Cmd) =>
+  (flag: string, f: (value: string) => Cmd | undefined) =>
   (cmd: Cmd): Cmd => {
     if (!cmd.includes(flag)) return cmd
     // Copied from the first pair `f` changes on; until then the words are the command's own.
@@ -42,12 +44,13 @@ const eachPair =
       const value = cmd[i + 1]
       if (w === flag && typeof value === 'string') {
         const by = f(value)
-        if (out === undefined && by.length === 2 && by[0] === w && by[1] === value) {
+        if (by === undefined || (out === undefined && by.length === 2 && by[0] === w && by[1] === value)) {
+          if (out !== undefined) out.push(w, value)
           i++
           continue
         }
         out ??= cmd.slice(0, i)
-        out.push(...by)
+        for (const b of by) out.push(b)
         i++
       } else if (out !== undefined) out.push(w)
     }
@@ -65,12 +68,17 @@ const balloon = eachPair('-balloon', (value) => {
   return ['-device', args.length > 0 ? `virtio-balloon,${args.join(',')}` : 'virtio-balloon']
 })
 
+/** An argument of `value.split(',')` in vncTls that is `tls`, or starts `x509=` or `x509verify=`. */
+const VNC_TLS_ARG = /(?:^|,)(?:tls(?:,|$)|x509(?:verify)?=)/
+
 /**
  * `-vnc …,tls,x509verify=DIR` → `-object tls-creds-x509,id=vnctls0,endpoint=server,dir=DIR,
  * verify-peer=yes -vnc …,tls-creds=vnctls0` (and `tls-creds-anon` for `tls` alone), exactly
  * as Ganeti's loop builds it, quirks included: an `x509=` without `tls` gets no `tls-creds`.
  */
 const vncTls = eachPair('-vnc', (value) => {
+  // Only a `tls` or `x509…` argument makes the object (a rewritten `tls-creds=` is neither).
+  if (!VNC_TLS_ARG.test(value)) return undefined
   const vncArgs: string[] = []
   let tlsObj: string | undefined
   const tlsObjArgs = ['id=vnctls0', 'endpoint=server']
@@ -84,7 +92,7 @@ const vncTls = eachPair('-vnc', (value) => {
       tlsObjArgs.push(arg.startsWith('x509verify=') ? 'verify-peer=yes' : 'verify-peer=no')
     } else vncArgs.push(arg)
   }
-  return tlsObj === undefined ? ['-vnc', value] : ['-object', `${tlsObj},${tlsObjArgs.join(',')}`, '-vnc', vncArgs.join(',')]
+  return tlsObj === undefined ? undefined : ['-object', `${tlsObj},${tlsObjArgs.join(',')}`, '-vnc', vncArgs.join(',')]
 })
 
 /**
@@ -115,19 +123,35 @@ const splitOpts = (value: string): ReadonlyArray<string> => {
  * deprecated`). Only the named keys are touched, and `skip` leading parts (the VNC display,
  * the chardev backend) never: a bare word there is not a boolean.
  */
-const longBooleans = (value: string, names: ReadonlyMap<string, string>, skip: number): string =>
-  splitOpts(value)
-    .map((p, i) => (i < skip ? p : names.get(p) ?? p))
+const longBooleans = (value: string, names: Booleans, skip: number): string | undefined => {
+  // A part that is a short form stands between commas (or an end): without one, nothing to do.
+  if (!names.anywhere.test(value)) return undefined
+  const out = splitOpts(value)
+    .map((p, i) => (i < skip ? p : names.long.get(p) ?? p))
     .join(',')
+  return out === value ? undefined : out
+}
 
-const booleans = (on: ReadonlyArray<string>, off: ReadonlyArray<readonly [string, string]> = []): ReadonlyMap<string, string> =>
-  new Map([...on.map((k) => [k, `${k}=on`] as const), ...off.map(([short, k]) => [short, `${k}=off`] as const)])
+interface Booleans {
+  readonly long: ReadonlyMap<string, string>
+  /** Matches wherever one of the short forms could be a part (never missing one). */
+  readonly anywhere: RegExp
+}
+
+const booleans = (on: ReadonlyArray<string>, off: ReadonlyArray<readonly [string, string]> = []): Booleans => {
+  const long = new Map([...on.map((k) => [k, `${k}=on`] as const), ...off.map(([short, k]) => [short, `${k}=off`] as const)])
+  const names = [...long.keys()].map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  return { long, anywhere: new RegExp(`(?:^|,)(?:${names.join('|')})(?:,|$)`) }
+}
 
 /** The boolean keys of `-vnc` (Ganeti writes `password`; `tls` is {@link vncTls}'s). */
 const VNC_BOOLEANS = booleans(['password', 'reverse', 'lossy', 'non-adaptive', 'sasl', 'power-control'])
 
 /** `-vnc :1,tls-creds=vnctls0,password` → `…,password=on`; the display is never touched. */
-const vncBooleans = eachPair('-vnc', (value) => ['-vnc', longBooleans(value, VNC_BOOLEANS, 1)])
+const vncBooleans = eachPair('-vnc', (value) => pairOf('-vnc', longBooleans(value, VNC_BOOLEANS, 1)))
+
+/** `flag value`, or `undefined` (the pair as it is) for no new value. */
+const pairOf = (flag: string, value: string | undefined): Cmd | undefined => (value === undefined ? undefined : [flag, value])
 
 /** The boolean keys of a socket chardev (`server,nowait` is what Ganeti writes). */
 const SOCKET_BOOLEANS = booleans(['server', 'telnet', 'tn3270', 'websocket', 'ipv4', 'ipv6'], [['nowait', 'wait'], ['nodelay', 'delay']])
@@ -140,16 +164,18 @@ const SOCKET_COMPAT = /^(unix|tcp|telnet|websocket):/
  * QEMU's compat parser of these two options accepts the short forms silently on 7.2 and 10.0,
  * but they are the deprecated spelling: rewritten so that one form stands in every socket.
  */
-const compatSocket = (flag: string) =>
-  eachPair(flag, (value) => [flag, SOCKET_COMPAT.test(value) ? longBooleans(value, SOCKET_BOOLEANS, 1) : value])
+const compatSocket = (flag: string) => eachPair(flag, (value) => (SOCKET_COMPAT.test(value) ? pairOf(flag, longBooleans(value, SOCKET_BOOLEANS, 1)) : undefined))
+
+const serialSocket = compatSocket('-serial')
+const monitorSocket = compatSocket('-monitor')
 
 /** `-chardev socket,path=P,server,nowait,id=qga0` (Ganeti's guest agent) → `server=on,wait=off`: both QEMUs warn. */
-const chardevBooleans = eachPair('-chardev', (value) => ['-chardev', value.startsWith('socket,') ? longBooleans(value, SOCKET_BOOLEANS, 1) : value])
+const chardevBooleans = eachPair('-chardev', (value) => (value.startsWith('socket,') ? pairOf('-chardev', longBooleans(value, SOCKET_BOOLEANS, 1)) : undefined))
 
 /** The boolean keys of `-spice` Ganeti writes short (`disable-ticketing`, `ipv4`/`ipv6`): 7.2 warns. */
 const SPICE_BOOLEANS = booleans(['disable-ticketing', 'disable-copy-paste', 'disable-agent-file-xfer', 'ipv4', 'ipv6', 'unix', 'sasl'])
 
-const spiceBooleans = eachPair('-spice', (value) => ['-spice', longBooleans(value, SPICE_BOOLEANS, 0)])
+const spiceBooleans = eachPair('-spice', (value) => pairOf('-spice', longBooleans(value, SPICE_BOOLEANS, 0)))
 
 /** `-usbdevice` names and the device each makes. */
 const USB_DEVICES: ReadonlyMap<string, string> = new Map([
@@ -169,7 +195,7 @@ const USB_DEVICES: ReadonlyMap<string, string> = new Map([
 const usbdevice = (cmd: Cmd): Cmd => {
   if (!cmd.includes('-usbdevice')) return cmd
   let usb = cmd.includes('-usb')
-  const out: CmdWord[] = []
+  const out: CmdWord[] = youngArray()
   for (let i = 0; i < cmd.length; i++) {
     const w = cmd[i] ?? ''
     const value = cmd[i + 1]
@@ -236,6 +262,50 @@ const soundhw = (cmd: Cmd): Cmd => {
 /** `-no-acpi` (removed in QEMU 9.0: `-no-acpi: invalid option` on 10.0) → `-machine acpi=off`, which QEMU merges with the other `-machine`. */
 const noAcpi = (cmd: Cmd): Cmd => replaceWord(cmd, '-no-acpi', ['-machine', 'acpi=off'])
 
+/** The word each rewrite looks for (its early return is on that word's absence), as a bit. */
+const TRIGGERS: ReadonlyMap<string, number> = new Map([
+  ['-localtime', 1],
+  ['-balloon', 2],
+  ['-vnc', 4],
+  ['-serial', 8],
+  ['-monitor', 16],
+  ['-chardev', 32],
+  ['-spice', 64],
+  ['-usbdevice', 128],
+  ['-soundhw', 256],
+  ['-no-acpi', 512]
+])
+
+/** A hole, `null` or `undefined` among the words. */
+const HOLE = 1024
+
+/** Ganeti's order first, then the forms QEMU 7.2 or 10.0 refuse or warn about. */
+const REWRITES: ReadonlyArray<readonly [number, (cmd: Cmd) => Cmd]> = [
+  [1, localtime],
+  [2, balloon],
+  [4, vncTls],
+  [4, vncBooleans],
+  [8, serialSocket],
+  [16, monitorSocket],
+  [32, chardevBooleans],
+  [64, spiceBooleans],
+  [128, usbdevice],
+  [256, soundhw],
+  [512, noAcpi]
+]
+
+/** Which of the {@link TRIGGERS} the command has, in one scan instead of one per rewrite. */
+const triggers = (cmd: ReadonlyArray<CmdWord | undefined | null>): number => {
+  let bits = 0
+  for (let i = 0; i < cmd.length; i++) {
+    const w = cmd[i]
+    if (typeof w === 'string') {
+      if (w.charCodeAt(0) === 45) bits |= TRIGGERS.get(w) ?? 0
+    } else if (w === undefined || w === null) bits |= HOLE
+  }
+  return bits
+}
+
 const same = (a: Cmd, b: Cmd): boolean => a === b || (a.length === b.length && a.every((w, i) => w === b[i]))
 
 /** More rounds than any rewrite chain can take (each round removes an old option). */
@@ -262,10 +332,22 @@ export const fixCmd = (cmd: Cmd): Cmd => {
   // A rewrite that finds nothing returns its input, where a full pass drops holes (flatMap) and
   // makes null and undefined '' (eachPair): do both first (a decoded runtime has neither).
   const words: ReadonlyArray<CmdWord | undefined | null> = cmd
-  let current: Cmd = words.includes(undefined) || words.includes(null) ? words.flatMap((w) => [w ?? '']) : cmd
+  let bits = triggers(words)
+  let current: Cmd = cmd
+  if ((bits & HOLE) !== 0) {
+    current = words.flatMap((w) => [w ?? ''])
+    bits = triggers(current)
+  }
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const ganeti = vncTls(balloon(localtime(current)))
-    const next = noAcpi(soundhw(usbdevice(spiceBooleans(chardevBooleans(compatSocket('-monitor')(compatSocket('-serial')(vncBooleans(ganeti))))))))
+    let next = current
+    for (const [bit, rewrite] of REWRITES) {
+      // Skipped exactly when the rewrite would find no word of its own and return its input.
+      if ((bits & bit) === 0) continue
+      const r = rewrite(next)
+      if (r === next) continue
+      next = r
+      bits = triggers(next)
+    }
     if (same(next, current)) return current
     current = next
   }

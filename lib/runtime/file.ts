@@ -12,7 +12,7 @@ import { invalidInput, type DevplanError, type FieldError } from '../errors.js'
 import { decodeCmdDevices, decodeLayout } from './cmd-devices.js'
 import type { JsonObject } from '../qemu-opts.js'
 import { parseVersion } from '../qemu-version.js'
-import { child, isJsonObject, isPlainObject, MAX_ARRAY, toJson, toJsonObject, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+import { child, isJsonObject, isPlainObject, MAX_ARRAY, toJson, toJsonObject, youngArray, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 import type { CmdWord, RuntimeStamp } from './types.js'
 
 /**
@@ -83,7 +83,7 @@ export const readStamp = (u: JsonObject): E.Either<DevplanError, RuntimeStamp> =
 /** Each element of an array through `f`, stopping at the first problem. */
 const traverse = <A>(items: ReadonlyArray<unknown>, f: (u: unknown, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
   // A loop, not RA.traverseWithIndex, which copies the array so far at every element.
-  const out: A[] = []
+  const out: A[] = youngArray()
   for (let i = 0; i < items.length; i++) {
     const r = f(items[i], i)
     if (E.isLeft(r)) return r
@@ -103,7 +103,7 @@ const readDisk = (u: unknown, i: number): E.Either<DevplanError, RuntimeDiskJson
   if (link !== null && typeof link !== 'string') return fail(`${at}.link`, link, 'expected the link path (a string)')
   if (uri !== null && typeof uri !== 'string') return fail(`${at}.uri`, uri, 'expected the userspace URI or null')
   const d = toJsonObject(dict, at)
-  return E.isLeft(d) ? E.left(fromField(d.left)) : E.right([d.right, link, uri] as const)
+  return E.isLeft(d) ? E.left(fromField(d.left)) : E.right(youngArray(d.right, link, uri))
 }
 
 const readNic = (u: unknown, i: number): E.Either<DevplanError, JsonObject> => {
@@ -120,7 +120,7 @@ const isCmdNumber = (w: unknown): w is number => typeof w === 'number' && Number
 const readCmd = (u: unknown): E.Either<DevplanError, ReadonlyArray<CmdWord>> => {
   if (!Array.isArray(u)) return fail('cmd', u, 'expected kvm_cmd, a list of strings (and integers, as Ganeti writes -m <maxmem>)')
   if (u.length > MAX_ARRAY) return fail('cmd', `(${u.length} entries)`, `at most ${MAX_ARRAY} entries`)
-  const words: CmdWord[] = []
+  const words: CmdWord[] = youngArray()
   for (let i = 0; i < u.length; i++) {
     const w: unknown = u[i]
     if (typeof w === 'string' || isCmdNumber(w)) words.push(w)
@@ -164,6 +164,5 @@ export const readRuntimeJson = (u: unknown): E.Either<DevplanError, RuntimeJson>
   if (E.isLeft(diskList)) return diskList
   const disks = traverse(diskList.right, readDisk)
   if (E.isLeft(disks)) return disks
-  const base = [cmd.right, nics.right, hv.right, disks.right] as const
-  return E.right(stamp === undefined ? base : [...base, stamp])
+  return E.right(stamp === undefined ? youngArray(cmd.right, nics.right, hv.right, disks.right) : youngArray(cmd.right, nics.right, hv.right, disks.right, stamp))
 }

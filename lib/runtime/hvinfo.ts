@@ -118,15 +118,27 @@ export const encodeHvinfo = (p: Placed, order: HvinfoOrder = 'bus-addr'): JsonOb
   // What is not a placed device records no placement: {}, hvinfo's own "none recorded".
   totalOr({}, () => (isRecord(p) && isRecord(p.address) ? (hvinfoDictOf(p, order === 'addr-bus' ? 'addr-bus' : 'bus-addr') ?? {}) : {}))
 
+/**
+ * The hvinfo an upgrade writes for a legacy device, key by key onto `{}`: an object literal with
+ * properties has an allocation site, which V8 pretenures once a caller keeps upgraded files,
+ * and then every upgrade's hvinfo (and its id and addr strings) ends in the old generation.
+ */
+const pciAddrBus = (driver: string, id: string, addr: string, bus: string): JsonObject => {
+  const o: { [key: string]: Json } = {}
+  o['driver'] = driver
+  o['id'] = id
+  o['addr'] = addr
+  o['bus'] = bus
+  return o
+}
+
 const hvinfoDictOf = (p: Placed, order: HvinfoOrder): JsonObject | undefined => {
   const a = p.address
   // Literals, not a shared head spread into each: an upgrade writes one per legacy device.
   switch (a._tag) {
     case 'pci':
       // Ganeti's hvinfo has no function: a record is always function 0.
-      return order === 'addr-bus'
-        ? { driver: p.driver, id: p.id, addr: showPciAddr(a.slot), bus: a.bus }
-        : { driver: p.driver, id: p.id, bus: a.bus, addr: showPciAddr(a.slot) }
+      return order === 'addr-bus' ? pciAddrBus(p.driver, p.id, showPciAddr(a.slot), a.bus) : { driver: p.driver, id: p.id, bus: a.bus, addr: showPciAddr(a.slot) }
     case 'scsi':
       return { driver: p.driver, id: p.id, bus: a.bus, channel: a.channel, 'scsi-id': a.target, lun: a.lun }
     case 'unit':

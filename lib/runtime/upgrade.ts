@@ -13,10 +13,10 @@ import { pciAddress } from '../bus/address.js'
 import { encodeHvinfo } from './hvinfo.js'
 import { invalidInput, type DevplanError } from '../errors.js'
 import { legacyDeviceId } from '../ids.js'
-import type { JsonObject } from '../qemu-opts.js'
+import type { Json, JsonObject } from '../qemu-opts.js'
 import { fixCmd } from './cmd-fixes.js'
 import { readRuntimeJson } from './file.js'
-import { omit, type RuntimeDiskJson, type RuntimeJson } from './json.js'
+import { omit, youngArray, type RuntimeDiskJson, type RuntimeJson } from './json.js'
 import { chain } from '../hot.js'
 
 const PCI_KEY: ReadonlySet<string> = new Set(['pci'])
@@ -49,38 +49,57 @@ const typeParam = (hvparams: JsonObject, key: 'disk_type' | 'nic_type'): E.Eithe
 }
 
 /**
+ * A device dict as the reader returns it: its own fresh copy of the file's (see `toJson`), which
+ * nothing else holds, so the upgrade adds its keys to it instead of spreading it into another.
+ */
+type Fresh = { [key: string]: Json }
+
+/** `disks[1]`, `nics[0]`: spelled only for a problem, never for a dict that upgrades. */
+const at = (kind: 'disk' | 'nic', i: number): string => `${kind === 'disk' ? 'disks' : 'nics'}[${i}]`
+
+/**
  * Ganeti's `update_hvinfo`: a dict without `hvinfo` gets one — built from `pci` (which is then
  * removed) or empty. Python appends the new key, so `hvinfo` comes last; a dict that has an
  * `hvinfo` already is left untouched, a stale `pci` next to it included.
  */
-const updateHvinfo = (dict: JsonObject, kind: 'disk' | 'nic', hvparams: JsonObject, at: string): E.Either<DevplanError, JsonObject> => {
+const updateHvinfo = (dict: Fresh, kind: 'disk' | 'nic', hvparams: JsonObject, i: number): E.Either<DevplanError, Fresh> => {
   if ('hvinfo' in dict) return E.right(dict)
-  if (!('pci' in dict)) return E.right({ ...dict, hvinfo: {} })
+  if (!('pci' in dict)) {
+    dict['hvinfo'] = {}
+    return E.right(dict)
+  }
   const uuid = dict['uuid']
-  if (typeof uuid !== 'string') return fail(`${at}.uuid`, uuid, 'expected the device uuid (the legacy id is made from it)')
+  if (typeof uuid !== 'string') return fail(`${at(kind, i)}.uuid`, uuid, 'expected the device uuid (the legacy id is made from it)')
   const pci = dict['pci']
-  if (typeof pci !== 'number' || !Number.isInteger(pci) || pci < 0 || pci > 31) return fail(`${at}.pci`, pci, 'expected a PCI slot (an integer from 0 to 31)')
+  if (typeof pci !== 'number' || !Number.isInteger(pci) || pci < 0 || pci > 31) return fail(`${at(kind, i)}.pci`, pci, 'expected a PCI slot (an integer from 0 to 31)')
   const type = typeParam(hvparams, kind === 'disk' ? 'disk_type' : 'nic_type')
   if (E.isLeft(type)) return type
   // Python appends the new key last; Ganeti's upgrade writes addr before bus.
   const hvinfo = encodeHvinfo({ driver: legacyDriver(kind, type.right), id: legacyDeviceId(kind, uuid, pci), address: pciAddress(PCI_BUS, pci) }, 'addr-bus')
-  // omit gives a fresh object: hvinfo goes last onto it, as the spread put it.
+  // Without pci, not by delete (which would leave the dict slow to read and to stringify).
   const upgraded = omit(dict, PCI_KEY)
   upgraded['hvinfo'] = hvinfo
   return E.right(upgraded)
 }
 
-const upgradeNic = (hvparams: JsonObject) => (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> =>
-  updateHvinfo('uuid' in nic ? nic : { ...nic, uuid: placeholderUuid(i) }, 'nic', hvparams, `nics[${i}]`)
+const upgradeNic =
+  (hvparams: JsonObject) =>
+  (nic: JsonObject, i: number): E.Either<DevplanError, JsonObject> => {
+    const dict = nic as Fresh
+    if (!('uuid' in dict)) dict['uuid'] = placeholderUuid(i)
+    return updateHvinfo(dict, 'nic', hvparams, i)
+  }
 
-const upgradeDisk = (hvparams: JsonObject) => (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> => {
-  const dict = updateHvinfo(entry[0], 'disk', hvparams, `disks[${i}]`)
-  if (E.isLeft(dict)) return dict
-  return E.right(dict.right === entry[0] ? entry : ([dict.right, entry[1], entry[2]] as const))
-}
+const upgradeDisk =
+  (hvparams: JsonObject) =>
+  (entry: RuntimeDiskJson, i: number): E.Either<DevplanError, RuntimeDiskJson> => {
+    const dict = updateHvinfo(entry[0] as Fresh, 'disk', hvparams, i)
+    if (E.isLeft(dict)) return dict
+    return E.right(dict.right === entry[0] ? entry : youngArray(dict.right, entry[1], entry[2]))
+  }
 
 const all = <A>(items: ReadonlyArray<A>, f: (a: A, i: number) => E.Either<DevplanError, A>): E.Either<DevplanError, ReadonlyArray<A>> => {
-  const out: A[] = []
+  const out: A[] = youngArray()
   for (let i = 0; i < items.length; i++) {
     const r = f(items[i] as A, i)
     if (E.isLeft(r)) return r
@@ -98,9 +117,9 @@ const upgradeFile = (file: RuntimeJson): E.Either<DevplanError, RuntimeJson> => 
   if (stamp !== undefined) {
     // A stamped file was written by this library, which never writes the old options: its
     // kvm_cmd is left exactly as rendered (kvm_extra may legitimately hold any word).
-    return E.right([cmd, nics.right, hvIn, disks.right, stamp])
+    return E.right(youngArray(cmd, nics.right, hvIn, disks.right, stamp))
   }
-  return E.right([fixCmd(cmd), nics.right, hvIn, disks.right])
+  return E.right(youngArray(fixCmd(cmd), nics.right, hvIn, disks.right))
 }
 
 /**
