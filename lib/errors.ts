@@ -63,6 +63,10 @@ export const fieldError = (path: string, value: unknown, message: string): Devpl
  */
 export const showValue = (value: unknown): string => {
   let s: string
+  // A hostile input nested thousands deep makes JSON.stringify and String recurse until the
+  // stack overflows, some milliseconds per message: such a value is named by its kind, as the
+  // overflow would leave it (a cycle too, as String names it).
+  if (nestsDeep(value)) return shown(() => (Array.isArray(value) ? '[object Array]' : String(value)))
   try {
     // A bigint looks like a valid number once stringified: keep its n.
     s = value === undefined ? 'undefined' : typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
@@ -76,6 +80,40 @@ export const showValue = (value: unknown): string => {
     }
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
+}
+
+const shown = (f: () => string): string => {
+  try {
+    return f()
+  } catch {
+    return '(unreadable)'
+  }
+}
+
+/** Levels of nesting from which {@link showValue} does not walk a value: far below any stack's limit, far above any real input's. */
+const SHOW_DEPTH = 256
+
+/**
+ * Whether `value` nests {@link SHOW_DEPTH} levels or more among its first ten thousand objects
+ * and arrays: walked with a stack of its own, never recursively, and without calling a getter
+ * of a value that is not plain data (a Proxy or an accessor reads as shallow).
+ */
+const nestsDeep = (value: unknown): boolean => {
+  if (typeof value !== 'object' || value === null) return false
+  try {
+    const stack: Array<readonly [object, number]> = [[value, 0]]
+    for (let budget = 10_000; budget > 0; budget--) {
+      const top = stack.pop()
+      if (top === undefined) return false
+      const [v, depth] = top
+      if (depth >= SHOW_DEPTH) return true
+      const children: ReadonlyArray<unknown> = Array.isArray(v) ? v : Object.getPrototypeOf(v) === Object.prototype ? Object.values(v) : []
+      for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c, depth + 1])
+    }
+    return false
+  } catch {
+    return false
+  }
 }
 
 const pathOf = (context: t.Context): string =>

@@ -379,6 +379,25 @@ test('values of the wrong type name the path', () => {
   rejects(spec({}, 0, 0, { disks: [diskSpec(0, { format: 'vmdk' })] }), 'disks[0].format', 'vmdk')
 })
 
+test('a value nested thousands deep is named by its kind, as a shallow one is shown as JSON', () => {
+  const nest = (depth: number, leaf: unknown, wrap: (v: unknown) => unknown): unknown => {
+    let v = leaf
+    for (let i = 0; i < depth; i++) v = wrap(v)
+    return v
+  }
+  const message = (name: unknown): string => {
+    const r = decodeInstance({ ...spec(), name })
+    if (E.isRight(r)) throw new Error('a nested name must be refused')
+    return formatError(r.left).split('\n')[0] ?? ''
+  }
+  // Deeper than JSON.stringify's stack: its kind, not a stack overflow's slow recovery.
+  assert.match(message(nest(10_000, 'x', (v) => [v])), /got \[object Array\]$/)
+  assert.match(message(nest(10_000, 'x', (v) => ({ a: v }))), /got \[object Object\]$/)
+  // A few levels: the JSON, shortened.
+  assert.match(message(nest(3, 'x', (v) => [v])), /got \[\[\["x"\]\]\]$/)
+  assert.match(message(nest(100, 'x', (v) => [v])), /got \[{77}\.\.\.$/)
+})
+
 test('values JSON cannot show (bigint, cycles, null-prototype objects) are refused, not thrown', () => {
   const cyclic: Record<string, unknown> = {}
   cyclic['self'] = cyclic
