@@ -110,7 +110,8 @@ type DiskIn = t.TypeOf<typeof DiskInput>
  */
 export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError>, Disk> => {
   const errors: FieldError[] = []
-  const id = deviceId('disk', d.uuid.toLowerCase())
+  const uuid = d.uuid.toLowerCase()
+  const id = deviceId('disk', uuid)
   let source: ImageSource | undefined
   const warnings: PlanWarning[] = []
   const readOnlyCurl = (field: string): void => {
@@ -147,8 +148,8 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     if (b.format === 'raw' && i < d.backing.length - 1) errors.push({ path: `${here}.format`, value: b.format, message: 'a raw image has no backing image of its own: only the last of the chain may be raw' })
   })
   if (errors.length > 0 || source === undefined) return E.left(errors)
-  return E.right({
-    uuid: d.uuid.toLowerCase(),
+  const disk: { -readonly [K in keyof Disk]: Disk[K] } = {
+    uuid,
     id,
     name: d.name,
     readOnly: d.mode === 'ro',
@@ -159,9 +160,11 @@ export const toDisk = (d: DiskIn, at: string): E.Either<ReadonlyArray<FieldError
     // A backing image's objects (its secret, its TLS credentials) are named after its layer.
     backing: d.backing.map((b, i) => ({ source: b.source === null ? localSource(b.path, b.kind) : sourceImage(b.source, `${id}-b${i + 1}`), format: b.format })),
     devType: d.dev_type,
-    from: d.source !== null ? 'source' : d.uri !== '' ? 'uri' : 'path',
-    ...(warnings.length > 0 ? { warnings } : {})
-  })
+    from: d.source !== null ? 'source' : d.uri !== '' ? 'uri' : 'path'
+  }
+  // Assigned, not spread into the literal: a decode makes one per disk.
+  if (warnings.length > 0) disk.warnings = warnings
+  return E.right(disk)
 }
 
 /**
