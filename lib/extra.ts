@@ -263,7 +263,6 @@ export const extraDeviceErrors = (words: ReadonlyArray<string>, ctx: ExtraContex
   return errors
 }
 
-
 /**
  * The context of a planned tree: the slots a fresh `pci.0` holds (the machine's own, and the
  * slots kept for its roles) plus the `pci.0` address of every device the tree lists, the other
@@ -296,8 +295,7 @@ export const extraContext = (tree: DeviceTree, reservations: number): ExtraConte
 export const checkExtra =
   (reservations: number) =>
   (tree: DeviceTree): E.Either<DevplanError, DeviceTree> => {
-    // Without words there is nothing to check, and the context costs a pass over every device.
-    if (tree.extra.length === 0) return E.right(tree)
+    if (tree.extra.length === 0) return E.right(tree) // nothing to check: no context (a pass over every device)
     const errors = extraDeviceErrors(tree.extra, extraContext(tree, reservations))
     return errors.length === 0 ? E.right(tree) : E.left(invalidInput(errors))
   }

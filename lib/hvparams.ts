@@ -4,12 +4,12 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { absolutePath, closed, intIn, matching, oneOf, text, withDefault } from './codecs.js'
 import { showValue } from './errors.js'
 import { THROTTLE_HVPARAMS } from './block/throttle.js'
 import { MIGRATION_HVPARAMS } from './hvparams-migration.js'
+import { modelledPicker } from './hvparams-pick.js'
 import { CpuModel, IpVersion, Keymap, SoundhwCodec, SPICE_IMAGE_COMPRESSIONS, SPICE_STREAMING_VIDEOS, SPICE_TLS_CIPHERS_DEFAULT, SPICE_WAN_COMPRESSIONS, SpiceBind, TlsCiphers, UserName, VGA_TYPES, VncBind } from './hvparams-machine.js'
 
 /**
@@ -246,6 +246,9 @@ const Modelled = t.exact(t.type(modelled))
 
 const pickModelled = (h: Hvparams): Hvparams => Modelled.encode(h)
 
+// Valid input's modelled hvparams in one pass; io-ts's pass (HvparamsFull) words a problem.
+const modelledOf = modelledPicker<Hvparams>(fullProps, modelled)
+
 /**
  * io-ts codec for hvparams: decodes a Ganeti hvparams dict (missing keys take Ganeti's
  * defaults) and keeps the modelled keys.
@@ -264,40 +267,6 @@ export const HvparamsCodec = new t.Type<Hvparams, Hvparams, unknown>(
   },
   t.identity
 )
-
-const FULL_KEYS = Object.keys(fullProps)
-const FULL_TYPES = FULL_KEYS.map((k) => fullProps[k] as t.Mixed)
-const FULL_INDEX: ReadonlyMap<string, number> = new Map(FULL_KEYS.map((k, i) => [k, i]))
-const MODELLED_INDICES = FULL_KEYS.flatMap((k, i) => (Object.prototype.hasOwnProperty.call(modelled, k) ? [i] : []))
-
-/**
- * The modelled hvparams of valid input in one pass, or `undefined` for io-ts's pass to word
- * the problem: the same object that validating every hvparam and then stripping the others
- * gives (the given ones in their order, then the defaults in the codec's), without building
- * the object of all of them that a strip copies again. Most of a small instance's decode.
- */
-const modelledOf = (u: unknown, c: t.Context): Hvparams | undefined => {
-  if (typeof u !== 'object' || u === null || Array.isArray(u)) return undefined
-  const record = u as Record<string, unknown>
-  const keys = Object.keys(record)
-  for (const k of keys) if (!FULL_INDEX.has(k)) return undefined
-  const decoded: unknown[] = []
-  for (let i = 0; i < FULL_KEYS.length; i++) {
-    const r = (FULL_TYPES[i] as t.Mixed).validate(record[FULL_KEYS[i] as string], c)
-    if (E.isLeft(r)) return undefined
-    decoded.push(r.right)
-  }
-  const out: Record<string, unknown> = {}
-  for (const k of keys) {
-    const i = FULL_INDEX.get(k) as number
-    if (Object.prototype.hasOwnProperty.call(modelled, k)) out[k] = decoded[i]
-  }
-  for (const i of MODELLED_INDICES) {
-    const k = FULL_KEYS[i] as string
-    if (!Object.prototype.hasOwnProperty.call(record, k)) out[k] = decoded[i]
-  }
-  return out as Hvparams
-}
 
 const HvparamsOpen = t.type(modelled, 'Hvparams')
 
