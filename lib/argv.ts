@@ -39,7 +39,6 @@ const dirOf = (path: string): string => {
   return i <= 0 ? (i === 0 ? '' : '.') : path.slice(0, i)
 }
 
-
 /**
  * One `-object`: JSON, or key=value with the type first (`secret,id=…,file=…`). A throttle
  * group only exists where JSON does: 7.2's key=value refuses `limits.*`.

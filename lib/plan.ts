@@ -260,7 +260,7 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
   const machineStep = machineDevices(h, description)(spares.right[1])
   if (E.isLeft(machineStep)) return machineStep
   const [machineDevs, s5] = machineStep.right
-  const acc = { options: options.right, controllers, disks, nics, cdroms, floppies, machineDevs, rootPorts: s5.ports === undefined ? [] : portDevices(s5.pci.bus, s5.ports) }
+  const rootPorts = s5.ports === undefined ? [] : portDevices(s5.pci.bus, s5.ports)
   const tree: DeviceTree = {
     qemu: target.qemu,
     machine,
@@ -270,22 +270,22 @@ const planFor = (instance: Instance, target: Target): E.Either<DevplanError, Dev
     vcpus: instance.vcpus,
     binary: h.kvm_path,
     accel: h.kvm_flag === 'disabled' ? 'tcg' : 'kvm',
-    rootPorts: acc.rootPorts,
-    controllers: acc.controllers,
-    disks: acc.disks,
-    cdroms: acc.cdroms,
-    floppies: acc.floppies,
-    nics: acc.nics,
-    boot: bootOf(instance, acc.disks, acc.cdroms, acc.nics),
+    rootPorts,
+    controllers,
+    disks,
+    cdroms,
+    floppies,
+    nics,
+    boot: bootOf(instance, disks, cdroms, nics),
     extra: extra.right,
-    machineDevices: acc.machineDevs,
-    machineOptions: acc.options,
+    machineDevices: machineDevs,
+    machineOptions: options.right,
     warnings: [
       ...flatMapArray(instance.disks, (d) => d.warnings ?? []),
-      ...flatMapArray(acc.disks, (d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
+      ...flatMapArray(disks, (d, i) => graphWarnings(d.graph, `disks[${i}].${instance.disks[i]?.from === 'source' ? 'source' : 'uri'}`, target.qemu)),
       ...notModelled(instance.unmodelled),
       ...ignoredWarnings(instance),
-      ...ioSpaceWarnings(h, acc.rootPorts.length > 0, acc.nics.length)
+      ...ioSpaceWarnings(h, rootPorts.length > 0, nics.length)
     ]
   }
   // Last, once every device has its place: kvm_extra must leave the plan's places alone, as

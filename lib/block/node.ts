@@ -225,9 +225,12 @@ export const layerNodes = (layer: Layer, below: string | null, spec: ImageSpec):
   formatNode(layer, below, spec)
 ]
 
-/** The format node's name of the image at `depth` of a chain (0: the spec's own image). */
-const formatName = (top: string, filtered: boolean, depth: number): string =>
-  filtered ? `${top}-${depth === 0 ? 'a' : `b${depth}`}` : depth === 0 ? top : backingNodeName(top, depth)
+/** The names of the image at `depth` of a chain (0: the spec's own image). */
+const namesAt = (top: string, filtered: boolean, depth: number): { readonly format: string; readonly protocol: string } => {
+  if (filtered) return layerNames(top, depth === 0 ? 'a' : `b${depth}`)
+  const format = depth === 0 ? top : backingNodeName(top, depth)
+  return { format, protocol: protocolNodeName(format) }
+}
 
 /**
  * The nodes of one device whose top node is called `top`: with `spec.throttle`, a `throttle`
@@ -244,10 +247,10 @@ export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
   for (let depth = spec.backing.length; depth >= 0; depth--) {
     const image = depth === 0 ? spec : spec.backing[depth - 1]
     if (image === undefined) continue
-    const format = formatName(top, filtered, depth)
+    const { format, protocol } = namesAt(top, filtered, depth)
     const layer: Layer = {
       format,
-      protocol: filtered ? `${format}-p` : protocolNodeName(format),
+      protocol,
       source: image.source,
       driver: image.format,
       readOnly: depth === 0 ? spec.readOnly : true
@@ -264,7 +267,7 @@ export const blockGraph = (top: string, spec: ImageSpec): BlockGraph => {
   const group = throttleGroupId(top)
   const filter: Building = { driver: 'throttle' }
   withCommon(filter, top, spec, spec.readOnly)
-  filter['file'] = formatName(top, true, 0)
+  filter['file'] = namesAt(top, true, 0).format
   filter['throttle-group'] = group
   nodes.push(filter as FilterNode)
   objects.push({ 'qom-type': 'throttle-group', id: group, limits: spec.throttle })

@@ -77,19 +77,44 @@ export const addressProperties = (a: Address): JsonObject =>
   totalOr({}, () => (isRecord(a) ? (addressPropertiesOf(a) ?? {}) : {}))
 
 const addressPropertiesOf = (a: Address): JsonObject | undefined => {
+  const o: { [key: string]: Json } = {}
+  return addressOnto(o, a) ? o : undefined
+}
+
+/**
+ * The properties of `a` assigned onto `o`, in their order; `false` for what is no address. One
+ * object per device, not one for the address spread into another: the renderer asks it of
+ * every device.
+ */
+const addressOnto = (o: { [key: string]: Json }, a: Address): boolean => {
   switch (a._tag) {
     case 'pci':
-      return { bus: a.bus, addr: showPciAddr(a.slot, a.function) }
+      o['bus'] = a.bus
+      o['addr'] = showPciAddr(a.slot, a.function)
+      return true
     case 'scsi':
-      return { bus: a.bus, channel: a.channel, 'scsi-id': a.target, lun: a.lun }
+      o['bus'] = a.bus
+      o['channel'] = a.channel
+      o['scsi-id'] = a.target
+      o['lun'] = a.lun
+      return true
     case 'unit':
-      return { bus: a.bus, unit: a.unit }
+      o['bus'] = a.bus
+      o['unit'] = a.unit
+      return true
     case 'isa':
-      return { bus: a.bus, iobase: a.iobase, irq: a.irq }
+      o['bus'] = a.bus
+      o['iobase'] = a.iobase
+      o['irq'] = a.irq
+      return true
     case 'port': {
       const p = PORT_BUSES[a.kind]
-      return { bus: a.bus, [p.property]: p.text ? String(a.port) : a.port }
+      o['bus'] = a.bus
+      o[p.property] = p.text ? String(a.port) : a.port
+      return true
     }
+    default:
+      return false
   }
 }
 
@@ -125,31 +150,19 @@ const showAddressOf = (a: Address): string | undefined => {
  */
 export const placedProperties = (p: Placed): JsonObject =>
   // What is not a placed device has no properties; the caller's device_add then fails in QEMU.
-  totalOr({}, () => (isRecord(p) && typeof p.driver === 'string' && typeof p.id === 'string' ? placedPropertiesOf(p) : {}))
+  totalOr({}, () => (isRecord(p) && typeof p.driver === 'string' && typeof p.id === 'string' ? { driver: p.driver, id: p.id, ...addressProperties(p.address) } : {}))
 
 /**
- * {@link placedProperties} of a device the caller has checked (a planned tree's): the renderer
- * asks it of every device, where the guard and its closure cost more than the properties.
+ * {@link placedProperties} of a device the caller has checked (a planned tree's), as a fresh
+ * object the caller may add to: the renderer asks it of every device, where the guards and
+ * their closures cost more than the properties.
  *
  * @since 0.3.0
  */
 export const placedPropertiesOf = (p: Placed): { [key: string]: Json } => {
   const o: { [key: string]: Json } = { driver: p.driver, id: p.id }
-  const a = p.address
-  switch (a._tag) {
-    case 'pci':
-      o['bus'] = a.bus
-      o['addr'] = showPciAddr(a.slot, a.function)
-      return o
-    case 'scsi':
-      o['bus'] = a.bus
-      o['channel'] = a.channel
-      o['scsi-id'] = a.target
-      o['lun'] = a.lun
-      return o
-    default:
-      return Object.assign(o, addressPropertiesOf(a))
-  }
+  addressOnto(o, p.address)
+  return o
 }
 
 const int = (v: unknown): number | undefined =>

@@ -101,8 +101,6 @@ export const allocateAll =
 export const allocate =
   (owner: string, from = 0) =>
   (s: Slots): E.Either<DevplanError, readonly [number, Slots]> => {
-    for (let i = Math.max(0, from); i < s.capacity; i++) {
-      if (s.taken[i] === undefined) return E.right([i, { ...s, taken: { ...s.taken, [i]: owner } }] as const)
-    }
-    return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity, ...(from > 0 ? { from } : {}) })
+    const r = allocateAll([owner], from)(s)
+    return E.isLeft(r) ? r : E.right([r.right[0][0] ?? -1, r.right[1]] as const)
   }

@@ -10,12 +10,19 @@ import { allocate, allocateAll, emptySlots, takeAll, type Slots } from '../../li
 import { emptyBusState, place, placeAll, traverseSteps } from '../../lib/bus/state.js'
 import { describeMachine } from '../../lib/machine/machines.js'
 import type { Driver } from '../../lib/devices/catalog.js'
+import type { DevplanError } from '../../lib/errors.js'
 
-const oneByOne = (owners: ReadonlyArray<string>, from: number, s0: Slots) => {
+// The allocator's rule written out on its own: the lowest free place at or above `from`.
+const lowestFree = (owner: string, from: number, s: Slots): E.Either<DevplanError, readonly [number, Slots]> => {
+  for (let i = Math.max(0, from); i < s.capacity; i++) if (s.taken[i] === undefined) return E.right([i, { ...s, taken: { ...s.taken, [i]: owner } }] as const)
+  return E.left({ _tag: 'BusFull', bus: s.bus, device: owner, capacity: s.capacity, ...(from > 0 ? { from } : {}) })
+}
+
+const oneByOne = (owners: ReadonlyArray<string>, from: number, s0: Slots, one: typeof lowestFree) => {
   const places: number[] = []
   let s = s0
   for (const owner of owners) {
-    const r = allocate(owner, from)(s)
+    const r = one(owner, from, s)
     if (E.isLeft(r)) return r
     places.push(r.right[0])
     s = r.right[1]
@@ -31,10 +38,12 @@ const bus = fc
     return r.right
   })
 
-test('allocateAll gives what allocate gives one owner at a time, errors included', () => {
+test('allocateAll and allocate give the lowest free places, one owner at a time, errors included', () => {
   fc.assert(
     fc.property(bus, fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 45 }), fc.integer({ min: 0, max: 45 }), (s, owners, from) => {
-      assert.equal(allocateAll(owners, from)(s), oneByOne(owners, from, s))
+      const expected = oneByOne(owners, from, s, lowestFree)
+      assert.equal(allocateAll(owners, from)(s), expected)
+      assert.equal(oneByOne(owners, from, s, (o, f, x) => allocate(o, f)(x)), expected)
     }),
     { numRuns: 500 }
   )
