@@ -186,6 +186,9 @@ const revealed = (s: Secret): string | undefined => {
   }
 }
 
+/** The outer shape of {@link StartFacts} (its members have their own checks and messages). */
+const isStartFacts = (u: unknown): u is StartFacts => isRecord(u) && Array.isArray(u['passwords'])
+
 const checkPasswords = (facts: StartFacts, given: unknown): E.Either<ReadonlyArray<FieldError>, ReadonlyArray<readonly [DisplayProtocol, string]>> => {
   if (given !== undefined && !isRecord(given)) return E.left([{ path: 'passwords', value: HIDDEN, message: 'expected a record of Secrets by display, such as { vnc: secret(…) }' }])
   const record = given ?? {}
@@ -275,6 +278,8 @@ const Validation = E.getApplicativeValidation(RA.getSemigroup<FieldError>())
 export const planStart = (facts: StartFacts, input: StartInput): E.Either<DevplanError, QmpPlan<undefined>> =>
   // Inputs of untyped callers are read as unknown; a hostile one must end in an error.
   guarded(() => {
+    const factsGiven: unknown = facts
+    if (!isStartFacts(factsGiven)) return E.left(invalidInput([{ path: 'facts', value: factsGiven, message: 'expected start facts { memory, passwords, balloon }, as startFacts(tree) or runtimeStartFacts(runtime) give them' }]))
     const given: unknown = input
     const record = isRecord(given) ? given : {}
     return pipe(

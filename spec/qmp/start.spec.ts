@@ -193,6 +193,13 @@ test('bad passwords and memory are field errors, all at once, and never show the
   }
 })
 
+test('facts that are not start facts are a field error at facts, whatever an untyped caller passes', () => {
+  for (const facts of [null, 5, 'facts', [], {}, { memory: 512, passwords: 'vnc', balloon: true }]) {
+    const e = left(planStart(facts as unknown as StartFacts, { startupMemory: 256 }))
+    assert.equal(fields(e), ['facts: expected start facts { memory, passwords, balloon }, as startFacts(tree) or runtimeStartFacts(runtime) give them'], JSON.stringify(facts))
+  }
+})
+
 test('startupMemory: a positive whole number of MiB, at most -m; below -m only with a balloon', () => {
   const facts = startFacts(plannedInstance(VNC).tree)
   for (const bad of [0, -1, 1.5, Number.NaN, Infinity, '192', 2 ** 53]) {
