@@ -155,6 +155,9 @@ export const planIncoming = (runtime: Runtime, input: IncomingInput): E.Either<D
   pipe(
     runtimeArg('runtime', runtime),
     E.chain(() => totalE('input', () => optionsOf(runtime, input))),
+    // The same refusal as incomingArgv's: a target that cannot run the runtime as the same
+    // machine gets no plans either.
+    E.chainFirst((o) => totalE('runtime', () => migratableArgv(runtime, o.source === undefined ? { target: o.target } : { target: o.target, source: o.source }, o.rebuild))),
     E.chain((o) => totalE('input', () => incomingOf(runtime, input, o)))
   )
 

@@ -147,6 +147,12 @@ test('compatibility: a target older than the machine, an alias between releases,
   const chroot = runtimeFor({ machine_version: 'pc-i440fx-8.0', use_chroot: true, security_model: 'none' }, '8.0')
   assert.ok(chroot.cmd.includes('-chroot'))
   assert.match(formatError(left(incomingArgv(chroot, { incoming: { _tag: 'defer', uri }, target: V100 }))), /-chroot is gone from the target's QEMU 10\.0\.0/)
+  // The target's plans refuse what its command line refuses.
+  const incoming = { _tag: 'defer', uri } as const
+  for (const [rt, target] of [[runtimeFor(), V100], [versioned, version('7.1.0')], [chroot, V100]] as const) {
+    const argv = left(incomingArgv(rt, { incoming, target }))
+    assert.equal(left(planIncoming(rt, { incoming, target })), argv)
+  }
 })
 
 test('a runtime without stamp (Ganeti wrote it): the source version is an input, the argv is rendered for the target', () => {
