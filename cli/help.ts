@@ -34,7 +34,8 @@ Commands:
       ("lost: ID: why").
   diff OLD NEW [--qemu X] [--machine M] [--format text|json]
       OLD is a runtime file or a spec, NEW a spec. Lists the devices moved (old → new place),
-      added and removed; disks and NICs are matched by uuid, other devices by id. Answers "will
+      added and removed; disks and NICs are matched by uuid, other devices by id. NEW is planned
+      for --qemu, else its target.qemu, else the QEMU a runtime OLD records. Answers "will
       this change move my guest's PCI addresses?": exit 1 when anything moved.
 
 Other: --help (also after a command), --version.

@@ -349,9 +349,15 @@ const planCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Print
           E.chain(({ format, qemu, rt, nicBackend }) => {
             // Said in the flag's words: the library's own message names its option.
             if (rt.stamp === undefined && qemu === undefined) return E.left(usage(`${sourceName(runtimePath)}: a runtime Ganeti wrote does not name its QEMU: pass --qemu`))
+            const without = rt.nics.flatMap((n, i) => (n.netdev === undefined && n.placed !== undefined ? [i] : []))
+            if (without.length > 0 && nicBackend === undefined) {
+              return E.left(usage(`${sourceName(runtimePath)}: nics[${without.join('], nics[')}] record no netdev (a runtime Ganeti wrote): pass --nic-backend to say how each reaches the host`))
+            }
+            // A flag that changes nothing is said to, never dropped in silence.
+            const unused = nicBackend !== undefined && without.length === 0 ? [`--nic-backend is not used: every NIC of ${sourceName(runtimePath)} records its netdev, which the argv keeps`] : []
             const chrootDir = str(v['chroot-dir'])
             const options: RebuildOptions = { ...(qemu === undefined ? {} : { qemu }), ...(chrootDir === undefined ? {} : { chrootDir }), ...(nicBackend === undefined ? {} : { nicBackend }) }
-            return pipe(runtimeArgv(rt, options), E.bimap(failed(sourceName(runtimePath)), (argv) => ({ stdout: argvText(argv, format) })))
+            return pipe(runtimeArgv(rt, options), E.bimap(failed(sourceName(runtimePath)), (argv) => ({ stdout: argvText(argv, format), stderr: unused })))
           })
         )
       }
@@ -535,10 +541,16 @@ const diffCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Print
               : pipe(specTree(sourceName(x.p), specDoc(x.json), flags), E.map(treeDevices))
           const [oldIn, newIn] = texts
           if (oldIn === undefined || newIn === undefined) return E.left(usage('diff takes OLD NEW'))
+          // A runtime this library wrote names its QEMU: the NEW spec is planned for it unless
+          // --qemu or the spec's own target says otherwise.
+          const oldQemu = Array.isArray(oldIn.json) ? pipe(parseRuntime(oldIn.text), E.match(() => undefined, (rt) => rt.stamp?.qemu)) : undefined
+          const newDoc = specDoc(newIn.json)
+          const newGivesQemu = isObject(newDoc.target) && 'qemu' in newDoc.target
+          const newFlags = flags.qemu === undefined && !newGivesQemu && oldQemu !== undefined ? { ...flags, qemu: oldQemu } : flags
           return pipe(
             E.Do,
             E.apS('old', devicesOf(oldIn, 'OLD')),
-            E.apS('new', devicesOf(newIn, 'NEW')),
+            E.apS('new', Array.isArray(newIn.json) ? devicesOf(newIn, 'NEW') : pipe(specTree(sourceName(newIn.p), newDoc, newFlags), E.map(treeDevices))),
             E.map(({ old, new: next }) => {
               const oldBy = new Map(old.map((d) => [d.key, d]))
               const newBy = new Map(next.map((d) => [d.key, d]))

@@ -154,7 +154,11 @@ test('plan --runtime prints the argv a restart runs; a Ganeti file takes --qemu 
   assert.equal(JSON.parse(ok(run(['plan', '--runtime', '-'], read(V1)))), JSON.parse(read(RT('qemu-devplan-v1.argv.json'))))
   const ganeti = RT('ganeti-2.12-pci.json')
   fails(run(['plan', '--runtime', ganeti]), 2, /ganeti-2\.12-pci\.json: a runtime Ganeti wrote does not name its QEMU: pass --qemu/)
-  fails(run(['plan', '--runtime', ganeti, '--qemu', '7.2']), 3, /ganeti-2\.12-pci\.json: nics\[0\]\.netdev: no netdev recorded/)
+  fails(run(['plan', '--runtime', ganeti, '--qemu', '7.2']), 2, /ganeti-2\.12-pci\.json: nics\[0\], nics\[1\] record no netdev \(a runtime Ganeti wrote\): pass --nic-backend/)
+  // A flag that changes nothing says so on stderr; the argv is the runtime's own.
+  const kept = run(['plan', '--runtime', V1, '--nic-backend', '{"type":"tap","fds":[5]}'])
+  assert.equal(JSON.parse(ok(kept)), JSON.parse(read(RT('qemu-devplan-v1.argv.json'))))
+  assert.match(kept.stderr, /--nic-backend is not used: every NIC of .*qemu-devplan-v1\.json records its netdev/)
   const lines = ok(run(['plan', '--runtime', ganeti, '--qemu', '7.2', '--nic-backend', '{"type":"tap","fds":[5]}', '--nic-backend', '{"type":"tap","fds":[6]}', '--format', 'lines'])).split('\n')
   assert.ok(lines.includes('{"type":"tap","id":"hotnic-c4a1e2f3-pci-6","fd":"5"}'), lines.join(' '))
   assert.ok(lines.includes('{"type":"tap","id":"hotnic-e9d8c7b6-pci-7","fd":"6"}'))
@@ -254,6 +258,10 @@ test('diff: a spec against itself moves nothing (exit 0); a runtime against a ne
   const doc = JSON.parse(read(EXAMPLE)) as { instance: { nics: Array<unknown> } }
   doc.instance.nics.push({ uuid: '5d9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', mac: 'aa:00:00:00:00:98', backend: { type: 'user' } })
   assert.is(ok(run(['diff', EXAMPLE, '-'], JSON.stringify(doc))), 'added    nic-5d9d1e7a-5b2f-4a8c  pci.0 slot 0x12\n')
+  // A bare instance (no target) against a runtime this library wrote: planned for the runtime's QEMU.
+  const bare = (JSON.parse(read(RT('qemu-devplan-v1.spec.json'))) as { instance: unknown }).instance
+  assert.is(ok(run(['diff', V1, '-'], JSON.stringify(bare)), 1), 'moved    scsi  pci.0 slot 0x2 → pci.0 slot 0x6\nadded    balloon0  pci.0 slot 0x4\n')
+  fails(run(['diff', EXAMPLE, '-'], JSON.stringify(bare)), 2, 'the QEMU version is needed: pass --qemu')
   fails(run(['diff', EXAMPLE, V1]), 2, 'NEW must be a spec')
   fails(run(['diff', EXAMPLE]), 2, 'diff takes OLD NEW')
 })
