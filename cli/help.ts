@@ -9,12 +9,14 @@ line (- is stdin, for one of them) and writes only the file --out names.
 
 Commands:
   plan SPEC [--qemu 7.2] [--machine pc] [--qmp-socket P] [--accel kvm|tcg] [--control-dir D]
-            [--chroot-dir D] [--format json|shell|lines|table|plan]
+            [--chroot-dir D] [--format json|shell|lines|table|plan] [--out RUNTIME]
       Prints the command line: json (a JSON array, the default), shell (one line that sh reads
       back word for word), lines (one word per line), table (the devices and their places) or
       plan (the whole device tree as JSON). SPEC is an instance, or {"instance", "target",
       "render"} as in examples/instance.json; flags override target.qemu, target.machine,
       target.host.chrootDir and render.*. The QMP socket defaults to /run/qemu-devplan/NAME.qmp.
+      --out RUNTIME writes the runtime file the instance starts with (what hotplug, media and
+      plan --runtime read).
   plan --runtime FILE [--qemu X] [--chroot-dir D] [--nic-backend JSON]... [--format json|shell|lines]
       Prints the command line a restart or migration target runs for a runtime file. A file Ganeti
       wrote names neither its QEMU (--qemu) nor its NICs' backends: --nic-backend '{"type":"tap",

@@ -27,6 +27,7 @@ import {
   runtimeArgv,
   showAddress,
   runtimeCmdDevices,
+  toRuntime,
   RUNTIME_WRITER,
   upgradeRuntime,
   type Address,
@@ -34,6 +35,7 @@ import {
   type DevplanError,
   type DowngradeTarget,
   type FieldError,
+  type Instance,
   type NicBackend,
   type PlanWarning,
   type QmpPlan,
@@ -235,7 +237,15 @@ const targetFailure = (source: string, flags: TargetFlags, e: DevplanError): Fai
 }
 
 /** The document's target with the flags over it; decoded by the library, paths from the file's top. */
-const specTree = (source: string, doc: SpecDoc, flags: TargetFlags): Result<DeviceTree> => {
+const specTree = (source: string, doc: SpecDoc, flags: TargetFlags): Result<DeviceTree> => E.map((p: Planned) => p.tree)(specPlanned(source, doc, flags))
+
+/** A spec's instance and its tree. */
+interface Planned {
+  readonly inst: Instance
+  readonly tree: DeviceTree
+}
+
+const specPlanned = (source: string, doc: SpecDoc, flags: TargetFlags): Result<Planned> => {
   const given = doc.target === undefined ? {} : doc.target
   if (!isObject(given)) return E.left(failed(source)(invalid([{ path: 'target', value: given, message: 'expected an object such as {"qemu": "7.2"}' }])))
   const host = 'host' in given ? given.host : undefined
@@ -250,7 +260,7 @@ const specTree = (source: string, doc: SpecDoc, flags: TargetFlags): Result<Devi
     E.Do,
     E.apS('target', pipe(decodeTarget(target), E.mapLeft((e) => targetFailure(source, flags, e)))),
     E.apS('inst', pipe(decodeInstance(doc.instance), E.mapLeft((e) => failed(source)(under(doc.prefix)(e))))),
-    E.chain(({ target: t, inst }) => pipe(planDevices(inst, t), E.mapLeft(failed(source))))
+    E.chain(({ target: t, inst }) => pipe(planDevices(inst, t), E.bimap(failed(source), (tree) => ({ inst, tree }))))
   )
 }
 
@@ -331,11 +341,13 @@ const planCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Print
       'chroot-dir': { type: 'string' },
       runtime: { type: 'string' },
       'nic-backend': { type: 'string', multiple: true },
-      format: { type: 'string' }
+      format: { type: 'string' },
+      out: { type: 'string' }
     }),
     E.chain(({ values: v, positionals }) => {
       const runtimePath = str(v['runtime'])
       if (runtimePath !== undefined) {
+        if (v['out'] !== undefined) return E.left(usage('plan --runtime: --out is for a spec; the runtime file is already written'))
         for (const flag of ['machine', 'qmp-socket', 'accel', 'control-dir'] as const) {
           if (v[flag] !== undefined) return E.left(usage(`plan --runtime: --${flag} is the runtime's own; it cannot be given`))
         }
@@ -368,13 +380,19 @@ const planCommand = (words: ReadonlyArray<string>, reader: Reader): Result<Print
         E.apS('format', oneOf('--format', str(v['format']), PLAN_FORMATS, 'json')),
         E.apS('accel', oneOf<'kvm' | 'tcg' | ''>('--accel', str(v['accel']), ['kvm', 'tcg'], '')),
         E.bind('doc', ({ path }) => pipe(read(reader, path), E.chain((text) => parseJson(sourceName(path), text)), E.map(specDoc))),
-        E.bind('planned', ({ path, doc }) => specTree(sourceName(path), doc, { qemu: str(v['qemu']), machine: str(v['machine']), chrootDir: str(v['chroot-dir']) })),
+        E.apS('out', pipe(outFlag(v), E.map(() => str(v['out'])))),
+        E.bind('planned', ({ path, doc }) => specPlanned(sourceName(path), doc, { qemu: str(v['qemu']), machine: str(v['machine']), chrootDir: str(v['chroot-dir']) })),
         E.bind('render', ({ path, doc, planned, accel }) =>
-          renderOptions(sourceName(path), planned, doc.render, { qmpSocket: str(v['qmp-socket']), accel: accel === '' ? undefined : accel, controlDir: str(v['control-dir']) })
+          renderOptions(sourceName(path), planned.tree, doc.render, { qmpSocket: str(v['qmp-socket']), accel: accel === '' ? undefined : accel, controlDir: str(v['control-dir']) })
         ),
-        E.map(({ path, doc, format, planned: tree, render }) => {
+        // --out: the runtime the instance starts with (toRuntime), what hotplug, media and
+        // plan --runtime read; written only when everything else succeeded.
+        E.bind('runtime', ({ path, planned, render, out }) =>
+          out === undefined ? E.right(undefined) : pipe(toRuntime(planned.inst, planned.tree, render), E.bimap(failed(sourceName(path)), (rt) => `${JSON.stringify(encodeRuntime(rt))}\n`))
+        ),
+        E.map(({ path, doc, format, planned: { tree }, render, out, runtime }) => {
           const stdout = format === 'table' ? deviceTable(tree) : format === 'plan' ? `${JSON.stringify(tree, null, 2)}\n` : argvText(renderArgv(tree, render), format)
-          return { stdout, stderr: warningLines(sourceName(path), doc.prefix, tree.warnings) }
+          return { stdout, stderr: warningLines(sourceName(path), doc.prefix, tree.warnings), writes: out === undefined || runtime === undefined ? [] : [{ path: out, text: runtime }] }
         })
       )
     })

@@ -22,9 +22,12 @@ import {
   planDevices,
   planHotAdd,
   renderArgv,
+  toRuntime,
   type DeviceTree,
   type QmpPlan,
-  type Runtime
+  type RenderOptions,
+  type Runtime,
+  type TargetInput
 } from '../lib/index.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -147,6 +150,21 @@ test('plan: warnings go to stderr, named from the file\'s top; stdout is still t
   const r = run(['plan', file('warned.json', doc)])
   assert.equal(JSON.parse(ok(r)), exampleArgv)
   assert.match(r.stderr, /warning: [^\n]*warned\.json: instance\.hvparams\.cpu_mask is accepted but not modelled/)
+})
+
+test('plan SPEC --out writes the runtime the instance starts with: plan --runtime renders the same argv, hotplug reads it', () => {
+  const out = join(tmp, 'start.runtime')
+  const argv = JSON.parse(ok(run(['plan', EXAMPLE, '--out', out]))) as ReadonlyArray<string>
+  assert.equal(JSON.parse(ok(run(['plan', '--runtime', out]))), argv)
+  const doc = JSON.parse(read(EXAMPLE)) as { instance: unknown; target: unknown; render: unknown }
+  const inst = right(decodeInstance(doc.instance))
+  const rt = right(toRuntime(inst, right(planDevices(inst, doc.target as TargetInput)), doc.render as RenderOptions))
+  assert.is(read(out), `${JSON.stringify(encodeRuntime(rt))}\n`)
+  const disk = join(tmp, 'disk.json')
+  writeFileSync(disk, JSON.stringify({ uuid: '0c9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', path: '/dev/vg/extra' }))
+  assert.match(ok(run(['hotplug', 'add', out, '--disk', disk])), /"execute":"device_add"/)
+  fails(run(['plan', EXAMPLE, '--out', '-']), 2, '--out -: stdout holds the plan; name a file')
+  fails(run(['plan', '--runtime', out, '--out', out]), 2, '--out is for a spec')
 })
 
 test('plan --runtime prints the argv a restart runs; a Ganeti file takes --qemu and --nic-backend', () => {
