@@ -26,6 +26,7 @@ import { addSpares, portDevices, SPARE_PORTS_HVPARAM } from './bus/ports.js'
 import { features, showVersion, type QemuVersion } from './qemu-version.js'
 import { machineDevices, machineOptions, NO_HOST } from './machine/plan.js'
 import { describeMachine } from './machine/machines.js'
+import type { MachineDescription } from './machine/description.js'
 import { checkExtra } from './extra.js'
 import { instanceArg, totalE } from './total.js'
 import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from './devices/build.js'
@@ -147,6 +148,12 @@ const targetErrors = (inst: Instance, target: Target, machine: string): Readonly
   return errors
 }
 
+/** A floppy on a machine without a floppy controller (q35): said at the hvparam, not as a full bus. */
+const floppyErrors = (h: Hvparams, machine: string, description: MachineDescription): ReadonlyArray<FieldError> =>
+  h.floppy_image_path !== '' && description.floppy.units === 0
+    ? [{ path: 'hvparams.floppy_image_path', value: h.floppy_image_path, message: `machine ${machine} has no floppy controller: leave floppy_image_path empty, or use a pc machine` }]
+    : []
+
 const spareStep =
   (count: number): Step<void> =>
   (s) =>
@@ -206,8 +213,8 @@ export const planDevices = (instance: Instance, target: TargetInput): E.Either<D
 const planFor = (instance: Instance, target: Target): E.Either<DevplanError, DeviceTree> => {
   const h = instance.hvparams
   const machine = h.machine_version !== '' ? h.machine_version : (target.machine ?? 'pc')
-  const errors = targetErrors(instance, target, machine)
   const description = describeMachine(machine)
+  const errors = [...targetErrors(instance, target, machine), ...(description === undefined ? [] : floppyErrors(h, machine, description))]
   if (errors.length > 0 || description === undefined) return E.left(invalidInput(errors))
   const extra = splitWords(h.kvm_extra)
   if (E.isLeft(extra)) return E.left(fieldError('hvparams.kvm_extra', h.kvm_extra, extra.left))

@@ -124,10 +124,10 @@ test('IDE on q35 is ICH9 AHCI: ide.0…ide.5, unit 0 each; a 7th IDE disk does n
   assert.is(e._tag, 'BusFull')
 })
 
-test('q35 has no floppy controller (measured): a floppy image does not fit', () => {
+test('q35 has no floppy controller (measured): a floppy image is refused at its hvparam', () => {
   const e = planLeft(spec({ machine_version: 'q35', floppy_image_path: '/srv/fd.img' }, 1, 0))
-  assert.is(e._tag, 'BusFull')
-  assert.match(formatError(e), 'floppy0')
+  assert.is(e._tag, 'InvalidInput')
+  assert.is(formatError(e), 'hvparams.floppy_image_path: machine q35 has no floppy controller: leave floppy_image_path empty, or use a pc machine, got "/srv/fd.img"')
 })
 
 test('IO-BAR NICs on q35 warn at hvparams.nic_type; virtio does not', () => {
