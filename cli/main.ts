@@ -122,7 +122,15 @@ type Values = Readonly<Record<string, string | boolean | ReadonlyArray<string | 
 
 const args = (words: ReadonlyArray<string>, options: NonNullable<ParseArgsConfig['options']>): Result<{ readonly values: Values; readonly positionals: ReadonlyArray<string> }> => {
   try {
-    const { values, positionals } = parseArgs({ args: [...words], options: { ...options, help: { type: 'boolean' } }, allowPositionals: true, strict: true })
+    const { values, positionals, tokens } = parseArgs({ args: [...words], options: { ...options, help: { type: 'boolean' } }, allowPositionals: true, strict: true, tokens: true })
+    // parseArgs keeps the last of a flag given twice: a second --qemu is more likely a slip than
+    // a wish, and must not pass unnoticed.
+    const seen = new Set<string>()
+    for (const t of tokens) {
+      if (t.kind !== 'option' || options[t.name]?.multiple === true) continue
+      if (seen.has(t.name)) return E.left(usage(`--${t.name} is given twice`))
+      seen.add(t.name)
+    }
     return E.right({ values, positionals })
   } catch (e) {
     // parseArgs reports a bad command line by throwing; that is a usage error, not a crash.

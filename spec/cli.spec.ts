@@ -164,6 +164,7 @@ test('plan SPEC --out writes the runtime the instance starts with: plan --runtim
   writeFileSync(disk, JSON.stringify({ uuid: '0c9d1e7a-5b2f-4a8c-9e6d-7f0a1b2c3d4e', path: '/dev/vg/extra' }))
   assert.match(ok(run(['hotplug', 'add', out, '--disk', disk])), /"execute":"device_add"/)
   fails(run(['plan', EXAMPLE, '--out', '-']), 2, '--out -: stdout holds the plan; name a file')
+  fails(run(['plan', EXAMPLE, '--qemu', '7.2', '--qemu', '10.0']), 2, '--qemu is given twice')
   fails(run(['plan', '--runtime', out, '--out', out]), 2, '--out is for a spec')
 })
 
