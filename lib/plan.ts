@@ -32,10 +32,8 @@ import { instanceArg, totalE } from './total.js'
 import { cdromSource, diskDevice, graphWarnings, nicDevice, passthroughCacheWarnings, unthrottledErrors } from './devices/build.js'
 import { splitWords } from './shell.js'
 import { limitsOf } from './block/throttle.js'
-
 import { machineFamily, toTarget, type Target, type TargetInput } from './target.js'
 import { chain, flatMapArray } from './hot.js'
-
 
 type Step<A> = BusStep<A>
 
