@@ -10,16 +10,19 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
+import * as assert from 'uvu/assert'
 import { toExecutor } from '../../examples/qmp-client.js'
 import {
   decodeInstance,
   incomingArgv,
+  planIncoming,
   planDevices,
   renderArgv,
   runPlan,
   toRuntime,
   type Executor,
   type Incoming,
+  type IncomingPlans,
   type QmpPlan,
   type RunOutcome,
   type Runtime
@@ -149,6 +152,13 @@ export const startTarget = async (src: Source, runtime: Runtime, how: 'defer' | 
   const argv = right(incomingArgv(runtime, { incoming, target: qemuVersion })).map((w) => w.split(src.qmpSocket).join(join(dir, 'vm.qmp')))
   const vm = await startQemu(argv, { dir })
   return { vm, x: toExecutor(vm.qmp), uri, incoming }
+}
+
+/** The target's plans for `runtime`, its `listen` plan run (and required to end `Done`). */
+export const listen = async (src: Source, dst: Target, runtime: Runtime = src.runtime): Promise<IncomingPlans> => {
+  const plans = right(planIncoming(runtime, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
+  assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+  return plans
 }
 
 /** A QEMU's process has gone (a cancelled migration makes the target exit by itself). */

@@ -16,7 +16,6 @@ import {
   migrationFigures,
   planChangeMedium,
   planHotAdd,
-  planIncoming,
   planMigrate,
   type CapabilityLife,
   type MigrateInput,
@@ -24,7 +23,7 @@ import {
 } from '../../lib/index.js'
 import { right } from '../support/either.js'
 import { makeImage, qemuSuite, qemuVersion } from './harness.js'
-import { gone, isRec, machineState, migrationStatus, run, startSource, startTarget, status, until, type Source, type Target } from './migrate-setup.js'
+import { gone, isRec, listen, machineState, migrationStatus, run, startSource, startTarget, status, until, type Source, type Target } from './migrate-setup.js'
 
 const test = qemuSuite('live migration between two QEMUs')
 
@@ -111,8 +110,7 @@ for (const how of ['defer', 'listen'] as const) {
       const before = await machineState(src.vm)
       dst = await startTarget(src, rt, how)
       const target = dst
-      const plans = right(planIncoming(rt, { incoming: target.incoming, target: qemuVersion, hvparams: src.hvparams }))
-      assert.is((await run(plans.listen, target.x))._tag, 'Done')
+      const plans = await listen(src, target, rt)
       const input: MigrateInput = { uri: target.uri, target: qemuVersion, hvparams: src.hvparams, timeoutMs: 60_000 }
       const plan = right(planMigrate(rt, input))
       const o = await run(plan, src.x)
@@ -153,8 +151,7 @@ test('q35: a live migration after hot-adds behind the spare root ports and a med
     const before = await machineState(src.vm)
     assert.ok(before.peripheral.some((p) => p.includes('pcie-root-port')), JSON.stringify(before.peripheral))
     dst = await startTarget(src, rt, 'defer')
-    const plans = right(planIncoming(rt, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    const plans = await listen(src, dst, rt)
     const o = await run(right(planMigrate(rt, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams })), src.x)
     assert.is(o._tag, 'Done', brief(o))
     assert.is((await run(plans.finish, dst.x))._tag, 'Done')
@@ -171,8 +168,7 @@ test('a non-live migration stops the source first; the target resumes the guest'
   try {
     const before = await machineState(src.vm)
     dst = await startTarget(src, src.runtime, 'defer')
-    const plans = right(planIncoming(src.runtime, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    const plans = await listen(src, dst)
     const plan = right(planMigrate(src.runtime, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams }))
     assert.ok(plan.steps.some((s) => s._tag === 'command' && s.command.execute === 'stop'))
     const o = await run(plan, src.x)
@@ -208,8 +204,7 @@ test('a failed migration (the target killed midway) leaves the source running, i
     const before = await machineState(src.vm)
     dst = await startTarget(src, src.runtime, 'defer')
     const target = dst
-    const plans = right(planIncoming(src.runtime, { incoming: target.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, target.x))._tag, 'Done')
+    await listen(src, target)
     const plan = right(planMigrate(src.runtime, { uri: target.uri, target: qemuVersion, hvparams: src.hvparams, timeoutMs: 60_000 }))
     const running = run(plan, src.x)
     await until('the migration to be active', async () => (await migrationStatus(src.vm)) === 'active')
@@ -234,8 +229,7 @@ test('a migration that does not end in time is cancelled: the source runs on, th
   try {
     const before = await machineState(src.vm)
     dst = await startTarget(src, src.runtime, 'defer')
-    const plans = right(planIncoming(src.runtime, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    await listen(src, dst)
     const o = await run(right(planMigrate(src.runtime, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams, timeoutMs: 1500 })), src.x)
     assert.is(o._tag, 'RolledBack', brief(o))
     if (o._tag !== 'RolledBack') return
@@ -256,8 +250,7 @@ test('a migration cancelled from elsewhere: the plan says so, and the source run
   try {
     const before = await machineState(src.vm)
     dst = await startTarget(src, src.runtime, 'defer')
-    const plans = right(planIncoming(src.runtime, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    const plans = await listen(src, dst)
     const running = run(right(planMigrate(src.runtime, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams, timeoutMs: 60_000 })), src.x)
     await until('the migration to be active', async () => (await migrationStatus(src.vm)) === 'active')
     await src.vm.qmp.executeOk('migrate_cancel')
@@ -280,8 +273,7 @@ test('hotplug is refused while the migration is in progress, naming it', async (
   let dst: Target | undefined
   try {
     dst = await startTarget(src, src.runtime, 'defer')
-    const plans = right(planIncoming(src.runtime, { incoming: dst.incoming, target: qemuVersion, hvparams: src.hvparams }))
-    assert.is((await run(plans.listen, dst.x))._tag, 'Done')
+    await listen(src, dst)
     const running = run(right(planMigrate(src.runtime, { uri: dst.uri, target: qemuVersion, hvparams: src.hvparams, timeoutMs: 2000 })), src.x)
     await until('the migration to be active', async () => (await migrationStatus(src.vm)) === 'active')
     const migration = await migrationStatus(src.vm)
